@@ -1,0 +1,37 @@
+# One-command set-up on a fresh machine: `make demo` and `make test` create .venv when needed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test check lint types docs bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/presetctl validate sample_presets/ ; test $$? -le 1
+
+lint: $(STAMP)
+	$(BIN)/ruff check presetctl tests benchmarks
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+check: lint types
+
+test: $(STAMP) lint types
+	$(BIN)/python -m pytest
+
+docs: $(STAMP)
+	$(BIN)/python -m presetctl.docgen
+
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/compare.py --count 20000 --params 400
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

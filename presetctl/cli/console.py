@@ -1,0 +1,61 @@
+"""Terminal decisions (colour, width, progress) made once per command from its options."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from presetctl.engine.runner import Progress as ProgressFn
+
+
+def use_color(mode: str, stream: TextIO) -> bool:
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return stream.isatty()
+
+
+def width(stream: TextIO) -> int:
+    try:
+        return max(60, min(os.get_terminal_size(stream.fileno()).columns, 200)) if stream.isatty() else 100
+    except (OSError, ValueError):
+        return 100
+
+
+def stderr_console(color: str) -> Console:
+    return Console(file=sys.stderr, force_terminal=use_color(color, sys.stderr) or None,
+                   no_color=not use_color(color, sys.stderr), markup=False, emoji=False, highlight=False)
+
+
+@contextmanager
+def progress_bar(enabled: bool, label: str) -> Iterator[ProgressFn | None]:
+    """A progress callback drawing on stderr, or None when stderr is not a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    console = Console(file=sys.stderr, markup=False, emoji=False, highlight=False)
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def write_stdout(text: str) -> None:
+    if text:
+        sys.stdout.write(text)
+        sys.stdout.flush()

@@ -1,0 +1,78 @@
+"""``presetctl rules`` and ``presetctl rule CODE``: the rule registry, as a table or a doc."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import orjson
+import typer
+
+from presetctl.cli.console import write_stdout
+from presetctl.cli.errors import guarded
+from presetctl.engine.errors import UsageError
+from presetctl.engine.rules.base import Rule
+from presetctl.engine.rules.registry import BY_CODE, RULES
+
+
+def rule_doc_markdown(rule: Rule) -> str:
+    """The ruff-style doc of one rule (also the source of docs/rules.md)."""
+    d = rule.doc
+    fix = f"{rule.fix.safety.value} ({rule.fix.description})" if rule.fix else "none"
+    lines = [
+        f"## {rule.code} {rule.name}",
+        "",
+        f"{rule.summary}. Level: {rule.level.value}. Default severity: {rule.severity.label}"
+        + (f". Security severity: {rule.security.label}" if rule.security else "") + f". Fix: {fix}.",
+        "",
+        "### What it does",
+        d.what,
+        "",
+        "### Why is this bad?",
+        d.why,
+    ]
+    if d.example:
+        lines += ["", "### Example", d.example]
+    if d.fix:
+        lines += ["", "### How to fix", d.fix]
+    if rule.fix is not None:
+        lines += ["", "### Fix safety", d.fix_safety or f"{rule.fix.safety.value.capitalize()}."]
+    return "\n".join(lines) + "\n"
+
+
+def rule_row(rule: Rule) -> dict[str, object]:
+    return {
+        "code": rule.code, "name": rule.name, "level": rule.level.value, "severity": rule.severity.label,
+        "security_severity": rule.security.label if rule.security else None,
+        "fix": rule.fix.safety.value if rule.fix else None, "summary": rule.summary,
+    }
+
+
+@guarded
+def rules(
+    output_format: Annotated[str, typer.Option("--output-format", "-o", help="text or json.")] = "text",
+    level: Annotated[str | None, typer.Option("--level", help="Only rules of this level (file, parse, schema, ...).")] = None,
+) -> None:
+    """List every rule: code, name, level, default severity, fix safety."""
+    chosen = [r for r in RULES if level is None or r.level.value == level]
+    if level is not None and not chosen:
+        raise UsageError(f"no rules at level {level!r}")
+    if output_format == "json":
+        write_stdout(orjson.dumps([rule_row(r) for r in chosen], option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    if output_format != "text":
+        raise UsageError("--output-format takes text or json")
+    lines = [f"{'code':<6} {'name':<34} {'level':<12} {'severity':<8} {'fix':<7} summary"]
+    for r in chosen:
+        sev = r.security.label if r.security else r.severity.label
+        lines.append(f"{r.code:<6} {r.name:<34} {r.level.value:<12} {sev:<8} {(r.fix.safety.value if r.fix else '-'):<7} {r.summary}")
+    write_stdout("\n".join(lines) + "\n")
+
+
+@guarded
+def rule(code: Annotated[str, typer.Argument(help="Rule code, e.g. S001.")]) -> None:
+    """Show the documentation of one rule."""
+    found = BY_CODE.get(code.upper())
+    if found is None:
+        raise UsageError(f"no rule {code!r} (see `presetctl rules`)")
+    sys.stdout.write(rule_doc_markdown(found))

@@ -1,0 +1,143 @@
+"""Configuration: ``[tool.presetctl]`` in pyproject.toml or a ``presetctl.toml``.
+
+Found by walking up from the first target; ``--config`` names a file directly. Keys are
+kebab-case like ruff's. Unknown keys are errors, so a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+from presetctl.engine.errors import ConfigError
+from presetctl.engine.model import Severity
+from presetctl.engine.options import Limits, Options, PackConfig, Thresholds
+
+CONFIG_NAMES = ("presetctl.toml", "pyproject.toml")
+
+
+def find_config(start: str) -> Path | None:
+    here = Path(start).resolve()
+    if not here.is_dir():
+        here = here.parent
+    for folder in (here, *here.parents):
+        for name in CONFIG_NAMES:
+            candidate = folder / name
+            if candidate.is_file() and _section(candidate) is not None:
+                return candidate
+    return None
+
+
+def _section(path: Path) -> dict[str, Any] | None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    if path.name == "pyproject.toml":
+        tool = data.get("tool", {})
+        section = tool.get("presetctl") if isinstance(tool, dict) else None
+        return section if isinstance(section, dict) else None
+    return data
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    section = _section(path)
+    if section is None:
+        raise ConfigError(f"{path} has no [tool.presetctl] section")
+    return section
+
+
+def _strs(value: Any, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ConfigError(f"{key} must be a string or a list of strings")
+
+
+def _str_map(value: Any, key: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError(f"{key} must be a table of strings")
+    return {str(k): v for k, v in value.items()}
+
+
+def _numbers(value: Any, key: str, cls: type[Limits] | type[Thresholds]) -> Any:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be a table")
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for k, v in value.items():
+        name = k.replace("-", "_")
+        if name not in known:
+            raise ConfigError(f"{key}.{k}: unknown setting (known: {', '.join(n.replace('_', '-') for n in known)})")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+            raise ConfigError(f"{key}.{k} must be a positive number")
+        kwargs[name] = v
+    return cls(**kwargs)
+
+
+def options_from_config(section: Mapping[str, Any], base: Options | None = None) -> Options:
+    """Build Options from a config table (already extracted from its file)."""
+    opts = base or Options()
+    changes: dict[str, Any] = {}
+    for key, value in section.items():
+        if key in ("select", "extend-select", "ignore", "include", "exclude", "taxonomy"):
+            changes[key.replace("-", "_")] = _strs(value, key)
+        elif key == "per-file-ignores":
+            if not isinstance(value, dict):
+                raise ConfigError("per-file-ignores must be a table of glob = [codes]")
+            changes["per_file_ignores"] = tuple((g, _strs(c, f"per-file-ignores.{g}")) for g, c in value.items())
+        elif key == "severity":
+            try:
+                changes["severity_overrides"] = {c: Severity.parse(s) for c, s in _str_map(value, key).items()}
+            except ValueError as exc:
+                raise ConfigError(f"severity: {exc}") from None
+        elif key == "category-aliases":
+            changes["category_aliases"] = _str_map(value, key)
+        elif key == "limits":
+            changes["limits"] = _numbers(value, key, Limits)
+        elif key == "thresholds":
+            changes["thresholds"] = _numbers(value, key, Thresholds)
+        elif key == "pack":
+            changes["pack"] = _pack(value)
+        elif key == "jobs":
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError("jobs must be a positive integer")
+            changes["jobs"] = value
+        else:
+            raise ConfigError(f"unknown setting {key!r} in [tool.presetctl]")
+    return replace(opts, **changes)
+
+
+def _pack(value: Any) -> PackConfig:
+    if not isinstance(value, dict):
+        raise ConfigError("pack must be a table")
+    known = {"author", "license", "min-versions", "max-versions"}
+    for k in value:
+        if k not in known:
+            raise ConfigError(f"pack.{k}: unknown setting (known: {', '.join(sorted(known))})")
+    author, lic = value.get("author"), value.get("license")
+    if author is not None and not isinstance(author, str) or lic is not None and not isinstance(lic, str):
+        raise ConfigError("pack.author and pack.license must be strings")
+    return PackConfig(author=author, license=lic,
+                      min_versions=_str_map(value.get("min-versions", {}), "pack.min-versions"),
+                      max_versions=_str_map(value.get("max-versions", {}), "pack.max-versions"))
+
+
+def resolve_options(targets: list[str], config_path: str | None, base: Options | None = None) -> tuple[Options, Path | None]:
+    """Options from the named or discovered config file; no file gives the defaults."""
+    if config_path is not None:
+        path = Path(config_path)
+        if not path.is_file():
+            raise ConfigError(f"config file {config_path!r} does not exist")
+        return options_from_config(load_config(path), base), path
+    found = find_config(targets[0] if targets else os.getcwd())
+    if found is None:
+        return base or Options(), None
+    return options_from_config(load_config(found), base), found

@@ -1,0 +1,209 @@
+"""Safe discovery of the files to check.
+
+Walks with ``lstat`` only: regular files are candidates; symlinks are never followed (a link
+is reported, and its target is checked in place when it lies inside the root); FIFOs, devices
+and sockets are reported and never opened; files over the size limit are reported and never
+read. A directory is walked whatever its name (``x.json/`` is a folder).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatch
+
+
+import pathspec
+
+from presetctl.engine.errors import UsageError
+from presetctl.engine.model import Violation
+from presetctl.engine.options import Options
+
+DEFAULT_EXCLUDES = (".git/", ".hg/", ".svn/", "__pycache__/", ".presetctl-tmp-*")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A regular file to read: absolute path, reported path, size from lstat."""
+
+    path: str
+    display: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An entry that is reported but never read."""
+
+    display: str
+    violation: Violation
+    size: int = 0
+
+
+def display_path(path: str, cwd: str) -> str:
+    """Paths in output are relative to the working directory, with forward slashes."""
+    rel = os.path.relpath(path, cwd)
+    return rel.replace(os.sep, "/")
+
+
+class _Matcher:
+    def __init__(self, options: Options) -> None:
+        self.exclude = pathspec.PathSpec.from_lines("gitignore", [*DEFAULT_EXCLUDES, *options.exclude])
+        self.include = tuple(options.include)
+
+    def excluded(self, rel: str, is_dir: bool) -> bool:
+        return self.exclude.match_file(rel + "/" if is_dir else rel)
+
+    def included(self, rel: str) -> bool:
+        if not self.include:
+            return True
+        name = rel.rsplit("/", 1)[-1]
+        return any(fnmatch(rel, g) or fnmatch(name, g) for g in self.include)
+
+
+def _symlink_violation(full: str, root: str) -> Violation:
+    try:
+        target = os.readlink(full)
+    except OSError as exc:
+        return Violation(f"symlink cannot be read: {exc.strerror}", code="F005")
+    try:
+        resolved = os.path.realpath(full, strict=True)
+    except OSError as exc:
+        why = "a symlink loop" if exc.errno == 40 else "a missing target"
+        return Violation(f"symlink to {target!r} points to {why}; not followed", code="F005")
+    root_real = os.path.realpath(root)
+    if os.path.commonpath([resolved, root_real]) != root_real:
+        return Violation(f"symlink points outside the checked folder (to {target!r}); not followed", code="F003")
+    return Violation(f"symlink to {target!r} not followed (its target is checked in place)", code="F004")
+
+
+def _special_violation(mode: int) -> Violation:
+    kind = (
+        "FIFO" if stat.S_ISFIFO(mode) else
+        "character device" if stat.S_ISCHR(mode) else
+        "block device" if stat.S_ISBLK(mode) else
+        "socket" if stat.S_ISSOCK(mode) else "special file"
+    )
+    return Violation(f"{kind} is not a regular file; not opened", code="F006")
+
+
+def _classify(full: str, st: os.stat_result, root: str, cwd: str, limit: int) -> Candidate | Skipped | None:
+    mode = st.st_mode
+    shown = display_path(full, cwd)
+    if stat.S_ISLNK(mode):
+        return Skipped(shown, _symlink_violation(full, root))
+    if stat.S_ISREG(mode):
+        if st.st_size > limit:
+            v = Violation(f"file is {st.st_size} bytes, over the {limit}-byte limit; not read", code="F002")
+            return Skipped(shown, v, st.st_size)
+        return Candidate(full, shown, st.st_size)
+    if stat.S_ISDIR(mode):
+        return None
+    return Skipped(shown, _special_violation(mode))
+
+
+def discover(paths: Sequence[str], options: Options, cwd: str | None = None) -> tuple[list[Candidate], list[Skipped]]:
+    """Expand ``paths`` into candidates and skipped entries, both in a stable sorted order."""
+    cwd = cwd or os.getcwd()
+    matcher = _Matcher(options)
+    limit = options.limits.max_file_size
+    candidates: list[Candidate] = []
+    skipped: list[Skipped] = []
+    seen: set[str] = set()
+    for raw in paths:
+        full = os.path.abspath(os.path.join(cwd, raw))
+        try:
+            st = os.lstat(full)
+        except OSError as exc:
+            raise UsageError(f"cannot access {raw!r}: {exc.strerror}") from None
+        if stat.S_ISDIR(st.st_mode) or (stat.S_ISLNK(st.st_mode) and os.path.isdir(full)):
+            # A root the user names explicitly may itself be a link to a folder: that is the folder asked for.
+            root = os.path.realpath(full) if stat.S_ISLNK(st.st_mode) else full
+            for item in _walk(root, matcher, limit, cwd):
+                key = item.path if isinstance(item, Candidate) else item.display
+                if key not in seen:
+                    seen.add(key)
+                    (candidates if isinstance(item, Candidate) else skipped).append(item)
+            continue
+        item = _classify(full, st, os.path.dirname(full), cwd, limit)
+        if item is not None:
+            key = item.path if isinstance(item, Candidate) else item.display
+            if key not in seen:
+                seen.add(key)
+                (candidates if isinstance(item, Candidate) else skipped).append(item)
+    return candidates, skipped
+
+
+def _walk(root: str, matcher: _Matcher, limit: int, cwd: str) -> Iterator[Candidate | Skipped]:
+    """Iterative walk (deep trees cannot exhaust the stack); never descends through a link."""
+    stack = [root]
+    visited: set[tuple[int, int]] = set()
+    while stack:
+        folder = stack.pop()
+        try:
+            st = os.lstat(folder)
+            ident = (st.st_dev, st.st_ino)
+            if ident in visited:
+                continue
+            visited.add(ident)
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            v = Violation(f"folder cannot be read: {exc.strerror}", code="F007")
+            yield Skipped(display_path(folder, cwd), v)
+            continue
+        subdirs: list[str] = []
+        for entry in entries:
+            rel = os.path.relpath(entry.path, root).replace(os.sep, "/")
+            try:
+                est = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                yield Skipped(display_path(entry.path, cwd), Violation(f"cannot stat: {exc.strerror}", code="F007"))
+                continue
+            is_dir = stat.S_ISDIR(est.st_mode)
+            if matcher.excluded(rel, is_dir):
+                continue
+            if is_dir:
+                subdirs.append(entry.path)
+                continue
+            if not matcher.included(rel):
+                continue
+            item = _classify(entry.path, est, root, cwd, limit)
+            if item is not None:
+                yield item
+        stack.extend(reversed(subdirs))
+
+
+def read_bounded(path: str, limit: int) -> bytes:
+    """Read a regular file without following links or blocking on a swapped-in FIFO.
+
+    The lstat in discovery and this open race with other processes, so the checks repeat on
+    the open descriptor: O_NOFOLLOW refuses a link, O_NONBLOCK keeps a FIFO from hanging the
+    open, fstat refuses anything but a regular file, and the read stops one byte past the limit.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(21, "not a regular file")
+        if st.st_size > limit:
+            raise OverflowError(st.st_size)
+        chunks: list[bytes] = []
+        remaining = limit + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > limit:
+            raise OverflowError(len(data))
+        return data
+    finally:
+        os.close(fd)
+
+

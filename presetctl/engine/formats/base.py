@@ -1,0 +1,70 @@
+"""The loader interface: one implementation per preset format, registered in ``registry.py``.
+
+A loader turns bytes into a :class:`Document` and never raises on bad input: what it cannot
+parse becomes a :class:`Violation` with a stable code in ``Document.problems``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+from presetctl.engine.model import Preset, Violation
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded file: the normalized presets plus the raw parsed form the rules may inspect.
+
+    ``raw`` is the parsed JSON value, the XML root element, or a format-specific structure;
+    ``data`` the file's bytes (security scanners and fixers need them); ``text`` is True when
+    locations can be turned into line/column (JSON and XML text); ``validated`` is False for
+    formats that are only recognized. ``extra`` carries format facts (header fields, embedded
+    blobs, script sources) that format-specific and security rules read.
+    """
+
+    format: str
+    data: bytes
+    raw: Any = None
+    presets: tuple[Preset, ...] = ()
+    problems: tuple[Violation, ...] = ()
+    text: bool = False
+    validated: bool = True
+    parsed: bool = True  # False when the content could not be parsed at all
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadContext:
+    """What a loader may know about the file besides its bytes."""
+
+    path: PurePath  # path relative to the run's root, for messages
+    max_nesting: int = 256
+    max_decompressed: int = 100 * 1024 * 1024
+    max_entries: int = 10_000
+    max_ratio: int = 200
+
+
+class Loader(abc.ABC):
+    """One preset format.
+
+    ``sniff`` returns a confidence from 0 (not mine) to 100 (certainly mine) given the file's
+    first bytes and its name; the registry picks the highest. Loaders that only recognize a
+    format set ``validates = False``.
+    """
+
+    format_id: str = ""
+    extensions: tuple[str, ...] = ()
+    description: str = ""
+    validates: bool = True
+
+    @abc.abstractmethod
+    def sniff(self, head: bytes, path: PurePath) -> int:
+        """Confidence (0-100) that a file with this head and name is in this format."""
+
+    @abc.abstractmethod
+    def load(self, data: bytes, ctx: LoadContext) -> Document:
+        """Parse ``data``; bad input becomes problems in the document, never an exception."""

@@ -1,0 +1,137 @@
+"""Parsing JSON text the way every JSON-based loader needs it: fast on the clean path,
+precise about what is wrong on the broken one.
+
+orjson does the parsing. What it rejects is classified into stable codes (empty, BOM,
+invalid UTF-8, binary content, NaN/Infinity, overflowing numbers, nesting, syntax), with
+line and column. Duplicate keys, which orjson accepts silently (the last wins), are detected
+by comparing the count of keys in the text with the count after a re-serialization, and only
+on a mismatch confirmed with the standard library's exact pair hook.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from presetctl.engine.model import Location, Violation
+
+BOM = b"\xef\xbb\xbf"
+_KEY_RE = re.compile(rb'"\s*:')
+_NONFINITE_RE = re.compile(rb"(?<![\"\w])-?(NaN|Infinity)(?![\"\w])")
+_BINARY_RE = re.compile(rb"[\x00-\x08\x0e-\x1f]")
+
+
+@dataclass(frozen=True, slots=True)
+class JsonParse:
+    value: Any
+    ok: bool
+    problems: tuple[Violation, ...]
+    body: bytes  # the text parsed (BOM removed), for locating pointers
+
+
+def parse_json(data: bytes, max_nesting: int = 1024) -> JsonParse:
+    problems: list[Violation] = []
+    body = data
+    if not data.strip():
+        return JsonParse(None, False, (Violation("file is empty", code="F001"),), body)
+    if data.startswith(BOM):
+        problems.append(Violation("file starts with a UTF-8 byte order mark", Location(offset=0), code="F009",
+                                  hint="remove the 3-byte BOM; JSON parsers may reject it"))
+        body = data[3:]
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        problems.append(_classify_error(body, exc, len(data) - len(body)))
+        return JsonParse(None, False, tuple(problems), body)
+    problems.extend(_duplicate_keys(body, value))
+    return JsonParse(value, True, tuple(problems), body)
+
+
+def _classify_error(body: bytes, exc: orjson.JSONDecodeError, shift: int) -> Violation:
+    msg = exc.msg
+    pos = exc.pos
+    if _BINARY_RE.search(body[:4096]) and not body.lstrip()[:1] in (b"{", b"["):
+        return Violation("file holds binary data, not JSON text", Location(offset=0), code="F011")
+    if "UTF-8" in msg or "utf-8" in msg or "surrogates" in msg:
+        bad = _first_bad_utf8(body)
+        return Violation(f"invalid UTF-8 at byte {bad + shift}", Location(offset=bad + shift), code="F010")
+    if "infinity" in msg.lower():
+        return Violation(("number too large for a double (parses as infinity)"),
+                         Location(offset=pos + shift), code="P004")
+    m = _NONFINITE_RE.search(body)
+    if m is not None and m.start() <= pos + 1:
+        return Violation((f"non-standard number literal {m.group(1).decode()}"),
+                         Location(offset=m.start() + shift), code="P004")
+    if "depth" in msg or "recursion" in msg:
+        return Violation(("nesting deeper than the parser allows"),
+                         Location(offset=pos + shift), code="P003")
+    if _BINARY_RE.search(body[:4096]):
+        return Violation("file holds binary data, not JSON text", Location(offset=0), code="F011")
+    return Violation((f"invalid JSON: {msg}"), Location(offset=pos + shift), code="P001")
+
+
+def _first_bad_utf8(body: bytes) -> int:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return 0
+
+
+def _count_keys_fast(value: Any) -> int:
+    return len(_KEY_RE.findall(orjson.dumps(value)))
+
+
+def _duplicate_keys(body: bytes, value: Any) -> Iterator[Violation]:
+    if not isinstance(value, (dict, list)):
+        return
+    if len(_KEY_RE.findall(body)) == _count_keys_fast(value):
+        return
+    # Counts differ: either real duplicates or a string containing '":' escaped differently.
+    dupes: list[str] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen and len(dupes) < 50:
+                dupes.append(k)
+            seen.add(k)
+        return dict(pairs)
+
+    try:
+        json.loads(body, object_pairs_hook=hook)
+    except (ValueError, RecursionError):
+        return
+    for key in dict.fromkeys(dupes):
+        yield Violation(f"duplicate key {key!r}: parsers disagree on which value wins (this one keeps the last)",
+                        Location(pointer=""), code="P002", data={"key": key})
+
+
+def escape_pointer_token(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*tokens: str | int) -> str:
+    return "".join("/" + escape_pointer_token(t) for t in tokens)
+
+
+def max_depth(value: Any, limit: int) -> int:
+    """Depth of nesting, stopping early once ``limit`` is exceeded (iterative)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
+    return deepest

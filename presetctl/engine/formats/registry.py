@@ -1,0 +1,38 @@
+"""The loader table and format detection. One line per format module."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from presetctl.engine.formats import presetctl_json
+from presetctl.engine.formats.base import Loader
+
+LOADERS: tuple[Loader, ...] = (
+    presetctl_json.LOADER,
+)
+
+BY_ID: dict[str, Loader] = {loader.format_id: loader for loader in LOADERS}
+
+# Every format id presetctl names anywhere (reports, config, stats), including those without a loader.
+FORMAT_IDS = ("presetctl", "vital", "vitalbank", "helm", "surge-fxp", "fxp", "dx7-syx", "syx",
+              "zyn-xiz", "uhe-h2p", "ableton", "unknown")
+
+
+def detect(head: bytes, path: PurePath) -> Loader | None:
+    """The loader most confident about this file, or None for an unknown format."""
+    best: Loader | None = None
+    best_score = 0
+    for loader in LOADERS:
+        score = loader.sniff(head, path)
+        if score > best_score:
+            best, best_score = loader, score
+    return best
+
+
+def extension_owner(path: PurePath) -> Loader | None:
+    """The loader whose extension the file carries (for extension-vs-content checks)."""
+    suffix = path.suffix.lower()
+    for loader in LOADERS:
+        if suffix in loader.extensions:
+            return loader
+    return None

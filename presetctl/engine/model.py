@@ -1,0 +1,311 @@
+"""Frozen result types shared by every layer: findings, presets, per-file outcomes, run results.
+
+Everything a run produces is a value defined here, so a reporter, a history store or a
+benchmark can consume a run without knowing how rules or loaders work.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    """Severity of a finding; ordered so thresholds compare with ``>=``."""
+
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r} (expected error, warning or info)") from None
+
+
+class SecuritySeverity(enum.IntEnum):
+    """Security rating of a security finding (CVSS-like words, as SARIF consumers expect)."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @property
+    def score(self) -> str:
+        """SARIF ``security-severity`` value (GitHub maps >=9 critical, >=7 high, >=4 medium)."""
+        return {1: "3.0", 2: "5.5", 3: "8.0", 4: "9.5"}[int(self)]
+
+    @property
+    def severity(self) -> Severity:
+        """The validate severity a security rating maps to by default."""
+        if self >= SecuritySeverity.HIGH:
+            return Severity.ERROR
+        if self == SecuritySeverity.MEDIUM:
+            return Severity.WARNING
+        return Severity.INFO
+
+    @classmethod
+    def parse(cls, text: str) -> SecuritySeverity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown security severity {text!r} (expected critical, high, medium or low)"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where inside a file a finding points.
+
+    ``pointer`` is a JSON pointer for JSON documents or an element path for XML; ``offset`` is a
+    byte offset in binary content; ``voice`` numbers a preset inside a bank (1-based); ``entry``
+    names a member of an archive. Any combination may be set. ``render()`` is the stable text
+    used in reports and as the baseline key (never a line number, which moves with edits).
+    """
+
+    pointer: str = ""
+    offset: int | None = None
+    voice: int | None = None
+    entry: str = ""
+
+    def render(self) -> str:
+        parts: list[str] = []
+        if self.entry:
+            parts.append(f"entry {self.entry}")
+        if self.voice is not None:
+            parts.append(f"voice {self.voice}")
+        if self.pointer:
+            parts.append(self.pointer)
+        if self.offset is not None:
+            parts.append(f"byte {self.offset}")
+        return " ".join(parts)
+
+    def __bool__(self) -> bool:
+        return bool(self.pointer or self.entry) or self.offset is not None or self.voice is not None
+
+
+NOWHERE = Location()
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """What a rule check (or a loader) yields: the engine adds path, code and severity.
+
+    ``code`` is set by emitters that produce several codes (loaders, discovery); a rule's own
+    check may leave it empty and the engine fills in the rule's code.
+    """
+
+    message: str
+    location: Location = NOWHERE
+    code: str = ""
+    hint: str = ""
+    data: Mapping[str, Any] | None = None  # machine-readable details a fix may use
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One reported problem, fully resolved (the JSON contract of every reporter)."""
+
+    path: str
+    code: str
+    severity: Severity
+    message: str
+    location: Location = NOWHERE
+    line: int | None = None
+    column: int | None = None
+    hint: str = ""
+    fixable: bool = False
+    security: SecuritySeverity | None = None
+    rule_name: str = ""
+
+    def sort_key(self) -> tuple[str, int, int, str, str, str]:
+        return (self.path, self.line or 0, self.column or 0, self.location.render(), self.code, self.message)
+
+    def baseline_key(self) -> tuple[str, str, str]:
+        return (self.path, self.code, self.location.render())
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """One synth parameter, normalized. ``minimum``/``maximum`` are None where unknown."""
+
+    name: str
+    value: float | int | bool | str | None
+    minimum: float | None = None
+    maximum: float | None = None
+    default: float | int | bool | str | None = None
+    pointer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Modulation:
+    source: str
+    target: str
+    amount: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    type: str
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRef:
+    """A sample or wavetable the preset refers to (path) or embeds (size in bytes)."""
+
+    kind: str
+    path: str = ""
+    sha256: str = ""
+    embedded_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A sound, normalized across formats. Banks (DX7) hold several.
+
+    Parameters are produced lazily by ``parameter_source`` because building hundreds of
+    objects per file would dominate the clean path for rules that never look at them.
+    """
+
+    format: str
+    name: str | None = None
+    author: str | None = None
+    category: str | None = None
+    tags: tuple[str, ...] = ()
+    description: str | None = None
+    license: str | None = None
+    synth: str | None = None
+    synth_version: str | None = None
+    created: str | None = None
+    modified: str | None = None
+    voices: int | None = None
+    unison: int | None = None
+    oscillators: int | None = None
+    modulations: tuple[Modulation, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    assets: tuple[AssetRef, ...] = ()
+    index: int | None = None  # 1-based number inside a bank, None for single-preset files
+    pointers: Mapping[str, str] = field(default_factory=dict)  # metadata field -> location pointer
+    parameter_source: Callable[[], Iterable[Parameter]] | None = field(default=None, repr=False, compare=False)
+    sound_key: Callable[[], bytes] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def parameters(self) -> tuple[Parameter, ...]:
+        return tuple(self.parameter_source()) if self.parameter_source is not None else ()
+
+    def location(self, field_name: str = "") -> Location:
+        """Location of a metadata field (or of the preset itself inside a bank)."""
+        return Location(pointer=self.pointers.get(field_name, ""), voice=self.index)
+
+
+class FileStatus(enum.Enum):
+    VALIDATED = "validated"  # a loader understood it and the rules ran
+    RECOGNIZED = "recognized"  # format known, only recognized (no deep validation)
+    UNKNOWN = "unknown"  # no loader claims it
+    SKIPPED = "skipped"  # not read: symlink, special file, too large, unreadable
+    BROKEN = "broken"  # a loader claimed it but could not parse it
+
+
+@dataclass(frozen=True, slots=True)
+class PresetSummary:
+    """The compact facts pack-level rules (duplicates, drift) need, sent back from workers."""
+
+    path: str
+    format: str
+    name: str | None
+    author: str | None
+    category: str | None
+    sound_hash: str
+    index: int | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    path: str
+    format: str
+    status: FileStatus
+    size: int
+    presets: int = 0
+    findings: tuple[Finding, ...] = ()
+    summaries: tuple[PresetSummary, ...] = ()
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StageTiming:
+    stage: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a run yields; reporters, history and benchmarks consume only this."""
+
+    command: str
+    roots: tuple[str, ...]
+    files: tuple[FileOutcome, ...]
+    findings: tuple[Finding, ...]
+    timings: tuple[StageTiming, ...] = ()
+    baseline_suppressed: int = 0
+    started_at: str = ""
+    jobs: int = 1
+
+    @cached_property
+    def counts(self) -> dict[str, int]:
+        out = {s.label: 0 for s in sorted(Severity, reverse=True)}
+        for f in self.findings:
+            out[f.severity.label] += 1
+        return out
+
+    @cached_property
+    def status_counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in FileStatus}
+        for f in self.files:
+            out[f.status.value] += 1
+        return out
+
+    @cached_property
+    def format_counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for f in self.files:
+            out[f.format] = out.get(f.format, 0) + 1
+        return dict(sorted(out.items()))
+
+    def duration(self) -> float:
+        return sum(t.seconds for t in self.timings if t.stage == "total")
+
+    def fails(self, threshold: Severity) -> bool:
+        return any(f.severity >= threshold for f in self.findings)
+
+    def fails_security(self, threshold: SecuritySeverity) -> bool:
+        return any(f.security is not None and f.security >= threshold for f in self.findings)
+
+    def findings_by_path(self) -> dict[str, list[Finding]]:
+        out: dict[str, list[Finding]] = {}
+        for f in self.findings:
+            out.setdefault(f.path, []).append(f)
+        return out
+
+
+def severity_counts(findings: Sequence[Finding]) -> dict[str, int]:
+    out = {s.label: 0 for s in sorted(Severity, reverse=True)}
+    for f in findings:
+        out[f.severity.label] += 1
+    return out

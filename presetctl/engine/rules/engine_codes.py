@@ -1,0 +1,121 @@
+"""Codes emitted by discovery, reading and parsing rather than by a rule check.
+
+They are registered like every rule so that they are documented, selectable, and their
+severity can be overridden; their ``check`` is None because the engine itself emits them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from presetctl.engine.formats.base import Document
+from presetctl.engine.model import Severity, Violation
+from presetctl.engine.rules.base import Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+
+def _recognized(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+    yield Violation(f"recognized as {doc.format}; presetctl does not validate this format in depth")
+
+
+RECOGNIZED_FORMATS = frozenset({"fxp", "syx", "zyn-xiz", "uhe-h2p", "ableton"})
+
+RULES = (
+    Rule("F001", "empty-file", Level.FILE, E, "File is empty",
+         RuleDoc("Reports a preset file with no content (or only white space).",
+                 "A synth shows an empty file as a broken preset, or silently skips it; either way the "
+                 "pack ships something that is not a sound.",
+                 "`Bass 01.json` of 0 bytes", "Delete the file or export the preset again.")),
+    Rule("F002", "file-too-large", Level.FILE, E, "File is over the size limit and was not read",
+         RuleDoc("Reports a file larger than `limits.max-file-size` (default 64 MiB). The size is "
+                 "checked with lstat before the file is opened, so the file is never read.",
+                 "No real preset comes near the limit; a huge file in a pack is a mistake or an attack "
+                 "(memory exhaustion in the synth or in tools like this one).",
+                 "a 2 GB `.vital` file", "Remove the file, or raise `limits.max-file-size` if it is genuine.")),
+    Rule("F003", "symlink-outside-root", Level.FILE, E, "Symlink points outside the checked folder",
+         RuleDoc("Reports a symbolic link whose target lies outside the folder given to presetctl. "
+                 "The link is never followed.",
+                 "A pack that links to `/etc/passwd` or `~/.ssh` makes any tool that follows links read "
+                 "or overwrite files outside the pack.",
+                 "`Lead.json -> /etc/passwd`", "Replace the link with the file it should contain, or remove it."),
+         security=None),
+    Rule("F004", "symlink-not-followed", Level.FILE, I, "Symlink inside the folder, not followed",
+         RuleDoc("Reports a symbolic link that points inside the checked folder. presetctl never follows "
+                 "links; the target is checked where it is.",
+                 "Links do not survive zip files, Windows copies or many sync tools: a pack that relies "
+                 "on them loses presets on the way to its users.",
+                 "`Favourites/Bass.json -> ../Bass/Bass.json`", "Copy the file instead of linking it.")),
+    Rule("F005", "broken-symlink", Level.FILE, E, "Symlink is broken or loops",
+         RuleDoc("Reports a symbolic link whose target is missing or that forms a loop.",
+                 "A broken link is a missing preset; a loop hangs naive tools.",
+                 "`a -> b`, `b -> a`", "Remove the link.")),
+    Rule("F006", "special-file", Level.FILE, E, "FIFO, device or socket in the pack",
+         RuleDoc("Reports an entry that is not a regular file (named pipe, character or block device, "
+                 "socket). presetctl never opens it.",
+                 "Opening a FIFO blocks forever; reading `/dev/zero` never ends. A pack has no reason "
+                 "to contain one.",
+                 "`mkfifo pack/Pad.json`", "Remove the entry.")),
+    Rule("F007", "unreadable-file", Level.FILE, E, "File or folder cannot be read",
+         RuleDoc("Reports a file or folder that exists but cannot be opened or listed (permissions, I/O "
+                 "errors, or a file replaced by a link while the run was going on).",
+                 "What presetctl cannot read it cannot check, and the synth may not read it either.",
+                 "`chmod 000 Bass.json`", "Fix the permissions or remove the file.")),
+    Rule("F008", "extension-content-mismatch", Level.FILE, W, "Extension says one format, content another",
+         RuleDoc("Reports a file whose content is recognized as a different format than its extension "
+                 "names.",
+                 "Synths pick a loader by extension: the file will not load, or it is disguised on "
+                 "purpose (a `.vital` that is a zip or an executable).",
+                 "`Pad.vital` that starts with `PK`", "Rename the file to the extension of its content, or "
+                 "export it again in the intended format.")),
+    Rule("F009", "utf8-bom", Level.FILE, W, "Text file starts with a UTF-8 byte order mark",
+         RuleDoc("Reports a JSON file that begins with the bytes EF BB BF.",
+                 "RFC 8259 forbids a BOM in JSON; strict parsers, including the ones inside some synths, "
+                 "reject the file.",
+                 "a preset saved by Windows Notepad", "Remove the three bytes.",
+                 "Safe: the BOM carries no information."),
+         fix=Fix(FixSafety.SAFE, "remove the byte order mark")),
+    Rule("F010", "invalid-utf8", Level.FILE, E, "Text is not valid UTF-8",
+         RuleDoc("Reports a JSON file with a byte sequence that is not UTF-8, with its byte offset.",
+                 "JSON must be UTF-8; names in Latin-1 or cp1252 show as garbage or stop the load.",
+                 "a name containing byte 0xE9 (é in Latin-1)", "Re-save the file as UTF-8.")),
+    Rule("F011", "binary-content", Level.FILE, E, "Binary data where text was expected",
+         RuleDoc("Reports a file with a text extension (such as `.json`) whose content is binary.",
+                 "The file cannot load as a preset; it may be a disguised payload.",
+                 "random bytes named `Keys.json`", "Remove the file or restore the real preset.")),
+    Rule("P001", "invalid-json", Level.PARSE, E, "JSON syntax error",
+         RuleDoc("Reports JSON that does not parse, with the line and column where the parser stopped.",
+                 "The synth cannot load the preset at all.",
+                 '`{"metadata": {"name": "Bass"}` (missing brace)', "Fix the syntax at the reported position.")),
+    Rule("P002", "duplicate-key", Level.PARSE, W, "JSON object has a duplicate key",
+         RuleDoc("Reports an object in which the same key appears more than once.",
+                 "JSON parsers disagree about which value wins (first or last), so the synth and the "
+                 "tools that check the pack may see different presets: a classic way to smuggle values "
+                 "past a validator.",
+                 '`{"name": "Pad", "name": "Evil"}`', "Keep one occurrence of each key.",
+                 "Unsafe: the fixer keeps the value the target synth uses (the last), which may not be the "
+                 "one the author meant."),
+         fix=Fix(FixSafety.UNSAFE, "keep the last occurrence of each duplicate key")),
+    Rule("P003", "nesting-too-deep", Level.PARSE, E, "JSON nested deeper than parsers allow",
+         RuleDoc("Reports JSON nested beyond the parser's depth limit (1,024 levels).",
+                 "Deep nesting crashes recursive parsers (stack overflow); no preset needs it.",
+                 "`[[[[...]]]]` 100,000 levels deep", "Remove the file; it is not a preset.")),
+    Rule("P004", "non-finite-number", Level.PARSE, E, "NaN, Infinity, or a number that overflows a double",
+         RuleDoc("Reports `NaN`/`Infinity` literals (not JSON) and numbers too large for a double "
+                 "(`1e999999`).",
+                 "Non-finite values make synth DSP produce silence, noise or crashes; many parsers "
+                 "reject the file outright.",
+                 '`{"value": NaN}`', "Replace the value with a finite number in range.")),
+    Rule("E001", "internal-error", Level.FILE, E, "presetctl failed on this file (a bug)",
+         RuleDoc("Reports an unexpected error inside a loader or a rule while checking this file. The "
+                 "run goes on with the other files.",
+                 "presetctl could not fully check the file, so it must not be reported as clean.",
+                 "", "Report the message to the presetctl maintainers with the file if you can share it.")),
+    Rule("R001", "recognized-not-validated", Level.FILE, I, "Format recognized but not validated in depth",
+         RuleDoc("Reports a file in a format presetctl recognizes (another synth's fxp or sysex, "
+                 "ZynAddSubFX, u-he, Ableton) but does not validate in depth. Security scanning still "
+                 "applies.",
+                 "So that every file is accounted for: a file is validated, recognized, or unknown.",
+                 "an Ableton `.adg` rack", "Nothing to fix; ignore R001 to hide these."),
+         check=_recognized, formats=RECOGNIZED_FORMATS),
+)

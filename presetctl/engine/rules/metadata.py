@@ -1,0 +1,136 @@
+"""Metadata level: name, author, category, tags, description, license, synth version."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+
+from presetctl.engine import taxonomy
+from presetctl.engine.formats.base import Document
+from presetctl.engine.model import Preset, Severity, Violation
+from presetctl.engine.rules.base import CheckFn, Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
+from presetctl.engine.versions import compare_versions
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+
+def _blank(value: str | None) -> bool:
+    return value is None or not value.strip()
+
+
+def _each(doc: Document) -> Iterator[Preset]:
+    yield from doc.presets
+
+
+def _missing(field: str, label: str) -> CheckFn:
+    def check(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+        for p in _each(doc):
+            if _blank(getattr(p, field)):
+                yield Violation(f"preset has no {label}", p.location(field if field in p.pointers else "metadata"))
+    return check
+
+
+def check_category(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+    choices = taxonomy.allowed(doc.format, ctx.options.taxonomy)
+    if choices is None:
+        return
+    aliases = ctx.options.category_aliases
+    for p in _each(doc):
+        if _blank(p.category):
+            continue
+        assert p.category is not None
+        if p.category in choices:
+            continue
+        target = aliases.get(p.category) or taxonomy.canonical(p.category, choices)
+        if target is not None:
+            yield Violation(f"category {p.category!r} is spelled {target!r} in the taxonomy", p.location("category"),
+                            hint=f"use {target!r}", data={"replacement": target})
+            continue
+        close = difflib.get_close_matches(p.category, choices, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else "choose a category from the taxonomy (`presetctl rule M004`)"
+        yield Violation(f"category {p.category!r} is not in the taxonomy", p.location("category"), hint=hint)
+
+
+def normal_tag(tag: str) -> str:
+    return re.sub(r"\s+", " ", tag.strip()).casefold()
+
+
+def check_tags(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+    for p in _each(doc):
+        seen: set[str] = set()
+        for tag in p.tags:
+            norm = normal_tag(tag)
+            if norm in seen:
+                yield Violation(f"tag {tag!r} repeats another tag", p.location("tags"), data={"tag": tag})
+            elif norm != tag:
+                yield Violation(f"tag {tag!r} is not normalized (expected {norm!r})", p.location("tags"),
+                                data={"tag": tag, "replacement": norm})
+            seen.add(norm)
+
+
+def check_version(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+    newest = ctx.options.pack.max_versions.get(doc.format)
+    if newest is None:
+        return
+    for p in _each(doc):
+        if p.synth_version and compare_versions(p.synth_version, newest) > 0:
+            yield Violation(f"saved with {p.synth or doc.format} {p.synth_version}, newer than the pack's target {newest}",
+                            p.location("synth_version"),
+                            hint="users on the target version may not be able to load it; save it again with that version")
+
+
+RULES = (
+    Rule("M001", "missing-name", Level.METADATA, E, "Preset has no name",
+         RuleDoc("Reports a preset whose name is missing or blank.",
+                 "Browsers list presets by name; a nameless preset shows as 'Init' or as its file name, "
+                 "and cannot be found by search.",
+                 '`"metadata": {"name": "  "}`', "Give the preset a name (often the file name).",
+                 "Safe: the fix copies the file name, which is what synths show anyway."),
+         check=_missing("name", "name"), fix=Fix(FixSafety.SAFE, "use the file name as the preset name")),
+    Rule("M002", "missing-author", Level.METADATA, W, "Preset has no author",
+         RuleDoc("Reports a preset without an author.",
+                 "Credit is how sound designers get paid and found; marketplaces reject packs without it.",
+                 '`"metadata": {"name": "Bass"}`', "Set the author; `[tool.presetctl.pack] author` fills it in.",
+                 "Safe when the pack's author is configured."),
+         check=_missing("author", "author"), fix=Fix(FixSafety.SAFE, "fill the author from the pack config")),
+    Rule("M003", "missing-category", Level.METADATA, W, "Preset has no category",
+         RuleDoc("Reports a preset without a category (Vital: `preset_style`).",
+                 "Browsers filter by category: an uncategorized preset is invisible to users who browse.",
+                 '`"metadata": {"name": "Bass"}`', "Set a category from the taxonomy."),
+         check=_missing("category", "category")),
+    Rule("M004", "unknown-category", Level.METADATA, W, "Category not in the taxonomy",
+         RuleDoc("Reports a category that is not in the taxonomy configured for the format (`taxonomy`; "
+                 "the default picks each format's own profile). Categories that differ from a taxonomy "
+                 "entry only by case, spacing or plural, or that the alias table maps, are fixable.",
+                 "Category drift (`Bass`, `Basses`, `BASS`) splits one browser folder into several.",
+                 '`"category": "basses"` -> `Bass`',
+                 "Use the taxonomy's spelling; add aliases under `[tool.presetctl] category-aliases`.",
+                 "Safe for case, spacing, plural and configured aliases."),
+         check=check_category, fix=Fix(FixSafety.SAFE, "replace with the taxonomy spelling")),
+    Rule("M005", "tag-not-normalized", Level.METADATA, I, "Tag not normalized or repeated",
+         RuleDoc("Reports tags with surrounding or repeated white space, upper case, or that repeat "
+                 "another tag once normalized.",
+                 "Tag search is exact in most browsers: `Dark`, `dark ` and `dark` are three tags.",
+                 '`"tags": ["Dark", "dark "]`', "Lower-case and trim tags; drop repeats.",
+                 "Safe: tags compare case-insensitively in every browser we know."),
+         check=check_tags, fix=Fix(FixSafety.SAFE, "normalize tags and drop repeats")),
+    Rule("M006", "missing-description", Level.METADATA, I, "Preset has no description",
+         RuleDoc("Reports a preset without a description or comment.",
+                 "A line on how to play the sound (mod wheel, macros) is what makes a pack usable.",
+                 "", "Add a description."),
+         check=_missing("description", "description")),
+    Rule("M007", "missing-license", Level.METADATA, I, "Preset has no license",
+         RuleDoc("Reports a preset without license information.",
+                 "Without a license, redistribution is legally unclear; free packs in particular need one.",
+                 "", "Set the license; `[tool.presetctl.pack] license` fills it in.",
+                 "Safe when the pack's license is configured."),
+         check=_missing("license", "license"), fix=Fix(FixSafety.SAFE, "fill the license from the pack config")),
+    Rule("M008", "synth-version-too-new", Level.METADATA, E, "Saved with a newer synth than the pack targets",
+         RuleDoc("Reports a preset saved with a synth version newer than the pack's configured target "
+                 "(`[tool.presetctl.pack] max-versions = {vital = \"1.5.5\"}`).",
+                 "Users on the target version may be unable to load a preset saved by a newer version.",
+                 "`synth_version: 1.6.0` with target 1.5.5", "Save the preset again with the target version."),
+         check=check_version),
+)
+

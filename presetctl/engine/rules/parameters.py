@@ -1,0 +1,107 @@
+"""Parameter level: types, declared and synth ranges, non-finite values."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from presetctl.engine.formats.base import Document
+from presetctl.engine.model import Location, Severity, Violation
+from presetctl.engine.rules.base import Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
+
+E, W = Severity.ERROR, Severity.WARNING
+_TYPES = {"float": (int, float), "int": (int,), "bool": (bool,), "enum": (str, int)}
+
+
+def check_declared(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+    """presetctl format: values against the type and range the file itself declares."""
+    params = doc.raw.get("parameters") if isinstance(doc.raw, dict) else None
+    if not isinstance(params, list):
+        return
+    seen: set[str] = set()
+    for i, p in enumerate(params):
+        if not isinstance(p, dict):
+            continue
+        name, value = p.get("name"), p.get("value")
+        where = Location(pointer=f"/parameters/{i}")
+        if isinstance(name, str):
+            if name in seen:
+                yield Violation(f"parameter {name!r} is defined twice", where, code="V005")
+            seen.add(name)
+        kind = p.get("type")
+        if kind in _TYPES and value is not None:
+            ok = isinstance(value, _TYPES[kind]) and (kind == "bool" or not isinstance(value, bool))
+            if kind == "int" and isinstance(value, float) and value.is_integer():
+                ok = True
+            if not ok:
+                yield Violation(f"parameter {name!r} is declared {kind} but holds {value!r}",
+                                Location(pointer=f"/parameters/{i}/value"), code="V001")
+        lo, hi = p.get("min"), p.get("max")
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
+            yield Violation(f"parameter {name!r} has min {lo} above max {hi}", where, code="V004")
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if (isinstance(lo, (int, float)) and value < lo) or (isinstance(hi, (int, float)) and value > hi):
+                yield Violation(f"parameter {name!r} = {value} is outside its declared range [{lo}, {hi}]",
+                                Location(pointer=f"/parameters/{i}/value"), code="V002",
+                                data={"index": i, "min": lo, "max": hi})
+
+
+def check_synth_ranges(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+    """Other formats: values against the ranges the synth's definition gives (loaders fill them)."""
+    if doc.format == "presetctl":
+        return  # its ranges are declared in the file itself: V002
+    for p in doc.presets:
+        for param in p.parameters:
+            v = param.value
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                continue
+            if isinstance(v, float) and not math.isfinite(v):
+                yield Violation(f"parameter {param.name!r} is {v}", Location(pointer=param.pointer, voice=p.index),
+                                code="V006")
+                continue
+            lo, hi = param.minimum, param.maximum
+            if (lo is not None and v < lo) or (hi is not None and v > hi):
+                yield Violation(f"parameter {param.name!r} = {v:g} is outside the synth's range [{lo:g}, {hi:g}]"
+                                if lo is not None and hi is not None else
+                                f"parameter {param.name!r} = {v:g} is outside the synth's range",
+                                Location(pointer=param.pointer, voice=p.index),
+                                data={"min": lo, "max": hi, "name": param.name})
+
+
+RULES = (
+    Rule("V001", "parameter-type-mismatch", Level.PARAMETERS, E, "Parameter value does not match its declared type",
+         RuleDoc("Reports a presetctl parameter whose `value` does not match its `type` (`float`, `int`, "
+                 "`bool`, `enum`).",
+                 "Importers convert by the declared type: a string in a float parameter is lost or crashes "
+                 "the import.",
+                 '`{"name": "cutoff", "type": "float", "value": "high"}`', "Store a value of the declared type."),
+         check=check_declared, formats=frozenset({"presetctl"}), also_emits=("V002", "V004", "V005")),
+    Rule("V002", "parameter-out-of-declared-range", Level.PARAMETERS, E, "Parameter outside the range the file declares",
+         RuleDoc("Reports a presetctl parameter whose value lies outside its own `min`/`max`.",
+                 "The file contradicts itself: a synth clamps the value, so the preset does not sound as saved.",
+                 '`{"name": "resonance", "value": 1.4, "min": 0, "max": 1}`',
+                 "Bring the value into range.",
+                 "Unsafe: clamping changes the sound (to what the synth would play anyway)."),
+         fix=Fix(FixSafety.UNSAFE, "clamp the value to [min, max]")),
+    Rule("V003", "parameter-out-of-synth-range", Level.PARAMETERS, W, "Parameter outside the synth's documented range",
+         RuleDoc("Reports a parameter of a real synth format (Vital, Helm, Surge, ...) outside the range the "
+                 "synth's own definition gives. Machine-generated and hand-edited presets often do this.",
+                 "The synth clamps the value (or misbehaves): the preset does not sound as stored.",
+                 "Helm `osc_1_volume: 3.2` (range 0-1)", "Bring the value into range.",
+                 "Unsafe: clamping changes the stored sound."),
+         check=check_synth_ranges, also_emits=("V006",), fix=Fix(FixSafety.UNSAFE, "clamp the value to the synth's range")),
+    Rule("V004", "parameter-range-inverted", Level.PARAMETERS, E, "Parameter declares min above max",
+         RuleDoc("Reports a presetctl parameter whose `min` is greater than its `max`.",
+                 "No value can be in range; importers disagree on how to treat it.",
+                 '`{"min": 1, "max": 0}`', "Swap the bounds.")),
+    Rule("V005", "duplicate-parameter", Level.PARAMETERS, E, "Parameter defined twice",
+         RuleDoc("Reports a presetctl parameter name that appears more than once in `parameters`.",
+                 "Importers keep the first or the last: the sound differs between hosts.",
+                 "two entries named `cutoff`", "Keep one entry per parameter.")),
+    Rule("V006", "non-finite-parameter", Level.PARAMETERS, E, "Parameter is NaN or infinite",
+         RuleDoc("Reports a parameter whose value is NaN or infinite (possible in XML and binary formats, "
+                 "which can spell `nan` or `inf`).",
+                 "Non-finite values propagate through DSP: silence, noise bursts or a crashed audio thread.",
+                 '`<cutoff value="nan"/>`', "Replace the value with a finite one.")),
+)

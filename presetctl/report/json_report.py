@@ -1,0 +1,76 @@
+"""``json`` and ``json-lines``: the machine contract others script against (docs/output.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from presetctl.engine.model import Finding, RunResult
+from presetctl.report.base import ReportContext, Reporter
+
+SCHEMA_VERSION = 1
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    loc = f.location
+    return {
+        "path": f.path,
+        "code": f.code,
+        "name": f.rule_name,
+        "severity": f.severity.label,
+        "security_severity": f.security.label if f.security else None,
+        "message": f.message,
+        "location": loc.render(),
+        "pointer": loc.pointer or None,
+        "offset": loc.offset,
+        "voice": loc.voice,
+        "entry": loc.entry or None,
+        "line": f.line,
+        "column": f.column,
+        "fixable": f.fixable,
+        "hint": f.hint or None,
+    }
+
+
+def summary_dict(result: RunResult) -> dict[str, Any]:
+    return {
+        "files": len(result.files),
+        "presets": sum(o.presets for o in result.files),
+        "findings": len(result.findings),
+        **result.counts,
+        "by_status": result.status_counts,
+        "by_format": result.format_counts,
+        "baseline_suppressed": result.baseline_suppressed,
+        "fixable": sum(1 for f in result.findings if f.fixable),
+        "seconds": round(result.duration(), 4),
+    }
+
+
+def result_dict(result: RunResult, ctx: ReportContext) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "version": SCHEMA_VERSION,
+        "tool": {"name": "presetctl", "version": ctx.tool_version},
+        "command": result.command,
+        "summary": summary_dict(result),
+        "findings": [finding_dict(f) for f in result.findings],
+    }
+    if ctx.show_unknown:
+        out["unknown_files"] = [o.path for o in result.files if o.status.value == "unknown"]
+    return out
+
+
+class JsonReporter(Reporter):
+    name = "json"
+    description = "one JSON object: summary and findings"
+
+    def render(self, result: RunResult, ctx: ReportContext) -> str:
+        return orjson.dumps(result_dict(result, ctx), option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+class JsonLinesReporter(Reporter):
+    name = "json-lines"
+    description = "one JSON object per finding, one per line"
+
+    def render(self, result: RunResult, ctx: ReportContext) -> str:
+        return "".join(orjson.dumps(finding_dict(f)).decode() + "\n" for f in result.findings)

@@ -1,0 +1,20 @@
+"""Reporter table: output format name -> reporter. One line per reporter module."""
+
+from __future__ import annotations
+
+from presetctl.report import concise, full, json_report
+from presetctl.report.base import Reporter
+
+REPORTERS: dict[str, Reporter] = {
+    r.name: r
+    for r in (
+        full.FullReporter(),
+        concise.ConciseReporter(),
+        json_report.JsonReporter(),
+        json_report.JsonLinesReporter(),
+    )
+}
+
+
+def get(name: str) -> Reporter:
+    return REPORTERS[name]
