@@ -7,12 +7,35 @@ parse becomes a :class:`Violation` with a stable code in ``Document.problems``.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
-from presetctl.engine.model import Preset, Violation
+from presetctl.engine.model import Location, Preset, Violation
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """Embedded binary content (a base64 wavetable, a sample, an archive member), decoded lazily.
+
+    Loaders list blobs in ``Document.extra["blobs"]``; security scanners call ``read()`` (which
+    must itself respect the decompression limits) and look inside the decoded bytes.
+    """
+
+    location: Location
+    kind: str  # "wavetable", "sample", "tuning", "archive-member", ...
+    read: Callable[[], bytes]
+    size_hint: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """Source code a preset carries (Surge Lua formula modulators, wavetable scripts)."""
+
+    location: Location
+    language: str  # "lua" or "lua-bytecode"
+    source: bytes
 
 
 @dataclass(frozen=True)
@@ -22,8 +45,11 @@ class Document:
     ``raw`` is the parsed JSON value, the XML root element, or a format-specific structure;
     ``data`` the file's bytes (security scanners and fixers need them); ``text`` is True when
     locations can be turned into line/column (JSON and XML text); ``validated`` is False for
-    formats that are only recognized. ``extra`` carries format facts (header fields, embedded
-    blobs, script sources) that format-specific and security rules read.
+    formats that are only recognized. ``extra`` carries format facts that format-specific and
+    security rules read. Conventional keys: ``"locator": "json"`` (pointers can be turned into
+    line/column), ``"blobs"``: tuple[Blob, ...], ``"scripts"``: tuple[Script, ...],
+    ``"texts"``: tuple[tuple[Location, str], ...] (text fields of non-JSON formats: names,
+    comments, paths), ``"header"``: dict of binary header fields.
     """
 
     format: str

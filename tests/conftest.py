@@ -1,0 +1,77 @@
+"""Shared fixtures: isolation from the real home, the real corpus, CLI runners."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "sample_presets"
+
+
+def corpus_root() -> Path:
+    return Path(os.environ.get("PRESETCTL_CORPUS", REPO.parent / "shared" / "corpus")).resolve()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """State, cache, config and log dirs of every test live under a temporary folder."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("PRESETCTL_STATE_DIR", str(home / "presetctl-state"))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("PRESETCTL_DEBUG", raising=False)
+    monkeypatch.setenv("COLUMNS", "100")
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The real third-party corpus; skipped when absent, unless PRESETCTL_REQUIRE_CORPUS is set (CI)."""
+    root = corpus_root()
+    if not root.is_dir():
+        if os.environ.get("PRESETCTL_REQUIRE_CORPUS"):
+            pytest.fail(f"PRESETCTL_REQUIRE_CORPUS is set but the corpus is missing at {root}")
+        pytest.skip(f"real corpus not found at {root} (set PRESETCTL_CORPUS)")
+    return root
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def cli(runner: CliRunner, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Invoke the Typer app in-process: ``cli(["validate", path])`` -> Result."""
+    from presetctl.cli.app import app
+
+    def invoke(args: list[str], **kw: object):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, [str(a) for a in args], **kw)
+
+    return invoke
+
+
+def run_subprocess(args: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
+                   timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m presetctl`` in a real process (exit codes, streams, signals as users see them)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "presetctl", *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture
+def pack(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "pack"
+    folder.mkdir()
+    yield folder
