@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from presetctl import __version__
-from presetctl.cli import rules, validate
+from presetctl.cli import fix, rules, security, validate
 
 app = typer.Typer(
     name="presetctl",
@@ -36,6 +36,8 @@ def main_callback(
 app.command("validate")(validate.validate)
 app.command("rules")(rules.rules)
 app.command("rule")(rules.rule)
+app.command("fix")(fix.fix)
+app.command("scan-security")(security.scan_security)
 
 
 def main() -> None:

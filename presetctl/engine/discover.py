@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 
-
 import pathspec
 
 from presetctl.engine.errors import UsageError
@@ -122,18 +121,23 @@ def discover(paths: Sequence[str], options: Options, cwd: str | None = None) -> 
             # A root the user names explicitly may itself be a link to a folder: that is the folder asked for.
             root = os.path.realpath(full) if stat.S_ISLNK(st.st_mode) else full
             for item in _walk(root, matcher, limit, cwd):
-                key = item.path if isinstance(item, Candidate) else item.display
-                if key not in seen:
-                    seen.add(key)
-                    (candidates if isinstance(item, Candidate) else skipped).append(item)
+                _keep(item, seen, candidates, skipped)
             continue
-        item = _classify(full, st, os.path.dirname(full), cwd, limit)
-        if item is not None:
-            key = item.path if isinstance(item, Candidate) else item.display
-            if key not in seen:
-                seen.add(key)
-                (candidates if isinstance(item, Candidate) else skipped).append(item)
+        single = _classify(full, st, os.path.dirname(full), cwd, limit)
+        if single is not None:
+            _keep(single, seen, candidates, skipped)
     return candidates, skipped
+
+
+def _keep(item: Candidate | Skipped, seen: set[str], candidates: list[Candidate], skipped: list[Skipped]) -> None:
+    """Add ``item`` once, even when overlapping roots name the same file twice."""
+    if isinstance(item, Candidate):
+        if item.path not in seen:
+            seen.add(item.path)
+            candidates.append(item)
+    elif item.display not in seen:
+        seen.add(item.display)
+        skipped.append(item)
 
 
 def _walk(root: str, matcher: _Matcher, limit: int, cwd: str) -> Iterator[Candidate | Skipped]:

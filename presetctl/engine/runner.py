@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from presetctl.engine.discover import Candidate, Skipped, discover
 from presetctl.engine.model import FileOutcome, FileStatus, Finding, RunResult, StageTiming, Violation
@@ -112,7 +112,7 @@ def run(
     cwd: str | None = None,
 ) -> RunResult:
     """Check ``paths`` and return everything the run found. Raises only for tool errors."""
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     rules = RuleSet(options)
     cands, skipped = discover(paths, options, cwd)

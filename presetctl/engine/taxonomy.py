@@ -73,3 +73,10 @@ def canonical(category: str, choices: tuple[str, ...]) -> str | None:
         if fold(choice) == key:
             return choice
     return None
+
+
+# Helm's factory bank folders (patches/Factory Presets/<folder> in mtytel/helm). Patches' own
+# folder_name values drift from these (BASS, DRUMS, FX): that drift is what M004 reports.
+register_profile("helm", ("Arp", "Bass", "Chip", "Harsh", "Keys", "Lead", "Pad", "Percussion", "SFX"), "helm")
+# A Vital bank's presets use Vital's nine styles.
+register_profile("vital", PROFILES["vital"], "vital", "vitalbank")

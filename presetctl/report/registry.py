@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from presetctl.report import concise, full, json_report
+from presetctl.report import concise, full, github, gitlab, json_report, junit, sarif
 from presetctl.report.base import Reporter
 
 REPORTERS: dict[str, Reporter] = {
@@ -12,6 +12,10 @@ REPORTERS: dict[str, Reporter] = {
         concise.ConciseReporter(),
         json_report.JsonReporter(),
         json_report.JsonLinesReporter(),
+        sarif.SarifReporter(),
+        junit.JunitReporter(),
+        github.GithubReporter(),
+        gitlab.GitlabReporter(),
     )
 }
 

@@ -6,6 +6,13 @@ invalid UTF-8, binary content, NaN/Infinity, overflowing numbers, nesting, synta
 line and column. Duplicate keys, which orjson accepts silently (the last wins), are detected
 by comparing the count of keys in the text with the count after a re-serialization, and only
 on a mismatch confirmed with the standard library's exact pair hook.
+
+Counting keys: without a backslash in the text, orjson writes every string back byte for byte
+(it escapes only quotes, backslashes and control characters, none of which such a text holds
+raw), and colons occur only inside strings and as key separators; so the text and its
+re-serialization hold the same number of colons exactly when no key was dropped. With a
+backslash, escapes may be spelled differently (``\u003a`` vs ``:``), so keys are counted with
+an exact string tokenizer instead.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import orjson
 from presetctl.engine.model import Location, Violation
 
 BOM = b"\xef\xbb\xbf"
-_KEY_RE = re.compile(rb'"\s*:')
+_STRING_TOKEN_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?')  # group 1: the string is a key
 _NONFINITE_RE = re.compile(rb"(?<![\"\w])-?(NaN|Infinity)(?![\"\w])")
 _BINARY_RE = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 
@@ -37,7 +44,7 @@ class JsonParse:
 def parse_json(data: bytes, max_nesting: int = 1024) -> JsonParse:
     problems: list[Violation] = []
     body = data
-    if not data.strip():
+    if not data or data.isspace():  # same as `not data.strip()`, without copying the file
         return JsonParse(None, False, (Violation("file is empty", code="F001"),), body)
     if data.startswith(BOM):
         problems.append(Violation("file starts with a UTF-8 byte order mark", Location(offset=0), code="F009",
@@ -55,7 +62,7 @@ def parse_json(data: bytes, max_nesting: int = 1024) -> JsonParse:
 def _classify_error(body: bytes, exc: orjson.JSONDecodeError, shift: int) -> Violation:
     msg = exc.msg
     pos = exc.pos
-    if _BINARY_RE.search(body[:4096]) and not body.lstrip()[:1] in (b"{", b"["):
+    if _BINARY_RE.search(body[:4096]) and body.lstrip()[:1] not in (b"{", b"["):
         return Violation("file holds binary data, not JSON text", Location(offset=0), code="F011")
     if "UTF-8" in msg or "utf-8" in msg or "surrogates" in msg:
         bad = _first_bad_utf8(body)
@@ -83,16 +90,41 @@ def _first_bad_utf8(body: bytes) -> int:
     return 0
 
 
-def _count_keys_fast(value: Any) -> int:
-    return len(_KEY_RE.findall(orjson.dumps(value)))
+def _count_keys_exact(text: bytes) -> int:
+    """Keys in valid JSON text: string tokens followed by a colon (the tokenizer skips escapes)."""
+    groups = _STRING_TOKEN_RE.findall(text)
+    return len(groups) - groups.count(b"")
+
+
+def _count_keys_value(value: Any) -> int:
+    count = 0
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            count += len(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count
+
+
+def _same_key_count(body: bytes, value: Any) -> bool:
+    try:
+        dumped = orjson.dumps(value)
+    except TypeError:  # nesting past orjson's serializer limit (255), which its parser accepts
+        return _count_keys_exact(body) == _count_keys_value(value)
+    if b"\\" in body:
+        return _count_keys_exact(body) == _count_keys_exact(dumped)
+    return body.count(b":") == dumped.count(b":")
 
 
 def _duplicate_keys(body: bytes, value: Any) -> Iterator[Violation]:
     if not isinstance(value, (dict, list)):
         return
-    if len(_KEY_RE.findall(body)) == _count_keys_fast(value):
+    if _same_key_count(body, value):
         return
-    # Counts differ: either real duplicates or a string containing '":' escaped differently.
+    # Counts differ: the standard library's pair hook names the duplicated keys.
     dupes: list[str] = []
 
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

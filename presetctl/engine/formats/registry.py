@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from presetctl.engine.formats import presetctl_json
+from presetctl.engine.formats import helm, presetctl_json, vital
 from presetctl.engine.formats.base import Loader
 
 LOADERS: tuple[Loader, ...] = (
     presetctl_json.LOADER,
+    vital.LOADER, vital.BANK_LOADER, helm.LOADER,
 )
 
 BY_ID: dict[str, Loader] = {loader.format_id: loader for loader in LOADERS}

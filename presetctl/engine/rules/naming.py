@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterator
 
 from presetctl.engine.formats.base import Document
-from presetctl.engine.model import Location, Severity, Violation
+from presetctl.engine.model import Severity, Violation
 from presetctl.engine.rules.base import Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO

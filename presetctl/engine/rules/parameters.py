@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import compress, repeat
+from operator import ge, is_not, le
+from typing import Any
 
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Location, Severity, Violation
@@ -13,10 +16,46 @@ E, W = Severity.ERROR, Severity.WARNING
 _TYPES = {"float": (int, float), "int": (int,), "bool": (bool,), "enum": (str, int)}
 
 
+# (declared type, exact type of the value) pairs that pass the type check whatever else holds.
+_FINE_TYPES = frozenset({
+    ("float", float), ("float", int), ("int", int), ("bool", bool), ("enum", str), ("enum", int),
+    (None, float), (None, int), (None, bool), (None, str),
+})
+_BOUNDS: tuple[tuple[str, Callable[[Any, Any], Any]], ...] = (("min", le), ("max", ge))  # bound <= / >= value
+_get = dict.get
+
+
+def _plainly_fine(params: list[Any]) -> bool:
+    """True only when the full check below cannot report anything: unique names, values of
+    their declared type, ``min <= value <= max`` wherever a bound is given.
+
+    Hundreds of parameters per file make the per-parameter loop the costliest check of the clean
+    path; these column-wise passes run in C (map, zip, compress). False means "look closely",
+    never "wrong": the exact loop then decides. A TypeError (an item that is not a dict, an
+    unhashable name or type, a number compared with a string) also just means "look closely".
+    """
+    try:
+        names = list(map(_get, params, repeat("name")))
+        if len(set(names)) != len(names):
+            return False
+        values = list(map(_get, params, repeat("value")))
+        kinds = map(_get, params, repeat("type"))
+        if not _FINE_TYPES.issuperset(zip(kinds, map(type, values), strict=True)):
+            return False
+        for key, within in _BOUNDS:
+            bounds = list(map(_get, params, repeat(key)))
+            given = list(map(is_not, bounds, repeat(None)))
+            if not all(map(within, compress(bounds, given), compress(values, given))):
+                return False
+    except TypeError:
+        return False
+    return True
+
+
 def check_declared(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
     """presetctl format: values against the type and range the file itself declares."""
     params = doc.raw.get("parameters") if isinstance(doc.raw, dict) else None
-    if not isinstance(params, list):
+    if not isinstance(params, list) or _plainly_fine(params):
         return
     seen: set[str] = set()
     for i, p in enumerate(params):
@@ -29,7 +68,7 @@ def check_declared(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
                 yield Violation(f"parameter {name!r} is defined twice", where, code="V005")
             seen.add(name)
         kind = p.get("type")
-        if kind in _TYPES and value is not None:
+        if isinstance(kind, str) and kind in _TYPES and value is not None:  # a list "type" is S001, not a crash
             ok = isinstance(value, _TYPES[kind]) and (kind == "bool" or not isinstance(value, bool))
             if kind == "int" and isinstance(value, float) and value.is_integer():
                 ok = True

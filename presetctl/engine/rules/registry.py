@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from presetctl.engine.rules import (
     engine_codes,
+    json_formats,
     metadata,
     naming,
     pack,
@@ -12,6 +13,7 @@ from presetctl.engine.rules import (
     schema,
 )
 from presetctl.engine.rules.base import Rule
+from presetctl.engine.security import archives, files, json_shape, lua, paths, payloads, text, xml
 
 _MODULES = (
     engine_codes,
@@ -21,6 +23,15 @@ _MODULES = (
     parameters,
     performance,
     pack,
+    json_formats,
+    paths,
+    payloads,
+    lua,
+    archives,
+    xml,
+    json_shape,
+    text,
+    files,
 )
 
 RULES: tuple[Rule, ...] = tuple(sorted((r for m in _MODULES for r in m.RULES), key=lambda r: r.code))

@@ -1,0 +1,1 @@
+"""The fix engine: fixers per rule, writers per format family, the planner and the executor."""

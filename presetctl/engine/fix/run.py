@@ -1,0 +1,373 @@
+"""Running ``fix`` over files: discover, plan each file, then back up, journal and write it.
+
+Write order, so that a crash at any instant leaves every file whole and recoverable (files
+are written in batches of up to 64, steps 1 and 2 once per batch):
+1. the original bytes go to the backup store (one pack per batch; atomic, fsynced);
+2. a ``begin`` record per file (path, rename target, hashes, mode, mtime, where its backup
+   is) is appended, and the journal fsynced;
+3. each file's new bytes replace it atomically (temporary file, fsync, rename, fsync folder);
+4. a rename, if any, is a hard link to the new name then an unlink (never overwrites);
+5. a ``done`` record. A failure in 3-4 puts the original back and records ``fail``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from presetctl.engine.discover import Candidate, discover, read_bounded
+from presetctl.engine.errors import StateError, UsageError
+from presetctl.engine.fix.diff import render_diff
+from presetctl.engine.fix.model import FileFix, FileFixStatus, FixResult
+from presetctl.engine.fix.names import numbered
+from presetctl.engine.fix.planner import FilePlan, PlanRules, plan_file
+from presetctl.engine.model import StageTiming
+from presetctl.engine.options import Options
+from presetctl.engine.runner import PARALLEL_MIN_FILES, effective_jobs
+from presetctl.fsutil import atomic_write, fsync_dir
+from presetctl.state.backups import BackupStore, sha256
+from presetctl.state.journal import Journal, RunInfo, journal_path, list_runs, new_run_id, now_iso
+from presetctl.state.lock import StateLock
+from presetctl.state.paths import backups_dir, lock_path, state_dir
+
+Progress = Callable[[int, int], None]
+MODES = ("write", "diff", "dry-run")
+BATCH_FILES = 64  # files whose backups and journal records share one fsync
+BATCH_BYTES = 16 * 1024 * 1024
+CHUNK = 32  # files planned per task in a worker process
+
+
+@dataclass(frozen=True)
+class FixSettings:
+    mode: str = "write"
+    unsafe: bool = False
+    fsync: bool = True
+    state_dir: str | None = None
+    header: Mapping[str, Any] = field(default_factory=dict)  # recorded for --resume and --history
+
+
+def _free_name(folder: Path, wanted: str, current: str, claimed: set[Path]) -> str | None:
+    def free(name: str) -> bool:
+        return not os.path.lexists(folder / name) and folder / name not in claimed
+
+    if wanted == current or free(wanted):
+        return wanted
+    for n in range(2, 100):
+        candidate = numbered(wanted, n)
+        if free(candidate):
+            return candidate
+    return None
+
+
+def _rename_no_replace(src: Path, dst: Path, fsync: bool) -> None:
+    """Move ``src`` to ``dst`` without ever replacing an existing ``dst`` (FileExistsError)."""
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise
+    except OSError:  # file systems without hard links: check, then rename
+        if os.path.lexists(dst):
+            raise FileExistsError(f"{dst} exists") from None
+        os.rename(src, dst)
+    else:
+        os.unlink(src)
+    if fsync:
+        fsync_dir(dst.parent)
+
+
+@dataclass
+class _Pending:
+    src: Path
+    shown: str
+    plan: FilePlan
+    base: FileFix
+    mode: int
+    st: os.stat_result
+    dst: Path | None
+
+
+class _Writer:
+    """Writes planned files in batches; the run's journal is created with the first change.
+
+    Per batch: the originals go into one backup pack (one fsync), the ``begin`` records are
+    appended and fsynced together, then each file is replaced atomically and its ``done``
+    record appended. Durability is the same as per file, with far fewer fsyncs.
+    """
+
+    def __init__(self, open_journal: Callable[[], Journal], store: BackupStore, fsync: bool) -> None:
+        self._open_journal = open_journal
+        self._journal: Journal | None = None
+        self.store = store
+        self.fsync = fsync
+        self.claimed: set[Path] = set()  # rename targets taken by this run
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            self._journal = self._open_journal()
+        return self._journal
+
+    @property
+    def opened(self) -> bool:
+        return self._journal is not None
+
+    def close(self, files: int) -> None:
+        if self._journal is not None:
+            self._journal.append({"t": "end", "at": now_iso(), "files": files})
+            self._journal.close()
+
+    def _prepare(self, src: Path, shown: str, plan: FilePlan) -> _Pending | FileFix:
+        base = FileFix(shown, FileFixStatus.FAILED, plan.format, applied=plan.applied, rolled_back=plan.rolled_back,
+                       before_sha=sha256(plan.before), after_sha=sha256(plan.after), passes=plan.passes,
+                       seconds=plan.seconds, check_seconds=plan.check_seconds)
+        try:
+            st = os.lstat(src)
+        except OSError as exc:
+            return replace(base, error=f"cannot stat: {exc.strerror or exc}")
+        if not stat.S_ISREG(st.st_mode):
+            return replace(base, error="no longer a regular file; not changed")
+        if not st.st_mode & 0o222:
+            return replace(base, error="file is read-only; not changed")
+        try:
+            if st.st_size != len(plan.before) or read_bounded(str(src), len(plan.before)) != plan.before:
+                return replace(base, error="file changed while it was being fixed; not changed")
+        except (OSError, OverflowError):
+            return replace(base, error="file changed while it was being fixed; not changed")
+        dst: Path | None = None
+        if plan.name != plan.original_name:
+            free = _free_name(src.parent, plan.name, src.name, self.claimed)
+            if free is None:
+                return replace(base, error=f"no free file name like {plan.name!r}; not renamed")
+            dst = src.parent / free
+            self.claimed.add(dst)
+        return _Pending(src, shown, plan, base, stat.S_IMODE(st.st_mode), st, dst)
+
+    def write_batch(self, items: Sequence[tuple[Path, str, FilePlan]]) -> list[FileFix]:
+        t0 = time.perf_counter()
+        prepared = [self._prepare(*item) for item in items]
+        pending = [p for p in prepared if isinstance(p, _Pending)]
+        out: dict[int, FileFix] = {i: p for i, p in enumerate(prepared) if isinstance(p, FileFix)}
+        if pending:
+            try:
+                where = self.store.put_pack({p.base.before_sha: p.plan.before for p in pending})
+            except OSError as exc:
+                why = f"backup failed ({exc.strerror or exc}); file not changed"
+                where = {}
+                for i, p in enumerate(prepared):
+                    if isinstance(p, _Pending):
+                        out[i] = replace(p.base, error=why)
+                pending = []
+            for p in pending:
+                self.journal.append({"t": "begin", "path": str(p.src), "to": str(p.dst) if p.dst else None,
+                                     "before": p.base.before_sha, "after": p.base.after_sha, "mode": p.mode,
+                                     "mtime_ns": p.st.st_mtime_ns, "blob": where[p.base.before_sha],
+                                     "fixes": [a.code for a in p.plan.applied]}, durable=False)
+            if pending:
+                self.journal.sync()
+        for i, p in enumerate(prepared):
+            if isinstance(p, _Pending) and i not in out:
+                out[i] = self._write(p)
+        share = (time.perf_counter() - t0) / max(1, len(items))
+        return [replace(out[i], write_seconds=share) for i in range(len(items))]
+
+    def _write(self, p: _Pending) -> FileFix:
+        written = False
+        try:
+            if p.plan.after != p.plan.before:
+                atomic_write(p.src, p.plan.after, fsync=self.fsync, mode=p.mode)
+                written = True
+            if p.dst is not None:
+                _rename_no_replace(p.src, p.dst, self.fsync)
+        except OSError as exc:
+            if written:  # put the original back: a half-done fix is worse than none
+                atomic_write(p.src, p.plan.before, fsync=self.fsync, mode=p.mode)
+                os.utime(p.src, ns=(p.st.st_atime_ns, p.st.st_mtime_ns))
+            self.journal.append({"t": "fail", "path": str(p.src), "error": str(exc.strerror or exc)})
+            return replace(p.base, error=f"write failed ({exc.strerror or exc}); file left as it was")
+        self.journal.append({"t": "done", "path": str(p.src)}, durable=False)
+        new_shown = str(PurePosixPath(p.shown).parent / p.dst.name) if p.dst is not None else None
+        return replace(p.base, status=FileFixStatus.FIXED, new_path=new_shown)
+
+
+def _preview(shown: str, plan: FilePlan, mode: str) -> FileFix:
+    new_shown = str(PurePosixPath(shown).parent / plan.name) if plan.name != plan.original_name else None
+    diff = render_diff(shown, new_shown or shown, plan.before, plan.after, plan.applied) if mode == "diff" else ""
+    return FileFix(shown, FileFixStatus.WOULD_FIX, plan.format, new_shown, plan.applied, plan.rolled_back,
+                   before_sha=sha256(plan.before), after_sha=sha256(plan.after), diff=diff, passes=plan.passes,
+                   seconds=plan.seconds, check_seconds=plan.check_seconds)
+
+
+def _unchanged(shown: str, plan: FilePlan) -> FileFix:
+    status = FileFixStatus.UNCHANGED if plan.parsed else FileFixStatus.SKIPPED
+    return FileFix(shown, status, plan.format, rolled_back=plan.rolled_back, passes=plan.passes, seconds=plan.seconds,
+                   check_seconds=plan.check_seconds)
+
+
+def interrupted_runs(root: Path) -> list[RunInfo]:
+    return [r for r in list_runs(root) if r.status == "interrupted"]
+
+
+def fix(
+    paths: Sequence[str],
+    options: Options,
+    check_options: Options,
+    settings: FixSettings,
+    *,
+    cwd: str | None = None,
+    progress: Progress | None = None,
+    resume: RunInfo | None = None,
+) -> FixResult:
+    """Fix ``paths``. ``options`` choose the fixes; ``check_options`` the rules that re-validate."""
+    if settings.mode not in MODES:
+        raise UsageError(f"unknown fix mode {settings.mode!r}")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    rules = PlanRules.build(options, check_options, settings.unsafe)
+    cands, _ = discover(paths, options, cwd)
+    t1 = time.perf_counter()
+    if settings.mode != "write":
+        files = [_fix_one(c, plan, settings.mode, progress, i, len(cands))
+                 for i, (c, plan) in enumerate(_plans(cands, options, check_options, rules), 1)]
+        return _result(settings.mode, None, files, started, t0, t1)
+    root = state_dir(settings.state_dir)
+    with StateLock(lock_path(root)) as lock:
+        if resume is None:
+            stuck = interrupted_runs(root)
+            if stuck:
+                raise StateError(f"fix run {stuck[-1].run_id} was interrupted: finish it with `presetctl fix --resume` "
+                                 f"or roll it back with `presetctl fix --undo {stuck[-1].run_id}`")
+            run_id = new_run_id()
+            header = {"cwd": cwd or os.getcwd(), **settings.header}
+
+            def open_journal() -> Journal:
+                return Journal.create(root, run_id, header, fsync=settings.fsync)
+        else:
+            from presetctl.engine.fix.undo import repair_in_flight
+
+            run_id = resume.run_id
+            repair_in_flight(resume)
+
+            def open_journal() -> Journal:
+                return Journal(journal_path(root, run_id), fsync=settings.fsync)
+        writer = _Writer(open_journal, BackupStore(backups_dir(root), fsync=settings.fsync), settings.fsync)
+        files = _write_all(cands, _plans(cands, options, check_options, rules, lock.fileno()), writer, progress)
+        if resume is not None:
+            writer.journal  # noqa: B018 - a resumed run is closed even when nothing was left to do
+        writer.close(sum(f.status is FileFixStatus.FIXED for f in files))
+    return _result("write", run_id if writer.opened else None, files, started, t0, t1)
+
+
+def _read_and_plan(cand: Candidate, rules: PlanRules, options: Options) -> FilePlan | FileFix:
+    try:
+        data = read_bounded(cand.path, options.limits.max_file_size)
+    except (OSError, OverflowError) as exc:
+        return FileFix(cand.display, FileFixStatus.SKIPPED, error=f"not read: {exc}")
+    return plan_file(data, PurePosixPath(cand.display), rules, options)
+
+
+_WORKER: tuple[PlanRules, Options] | None = None
+
+
+def _init_worker(options: Options, check_options: Options, unsafe: bool, close_fd: int) -> None:
+    global _WORKER
+    if close_fd >= 0:  # the state lock, inherited by fork: only the parent may hold it
+        os.close(close_fd)
+    _WORKER = (PlanRules.build(options, check_options, unsafe), options)
+
+
+def _plan_chunk(chunk: Sequence[Candidate]) -> list[FilePlan | FileFix]:
+    assert _WORKER is not None
+    rules, options = _WORKER
+    return [_read_and_plan(c, rules, options) for c in chunk]
+
+
+def _plans(cands: Sequence[Candidate], options: Options, check_options: Options, rules: PlanRules,
+           close_fd: int = -1) -> Iterator[tuple[Candidate, FilePlan | FileFix]]:
+    """Plans in discovery order; planned by worker processes for large runs (writes stay here)."""
+    jobs = min(effective_jobs(options), max(1, len(cands)))
+    if jobs <= 1 or len(cands) < PARALLEL_MIN_FILES:
+        for cand in cands:
+            yield cand, _read_and_plan(cand, rules, options)
+        return
+    chunks = [cands[i : i + CHUNK] for i in range(0, len(cands), CHUNK)]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_init_worker, initargs=(options, check_options, rules.unsafe, close_fd)) as pool:
+        ahead: deque[tuple[Sequence[Candidate], Future[list[FilePlan | FileFix]]]] = deque()
+        try:
+            for chunk in chunks:
+                ahead.append((chunk, pool.submit(_plan_chunk, chunk)))
+                if len(ahead) > 2 * jobs:  # bounded: plans hold the bytes of their files
+                    done_chunk, fut = ahead.popleft()
+                    yield from zip(done_chunk, fut.result(), strict=True)
+            while ahead:
+                done_chunk, fut = ahead.popleft()
+                yield from zip(done_chunk, fut.result(), strict=True)
+        except BaseException:
+            for _, fut in ahead:
+                fut.cancel()
+            raise
+
+
+def _fix_one(cand: Candidate, plan: FilePlan | FileFix, mode: str,
+             progress: Progress | None, i: int, total: int) -> FileFix:
+    if isinstance(plan, FileFix):
+        out = plan
+    elif not plan.changed:
+        out = _unchanged(cand.display, plan)
+    else:
+        out = _preview(cand.display, plan, mode)
+    if progress is not None and (i % 50 == 0 or i == total):
+        progress(i, total)
+    return out
+
+
+def _write_all(cands: Sequence[Candidate], plans: Iterator[tuple[Candidate, FilePlan | FileFix]], writer: _Writer,
+               progress: Progress | None) -> list[FileFix]:
+    out: list[FileFix] = []
+    batch: list[tuple[int, Path, str, FilePlan]] = []
+    batch_bytes = 0
+
+    def flush() -> None:
+        nonlocal batch_bytes
+        for (slot, _, _, _), done in zip(batch, writer.write_batch([b[1:] for b in batch]), strict=True):
+            out[slot] = done
+        batch.clear()
+        batch_bytes = 0
+
+    for i, (cand, plan) in enumerate(plans, 1):
+        if isinstance(plan, FileFix):
+            out.append(plan)
+        elif not plan.changed:
+            out.append(_unchanged(cand.display, plan))
+        else:
+            out.append(FileFix(cand.display, FileFixStatus.FAILED))  # placeholder until its batch is written
+            batch.append((len(out) - 1, Path(cand.path), cand.display, plan))
+            batch_bytes += len(plan.before)
+            if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
+                flush()
+        if progress is not None and (i % 50 == 0 or i == len(cands)):
+            progress(i, len(cands))
+    if batch:
+        flush()
+    return out
+
+
+def _result(mode: str, run_id: str | None, files: list[FileFix], started: str, t0: float, t1: float) -> FixResult:
+    files.sort(key=lambda f: f.path)
+    timings = (
+        StageTiming("discover", t1 - t0),
+        StageTiming("plan", sum(f.seconds for f in files)),
+        StageTiming("plan-check", sum(f.check_seconds for f in files)),
+        StageTiming("write", sum(f.write_seconds for f in files)),
+        StageTiming("total", time.perf_counter() - t0),
+    )
+    return FixResult(mode, run_id, tuple(files), timings, started)

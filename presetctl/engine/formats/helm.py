@@ -1,0 +1,179 @@
+"""Helm presets (``.helm``: JSON): ``license synth_version patch_name folder_name author settings``.
+
+``settings`` holds 120-140 numbers named like Helm's parameters plus ``modulations`` as
+``{source, destination, amount}``. Ranges are Helm's own (``ValueDetailsLookup`` in
+src/common/helm_common.cpp of mtytel/helm, as of 0.9.0).
+
+Units changed between versions: Helm converts files saved by 0.8.6 or older on load
+(src/common/load_save.cpp, ``varToState``). The one that matters for ranges is
+``beats_per_minute``: stored in BPM (20-300) up to 0.8.6, in beats per second (1/3-5) since;
+old files are checked against the old range. A file without ``synth_version`` is taken as
+0.4.1 and, like Helm, one without ``settings`` is read with its top level as the settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import PurePath
+from typing import Any
+
+import orjson
+
+from presetctl.engine.formats.base import Document, LoadContext, Loader
+from presetctl.engine.formats.jsonutil import BOM, escape_pointer_token, parse_json
+from presetctl.engine.model import Effect, Modulation, Parameter, Preset
+from presetctl.engine.versions import compare_versions
+
+_TABLE = """
+amp_attack 0 4|amp_decay 0 4|amp_release 0 4|amp_sustain 0 1|arp_frequency -1 4|arp_gate 0 1|arp_octaves 1 4
+arp_on 0 1|arp_pattern 0 4|arp_sync 0 3|arp_tempo 0 11|beats_per_minute 0.333333333 5|cross_modulation 0 0.5
+cutoff 28 127|delay_dry_wet 0 1|delay_feedback -1 1|delay_frequency -2 5|delay_on 0 1|delay_sync 0 3
+delay_tempo 0 11|distortion_on 0 1|distortion_type 0 3|distortion_drive -30 30|distortion_mix 0 1|fil_attack 0 4
+fil_decay 0 4|fil_env_depth -128 128|fil_release 0 4|fil_sustain 0 1|filter_saturation -60 60|filter_drive -12 20
+filter_blend 0 2|filter_type 0 6|filter_style 0 2|filter_shelf 0 2|filter_on 0 1|formant_on 0 1|formant_x 0 1
+formant_y 0 1|keytrack -1 1|legato 0 1|mod_attack 0 4|mod_decay 0 4|mod_release 0 4|mod_sustain 0 1
+noise_volume 0 1|num_steps 1 32|osc_feedback_amount -1 1|osc_feedback_transpose -24 24|osc_feedback_tune -1 1
+osc_mix 0 1|pitch_bend_range 0 48|poly_lfo_amplitude -1 1|poly_lfo_frequency -7 6|poly_lfo_sync 0 3
+poly_lfo_tempo 0 11|poly_lfo_waveform 0 12|polyphony 1 32|portamento -9 -1|portamento_type 0 2|resonance 0 1
+reverb_damping 0 1|reverb_dry_wet 0 1|reverb_feedback 0.8 1|reverb_on 0 1|step_frequency -5 6
+step_sequencer_retrigger 0 2|step_sequencer_sync 0 3|step_sequencer_tempo 0 11|step_smoothing 0 0.5
+stutter_frequency 0 7|stutter_sync 0 3|stutter_tempo 6 11|stutter_on 0 1|stutter_resample_frequency -7 4
+stutter_resample_sync 0 3|stutter_resample_tempo 0 11|stutter_softness 0 1|sub_shuffle 0 1|sub_octave 0 1
+sub_volume 0 1|sub_waveform 0 10|unison_1_harmonize 0 1|unison_2_harmonize 0 1|velocity_track -1 1|volume 0 1.4143
+"""
+_LFO = "amplitude -1 1|frequency -7 6|retrigger 0 2|sync 0 3|tempo 0 11|waveform 0 12"
+_OSC = "transpose -48 48|tune -1 1|unison_detune 0 100|unison_voices 1 15|volume 0 1|waveform 0 10"
+LAST_LEGACY_VERSION = "0.8.6"  # the newest version whose files Helm converts on load
+FIRST_STORED_VERSION = "0.4.1"  # what Helm assumes when synth_version is missing
+# Ranges of files saved by 0.8.6 or older where they differ: BPM, and the sub oscillator's tuning
+# (replaced by sub_octave in 0.9.0; kept for those files).
+LEGACY_RANGES: Mapping[str, tuple[float, float]] = {
+    "beats_per_minute": (20.0, 300.0), "sub_transpose": (-12.0, 12.0), "sub_tune": (-1.0, 1.0),
+}
+DEPRECATED = frozenset({"osc_mix", "filter_saturation", "filter_type"})
+_EFFECTS = ("delay", "distortion", "formant", "reverb", "stutter")
+
+
+def _parse(spec: str, prefix: str = "") -> Iterator[tuple[str, tuple[float, float]]]:
+    for item in spec.replace("\n", "|").split("|"):
+        if item.strip():
+            name, lo, hi = item.split()
+            yield prefix + name, (float(lo), float(hi))
+
+
+def _build() -> dict[str, tuple[float, float]]:
+    table = dict(_parse(_TABLE))
+    for i in (1, 2):
+        table.update(_parse(_LFO, f"mono_lfo_{i}_"))
+        table.update(_parse(_OSC, f"osc_{i}_"))
+    table.update((f"step_seq_{i:02d}", (-1.0, 1.0)) for i in range(32))
+    return table
+
+
+RANGES: Mapping[str, tuple[float, float]] = _build()
+
+
+def version_of(raw: Mapping[str, Any]) -> str:
+    version = raw.get("synth_version")
+    return version if isinstance(version, str) else FIRST_STORED_VERSION
+
+
+def is_legacy(version: str) -> bool:
+    """Saved by a Helm whose units the current Helm converts on load (0.8.6 or older)."""
+    return compare_versions(version, LAST_LEGACY_VERSION) <= 0
+
+
+def settings_of(raw: Mapping[str, Any]) -> tuple[Any, str]:
+    """The settings object and its JSON pointer (the top level in the pre-0.4.2 layout)."""
+    if "settings" in raw or "synth_version" in raw:
+        return raw.get("settings"), "/settings"
+    return raw, ""
+
+
+def ranges_for(version: str) -> Mapping[str, tuple[float, float]]:
+    return {**RANGES, **LEGACY_RANGES} if is_legacy(version) else RANGES
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _text(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _parameters(settings: Mapping[str, Any], base: str, ranges: Mapping[str, tuple[float, float]]) -> Iterator[Parameter]:
+    for key, value in settings.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            bounds = ranges.get(key)
+            yield Parameter(key, value, bounds[0] if bounds else None, bounds[1] if bounds else None,
+                            pointer=f"{base}/{escape_pointer_token(key)}")
+
+
+def _modulations(settings: Mapping[str, Any]) -> tuple[Modulation, ...]:
+    mods = settings.get("modulations")
+    if not isinstance(mods, list):
+        return ()
+    return tuple(Modulation(m["source"], m["destination"], _num(m.get("amount")))
+                 for m in mods if isinstance(m, dict) and isinstance(m.get("source"), str)
+                 and isinstance(m.get("destination"), str))
+
+
+def build_preset(raw: Mapping[str, Any], stem: str) -> Preset:
+    settings, base = settings_of(raw)
+    settings = settings if isinstance(settings, dict) else {}
+    name = raw.get("patch_name")
+    oscs = [i for i in (1, 2) if (_num(settings.get(f"osc_{i}_volume")) or 0.0) > 0.0]
+    unison = [int(v) for i in oscs if (v := _num(settings.get(f"osc_{i}_unison_voices"))) is not None]
+    polyphony = _num(settings.get("polyphony"))
+    ranges = ranges_for(version_of(raw))
+    return Preset(
+        format="helm",
+        name=name if isinstance(name, str) else stem,  # Helm lists a patch by its file name
+        author=_text(raw, "author"),
+        category=_text(raw, "folder_name"),
+        license=_text(raw, "license"),
+        synth="Helm",
+        synth_version=_text(raw, "synth_version"),
+        voices=int(polyphony) if polyphony is not None else None,
+        unison=max(unison) if unison else None,
+        oscillators=len(oscs),
+        modulations=_modulations(settings),
+        effects=tuple(Effect(e, (_num(settings.get(f"{e}_on")) or 0.0) >= 0.5)
+                      for e in _EFFECTS if f"{e}_on" in settings),
+        pointers={"name": "/patch_name" if isinstance(name, str) else "", "author": "/author",
+                  "category": "/folder_name", "license": "/license", "synth_version": "/synth_version",
+                  "voices": f"{base}/polyphony"},
+        parameter_source=lambda: _parameters(settings, base, ranges),
+        sound_key=lambda: orjson.dumps(settings, option=orjson.OPT_SORT_KEYS),
+    )
+
+
+class HelmLoader(Loader):
+    format_id = "helm"
+    extensions = (".helm",)
+    description = "Helm preset (JSON)"
+
+    def sniff(self, head: bytes, path: PurePath) -> int:
+        if path.suffix.lower() == ".helm":
+            return 90
+        body = head[3:].lstrip() if head.startswith(BOM) else head.lstrip()
+        if body.startswith(b"{") and b'"settings"' in head and (
+                b'"patch_name"' in head or (b'"license"' in head and b'"synth_version"' in head)):
+            return 55  # Helm JSON under another name (wins over the .json catch-all)
+        return 0
+
+    def load(self, data: bytes, ctx: LoadContext) -> Document:
+        parsed = parse_json(data)
+        extra: dict[str, Any] = {"locator": "json"}
+        if not parsed.ok:
+            return Document(self.format_id, data, problems=parsed.problems, text=True, parsed=False, extra=extra)
+        raw = parsed.value
+        presets = (build_preset(raw, PurePath(ctx.path).stem),) if isinstance(raw, dict) else ()
+        extra["members"] = (("", raw),)
+        return Document(self.format_id, data, raw=raw, presets=presets, problems=parsed.problems, text=True,
+                        extra=extra)
+
+
+LOADER = HelmLoader()

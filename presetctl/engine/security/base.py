@@ -1,0 +1,65 @@
+"""What every security rule module shares: the rule constructor and the cap on repeated findings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from presetctl.engine.formats.base import Document
+from presetctl.engine.model import SecuritySeverity, Severity, Violation
+from presetctl.engine.rules.base import Level, Rule, RuleContext, RuleDoc
+from presetctl.engine.security.content import LIMIT_CODE, Scan, dedupe, scan_of
+
+CRITICAL, HIGH, MEDIUM, LOW = (SecuritySeverity.CRITICAL, SecuritySeverity.HIGH, SecuritySeverity.MEDIUM,
+                               SecuritySeverity.LOW)
+MAX_PER_RULE = 50  # a hostile file with a million URLs must not make a million-line report
+
+ScanCheck = Callable[[Document, RuleContext, Scan], Iterator[Violation]]
+
+
+def _wrap(check: ScanCheck) -> Callable[[Document, RuleContext], Iterator[Violation]]:
+    """Run ``check`` with the file's shared scan state; dedupe, cap, then report limit hits."""
+
+    def run(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+        scan = scan_of(doc, ctx)
+        counts: dict[str, int] = {}
+        for v in dedupe(check(doc, ctx, scan)):
+            n = counts.get(v.code, 0) + 1
+            counts[v.code] = n
+            if n <= MAX_PER_RULE:
+                yield v
+        for code, n in counts.items():
+            if n > MAX_PER_RULE:
+                yield Violation(f"{n - MAX_PER_RULE} more like this in the file (only the first {MAX_PER_RULE} "
+                                "are listed)", code=code)
+        yield from scan.drain()
+
+    run.__name__ = getattr(check, "__name__", "check")
+    return run
+
+
+def security_rule(code: str, name: str, rating: SecuritySeverity | None, summary: str, doc: RuleDoc,
+                  check: ScanCheck, *, severity: Severity | None = None, formats: frozenset[str] | None = None,
+                  also_emits: tuple[str, ...] = ()) -> Rule:
+    """A SECURITY-level rule that also runs on files that did not parse (hostile input often doesn't)."""
+    sev = severity if severity is not None else (rating.severity if rating is not None else Severity.INFO)
+    return Rule(code, name, Level.SECURITY, sev, summary, doc, _wrap(check), formats=formats, security=rating,
+                needs_unparsed=True, also_emits=(*also_emits, LIMIT_CODE))
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """A short quoted excerpt of file text for a message, with every control, bidi, invisible or
+    otherwise unprintable character written as an escape: hostile text never reaches a report raw,
+    whatever the reporter does."""
+    cut = text if len(text) <= limit else text[: limit - 3]
+    body = "".join(ch if ch.isprintable() else _escape(ch) for ch in cut)
+    return f"'{body}'" + ("..." if len(text) > limit else "")
+
+
+def printable(text: str) -> str:
+    """``text`` with unprintable characters escaped, unquoted and uncut (for messages from loaders)."""
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"

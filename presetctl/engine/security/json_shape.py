@@ -1,0 +1,153 @@
+"""The shape of parsed documents: nesting depth, absurd numbers, oversized values.
+
+Syntax-level problems are found by the JSON parser itself and reported with their own codes
+(``P002`` duplicate keys, ``P003`` nesting past the parser's limit, ``P004`` NaN/Infinity
+literals); ``scan-security`` rates those (see ``scope.py``). These rules look at what did parse:
+a document can be valid JSON and still be hostile to a synth's parser.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from presetctl.engine.formats.base import Document
+from presetctl.engine.model import Location, Violation
+from presetctl.engine.rules.base import RuleContext, RuleDoc
+from presetctl.engine.security.base import HIGH, MEDIUM, security_rule
+from presetctl.engine.security.content import MAX_NODES, Scan
+
+FLOAT32_MAX = 3.4028234663852886e38  # synths keep parameters in 32-bit floats
+EXACT_INT = 2**53  # larger integers are not exact in a double
+MAX_ITEMS = 1_000_000  # members of one array or object
+
+
+Link = tuple[Any, Any] | None  # (parent link, key): pointers are built only for findings
+
+
+def _pointer(link: Link) -> str:
+    parts: list[str] = []
+    while link is not None:
+        link, key = link
+        parts.append(str(key).replace("~", "~0").replace("/", "~1"))
+    return "".join(f"/{p}" for p in reversed(parts))
+
+
+def _xml_depth(root: Element, scan: Scan) -> tuple[int, str]:
+    stack: list[tuple[Element, str, int]] = [(root, "/" + str(root.tag), 1)]
+    deepest, where = 0, ""
+    nodes = 0
+    while stack:
+        elem, path, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            break
+        if depth > deepest:
+            deepest, where = depth, path
+        stack.extend((c, f"{path}/{c.tag}" if depth < 8 else path, depth + 1) for c in elem)
+    return deepest, where
+
+
+@dataclass
+class _Shape:
+    deepest: int = 0
+    where: str = ""
+    numbers: list[Violation] = field(default_factory=list)
+    oversized: list[Violation] = field(default_factory=list)
+
+
+def _shape(doc: Document, scan: Scan) -> _Shape:
+    """One walk for the three rules, kept in the scan memo."""
+    cached = scan.memo.get("json_shape")
+    if isinstance(cached, _Shape):
+        return cached
+    shape = _Shape()
+    scan.memo["json_shape"] = shape
+    if isinstance(doc.raw, Element):
+        shape.deepest, shape.where = _xml_depth(doc.raw, scan)
+        return shape
+    if not isinstance(doc.raw, (dict, list)):
+        return shape
+    max_string = scan.limits.max_string
+    stack: list[tuple[Any, int, Link]] = [(doc.raw, 0, None)]
+    nodes = 0
+    while stack:
+        node, depth, link = stack.pop()
+        nodes += len(node) + 1
+        if nodes > MAX_NODES:
+            scan.hit("shape-nodes", f"document shape checked for the first {MAX_NODES} values only",
+                     Location(pointer=_pointer(link)))
+            break
+        if scan.expired():
+            break
+        if depth + 1 > shape.deepest:
+            shape.deepest, shape.where = depth + 1, _pointer(link)
+        if len(node) > MAX_ITEMS:
+            container = "object" if type(node) is dict else "array"
+            shape.oversized.append(Violation(f"{container} of {len(node)} members, over {MAX_ITEMS}",
+                                             Location(pointer=_pointer(link))))
+        for k, v in node.items() if type(node) is dict else enumerate(node):
+            kind = type(v)
+            if kind is float:
+                if not -FLOAT32_MAX <= v <= FLOAT32_MAX:  # also true for NaN
+                    what = (f"non-finite number {v!r}" if not math.isfinite(v)
+                            else f"number {v!r} overflows the 32-bit floats synths use (becomes infinity)")
+                    shape.numbers.append(Violation(what, Location(pointer=_pointer((link, k)))))
+            elif kind is int:
+                if not -EXACT_INT <= v <= EXACT_INT:
+                    shape.numbers.append(Violation(f"integer {v} is beyond 2^53: parsers disagree about its value",
+                                                   Location(pointer=_pointer((link, k)))))
+            elif kind is str:
+                if len(v) > max_string:
+                    shape.oversized.append(Violation(f"string of {len(v)} characters, over limits.max-string "
+                                                     f"({max_string})", Location(pointer=_pointer((link, k)))))
+            elif kind is dict or kind is list:
+                stack.append((v, depth + 1, (link, k)))
+    return shape
+
+
+def check_nesting(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
+    shape = _shape(doc, scan)
+    limit = scan.limits.max_nesting
+    if shape.deepest > limit:
+        kind = "XML nested" if isinstance(doc.raw, Element) else "JSON nested"
+        unit = "elements" if isinstance(doc.raw, Element) else "levels"
+        yield Violation(f"{kind} {shape.deepest} {unit} deep, over limits.max-nesting ({limit})",
+                        Location(pointer=shape.where[:200]))
+
+
+def check_numbers(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
+    yield from _shape(doc, scan).numbers
+
+
+def check_oversized(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
+    yield from _shape(doc, scan).oversized
+
+
+RULES = (
+    security_rule("X050", "nesting-too-deep", HIGH, "Document nested deeper than a sane depth",
+                  RuleDoc("Reports JSON or XML nested deeper than `limits.max-nesting` (default 64). The deepest real "
+                          "preset nests about 6 levels.",
+                          "Recursive parsers, which most synths use, overflow their stack on deep nesting and crash "
+                          "(CVE class of many JSON and XML libraries); no preset needs it.",
+                          "`[[[[...]]]]` 10,000 levels deep", "Delete the file; it is not a preset."),
+                  check_nesting),
+    security_rule("X051", "absurd-number", MEDIUM, "Number is non-finite, overflows float32, or is inexact",
+                  RuleDoc("Reports NaN and infinities that a lenient parser accepted, numbers beyond the 32-bit float "
+                          "range, and integers beyond 2^53.",
+                          "A synth stores parameters as 32-bit floats: these become infinity or NaN, which silences "
+                          "or blows up the DSP (and the speakers); parsers also disagree about big integers, so "
+                          "validators and synths can see different values.",
+                          '`{"osc_1_level": 1e300}`', "Replace the value with one in the parameter's range."),
+                  check_numbers),
+    security_rule("X052", "oversized-value", MEDIUM, "A single value is absurdly large",
+                  RuleDoc("Reports strings longer than `limits.max-string` (default 16 MiB) and arrays or objects with "
+                          f"more than {MAX_ITEMS:,} members.",
+                          "Such values exhaust memory in synths that copy them around (and in preset browsers that "
+                          "index them); real embedded samples stay well below.",
+                          '`"comments": "AAAA..."` of 200 MB', "Remove the value or shrink the embedded data."),
+                  check_oversized),
+)

@@ -1,0 +1,55 @@
+"""``github``: GitHub Actions workflow commands, one annotation per finding.
+
+``::error file=PATH,line=L,col=C,title=CODE::MESSAGE``. The runner parses every stdout line
+that starts with ``::``, so text from files must not be able to end the line (newlines are
+escaped as the runner documents) nor hide in the log (control and bidi characters are shown
+as visible escapes first).
+"""
+
+from __future__ import annotations
+
+from presetctl.engine.model import Finding, RunResult, Severity
+from presetctl.report.base import ReportContext, Reporter
+from presetctl.report.safe_text import visible as _visible
+from presetctl.report.sarif import encodable
+
+COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def visible(text: str) -> str:
+    """Control, bidi and invisible characters, and undecodable file-name bytes, as escapes."""
+    return encodable(_visible(text))
+
+
+def escape_data(text: str) -> str:
+    """The message part (after ``::``), as the Actions toolkit escapes it."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A ``key=value`` property: also ``:`` and ``,``, which end a value."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(f: Finding) -> str:
+    props = [f"file={escape_property(visible(f.path))}"]
+    if f.line is not None:
+        props.append(f"line={f.line}")
+        if f.column is not None:
+            props.append(f"col={f.column}")
+    props.append(f"title={escape_property(f.code)}")
+    message = visible(f.message)
+    loc = f.location.render()
+    if loc and f.line is None:  # with a line the annotation already points there (as ``concise``)
+        message += f" [{visible(loc)}]"
+    if f.hint:
+        message += f"\nhint: {visible(f.hint)}"  # a second line in the annotation
+    return f"::{COMMAND[f.severity]} {','.join(props)}::{escape_data(message)}"
+
+
+class GithubReporter(Reporter):
+    name = "github"
+    description = "GitHub Actions workflow commands (annotations on the changed files)"
+
+    def render(self, result: RunResult, ctx: ReportContext) -> str:
+        return "".join(annotation(f) + "\n" for f in result.findings)

@@ -1,0 +1,249 @@
+"""``sarif``: SARIF 2.1.0 for code-scanning services (GitHub code scanning, Azure DevOps, IDEs).
+
+One run; ``tool.driver.rules`` holds every rule that has a result, with its documentation, so
+the log explains itself without presetctl installed. Messages keep the text from the files (a
+SARIF viewer shows them as data); the JSON itself never carries a raw control, bidi or other
+invisible character: those are written as ``\\uXXXX`` escapes, which decode to the same text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from presetctl.engine.model import Finding, Location, RunResult, SecuritySeverity, Severity
+from presetctl.engine.rules.base import Rule
+from presetctl.engine.rules.registry import BY_CODE
+from presetctl.report.base import ReportContext, Reporter
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFORMATION_URI = "https://pypi.org/project/presetctl/"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "presetctlFinding/v1"
+
+LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+# Characters orjson leaves raw that a terminal or editor would act on or hide: DEL, C1 controls,
+# soft hyphen, bidi marks/embeddings/overrides/isolates, zero-width and other invisible format
+# characters, line/paragraph separators, BOM, interlinear annotations, tag characters.
+# (C0 controls, quotes and backslashes are already escaped by orjson.)
+_INVISIBLE = re.compile(
+    "[\x7f-\x9f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    if code > 0xFFFF:  # JSON spells astral characters as a UTF-16 surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def json_safe(json_text: str) -> str:
+    """``json_text`` with invisible characters as ``\\uXXXX`` escapes: the same JSON value.
+
+    Such characters can only occur inside JSON strings (all JSON syntax is ASCII), so the
+    substitution never changes the structure.
+    """
+    return _INVISIBLE.sub(_json_escape, json_text)
+
+
+def encodable(text: str) -> str:
+    """Lone surrogates (undecodable bytes of a file name, via surrogateescape) as visible escapes.
+
+    JSON and UTF-8 cannot carry them, and orjson refuses them, so one odd file name would
+    otherwise abort the whole report.
+    """
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def dumps(value: Any) -> str:
+    """Indented JSON of ``value`` (strings made encodable), safe to print or open in an editor."""
+    return json_safe(orjson.dumps(_encodable_tree(value), option=orjson.OPT_INDENT_2).decode()) + "\n"
+
+
+def _encodable_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return encodable(value)
+    if isinstance(value, dict):
+        return {encodable(k): _encodable_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encodable_tree(v) for v in value]
+    return value
+
+
+def artifact_uri(path: str) -> tuple[str, bool]:
+    """(URI, relative?) for a reported path: percent-encoded, forward slashes.
+
+    Undecodable bytes of a file name (surrogateescape) are encoded as the original bytes.
+    """
+    raw = path.replace("\\", "/").encode("utf-8", "surrogateescape")
+    uri = quote(raw, safe="/-._~!$&'()*+;=@")
+    if raw.startswith(b"/"):
+        return "file://" + uri, False
+    return uri, True
+
+
+def fingerprint(f: Finding) -> str:
+    """Line-independent identity of a finding: it survives edits that move lines."""
+    key = "\0".join((f.path, f.code, f.location.render()))
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def occurrence_fingerprints(findings: Iterable[Finding]) -> list[str]:
+    """One fingerprint per finding; identical keys are told apart by their occurrence number."""
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for f in findings:
+        base = fingerprint(f)
+        seen[base] = seen.get(base, 0) + 1
+        out.append(f"{base}:{seen[base]}")
+    return out
+
+
+def _help_text(rule: Rule) -> tuple[str, str]:
+    doc = rule.doc
+    sections = [("What it does", doc.what), ("Why is this bad?", doc.why), ("Example", doc.example),
+                ("How to fix", doc.fix), ("Fix safety", doc.fix_safety)]
+    present = [(title, body) for title, body in sections if body]
+    text = "\n\n".join(f"{title}\n{body}" for title, body in present)
+    markdown = f"**{rule.code}** `{rule.name}`: {rule.summary}\n\n" + "\n\n".join(
+        f"### {title}\n{body}" for title, body in present)
+    return text, markdown
+
+
+def _security(code: str, findings: list[Finding]) -> SecuritySeverity | None:
+    rule = BY_CODE.get(code)
+    ratings = [f.security for f in findings if f.security is not None]
+    if rule is not None and rule.security is not None:
+        ratings.append(rule.security)
+    return max(ratings) if ratings else None
+
+
+def rule_descriptor(code: str, findings: list[Finding]) -> dict[str, Any]:
+    """The reportingDescriptor of ``code``; codes outside the registry get a minimal one."""
+    rule = BY_CODE.get(code)
+    security = _security(code, findings)
+    tags: list[str] = []
+    if rule is None:
+        first = findings[0]
+        out: dict[str, Any] = {
+            "id": code,
+            "name": first.rule_name or code,
+            "shortDescription": {"text": first.rule_name or code},
+            "defaultConfiguration": {"level": LEVEL[first.severity]},
+        }
+    else:
+        text, markdown = _help_text(rule)
+        out = {
+            "id": code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.doc.what},
+            "help": {"text": text, "markdown": markdown},
+            "defaultConfiguration": {"level": LEVEL[rule.severity]},
+        }
+        tags.append(rule.level.value)
+    if security is not None and "security" not in tags:  # the security level's tag is already "security"
+        tags.append("security")
+    properties: dict[str, Any] = {"tags": tags}
+    if security is not None:
+        properties["security-severity"] = security.score
+    out["properties"] = properties
+    return out
+
+
+def _location_properties(loc: Location, byte_region: bool) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    if loc.pointer:
+        props["pointer"] = loc.pointer
+    if loc.voice is not None:
+        props["voice"] = loc.voice
+    if loc.entry:
+        props["archiveEntry"] = loc.entry
+    if loc.offset is not None and not byte_region:
+        props["byteOffset"] = loc.offset  # an offset inside an archive member, not in the file
+    return props
+
+
+def result_location(f: Finding) -> dict[str, Any]:
+    uri, relative = artifact_uri(f.path)
+    artifact: dict[str, Any] = {"uri": uri}
+    if relative:
+        artifact["uriBaseId"] = SRCROOT
+    physical: dict[str, Any] = {"artifactLocation": artifact}
+    loc = f.location
+    region: dict[str, Any] = {}
+    if f.line is not None:
+        region["startLine"] = f.line
+        if f.column is not None:
+            region["startColumn"] = f.column
+    byte_region = loc.offset is not None and not loc.entry
+    if byte_region:
+        region["byteOffset"] = loc.offset
+    if region:
+        physical["region"] = region
+    out: dict[str, Any] = {"physicalLocation": physical}
+    if loc:
+        out["logicalLocations"] = [{"fullyQualifiedName": loc.render(), "kind": "element"}]
+        props = _location_properties(loc, byte_region)
+        if props:
+            out["properties"] = props
+    return out
+
+
+def sarif_log(result: RunResult, ctx: ReportContext) -> dict[str, Any]:
+    by_code: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        by_code.setdefault(f.code, []).append(f)
+    codes = sorted(by_code)
+    index = {code: i for i, code in enumerate(codes)}
+    results = []
+    for f, fp in zip(result.findings, occurrence_fingerprints(result.findings), strict=True):
+        item: dict[str, Any] = {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": LEVEL[f.severity],
+            "message": {"text": f.message},
+            "locations": [result_location(f)],
+            "partialFingerprints": {FINGERPRINT_KEY: fp},
+        }
+        props: dict[str, Any] = {"fixable": f.fixable}
+        if f.hint:
+            props["hint"] = f.hint
+        if f.security is not None:
+            props["securityRating"] = f.security.label
+        item["properties"] = props
+        results.append(item)
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "presetctl",
+                "version": ctx.tool_version,
+                "informationUri": INFORMATION_URI,
+                "rules": [rule_descriptor(code, by_code[code]) for code in codes],
+            }},
+            "invocations": [{"executionSuccessful": True}],
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+            "properties": {"command": result.command, "baselineSuppressed": result.baseline_suppressed},
+        }],
+    }
+
+
+class SarifReporter(Reporter):
+    name = "sarif"
+    description = "SARIF 2.1.0 (GitHub code scanning and other SARIF viewers)"
+
+    def render(self, result: RunResult, ctx: ReportContext) -> str:
+        return dumps(sarif_log(result, ctx))

@@ -1,0 +1,217 @@
+"""Byte-exact behaviour of the fix writers and name helpers (no disk, no CLI)."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+import pytest
+
+from presetctl.engine.fix.model import Splice
+from presetctl.engine.fix.names import numbered, portable_file_name, trim_name
+from presetctl.engine.fix.planner import PlanRules, apply_splices, plan_file
+from presetctl.engine.fix.writers import dx7_sysex
+from presetctl.engine.fix.writers import json_text as jt
+from presetctl.engine.options import Options, PackConfig
+
+
+def test_replace_value_keeps_every_other_byte() -> None:
+    body = b'{\n\t"metadata" :  {"name": "x", "category":"basses" ,"n": 1.50e0},\n\t"z": [1,2]\n}'
+    splice = jt.replace_value(body, "/metadata/category", "Bass")
+    assert splice is not None
+    assert apply_splices(body, [splice]) == body.replace(b'"basses"', b'"Bass"')
+
+
+def test_insert_member_goes_first_in_the_style_of_the_file() -> None:
+    body = b'{\n    "preset_name": "x",\n    "settings": {"a": 1}\n}'
+    splice = jt.insert_member(body, "", "author", "Ada")
+    assert splice is not None
+    assert apply_splices(body, [splice]) == b'{\n    "author": "Ada",\n    "preset_name": "x",\n    "settings": {"a": 1}\n}'
+    compact = b'{"name":"x"}'
+    s2 = jt.insert_member(compact, "", "author", "Ada")
+    assert s2 is not None and apply_splices(compact, [s2]) == b'{"author":"Ada","name":"x"}'
+    empty = b"{ }"
+    s3 = jt.insert_member(empty, "", "k", 1)
+    assert s3 is not None and apply_splices(empty, [s3]) == b'{"k": 1 }'
+
+
+def test_duplicate_removal_keeps_the_last_value_and_nested_removals_fold() -> None:
+    body = b'{\n  "a": 1, "b": {"x": 1, "x": [1,{"y":2,"y":3}], "z": 0}, "a": 2.50\n}'
+    removals = jt.duplicate_removals(body)
+    assert [k for k, _ in removals] == ["a", "x", "y"]
+    assert apply_splices(body, [s for _, s in removals]) == b'{\n  "b": {"x": [1,{"y":3}], "z": 0}, "a": 2.50\n}'
+    nested = b'{"x": {"y": 1, "y": 2}, "x": 3}'  # the "y" pair lies inside the removed first "x"
+    inner = jt.duplicate_removals(nested)
+    assert [k for k, _ in inner] == ["x"]
+    assert apply_splices(nested, [s for _, s in inner]) == b'{"x": 3}'
+
+
+def test_value_span_of_members_and_items() -> None:
+    body = b'{"a": [10, {"b": "x,y"}], "c": true}'
+    assert jt.value_span(body, "/a/1/b") == (17, 22)
+    assert body[slice(*jt.value_span(body, "/a/0") or (0, 0))] == b"10"
+    assert body[slice(*jt.value_span(body, "/c") or (0, 0))] == b"true"
+    assert jt.value_span(body, "/missing") is None
+
+
+@pytest.mark.parametrize(("name", "limit", "expected"), [
+    ("Warm Analog Brass Section Wide 02", 28, "Warm Analog Brass Section 02"),
+    ("Warm Analog Brass Section Wide", 28, "Warm Analog Brass Section Wi"),
+    ("Short", 28, "Short"),
+    ("ÄÖÜ Brass", 5, "ÄÖ"),  # never half a UTF-8 character
+    ("E.Piano Tines B", 10, "E.Piano B"),
+])
+def test_trim_name_keeps_the_distinguishing_tail(name: str, limit: int, expected: str) -> None:
+    assert trim_name(name, limit) == expected
+    assert len(trim_name(name, limit).encode()) <= limit
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("Bass: Deep?.json", "Bass_ Deep_.json"),
+    (" Lead.json.", "Lead.json"),
+    ("a|b<c>.vital", "a_b_c_.vital"),
+    ("...", "preset"),
+])
+def test_portable_file_name(name: str, expected: str) -> None:
+    assert portable_file_name(name) == expected
+
+
+def test_numbered() -> None:
+    assert numbered("Bass.json", 2) == "Bass (2).json"
+    assert numbered("Bass", 3) == "Bass (3)"
+
+
+def _bank(count: bytes = b"\x20\x00", checksum: int | None = None, high_bit: bool = False) -> bytes:
+    data = bytearray(bytes((i * 7) % 128 for i in range(4096)))
+    for v in range(32):
+        data[v * 128 + 118 : v * 128 + 128] = f"VOICE {v + 1:<4}".encode()
+    if high_bit:
+        data[5] |= 0x80
+    payload = bytes(b & 0x7F for b in data)
+    cs = dx7_sysex.checksum(payload) if checksum is None else checksum
+    return b"\xf0\x43\x00\x09" + count + bytes(data) + bytes([cs, 0xF7])
+
+
+def test_dx7_repair_checksum_and_byte_count() -> None:
+    good = _bank()
+    assert dx7_sysex.repair(good) == []
+    bad = _bank(count=b"\x10\x00", checksum=0x11)
+    fixed = apply_splices(bad, [s for _, s in dx7_sysex.repair(bad)])
+    assert fixed == good
+    assert [d for d, _ in dx7_sysex.repair(bad)] == ["byte count 10 00 -> 20 00", f"checksum 11 -> {good[-2]:02X}"]
+    eight_bit = _bank(high_bit=True)
+    assert apply_splices(eight_bit, [s for _, s in dx7_sysex.repair(eight_bit)]) == good
+
+
+def test_dx7_voice_name_splice_then_checksum() -> None:
+    good = _bank()
+    splice = dx7_sysex.set_voice_name(good, 3, "Brass Ä1")
+    assert splice == Splice(6 + 2 * 128 + 118, 6 + 2 * 128 + 128, b"Brass _1  ")
+    renamed = dx7_sysex.after_name_change(apply_splices(good, [splice]))
+    assert renamed[-2] == dx7_sysex.checksum(renamed[6:4102])
+    assert dx7_sysex.set_voice_name(good, 33, "x") is None
+
+
+def _plan(body: bytes, name: str = "Bass.json", unsafe: bool = False, options: Options | None = None) -> bytes:
+    opts = options or Options()
+    return plan_file(body, PurePosixPath("pack") / name, PlanRules.build(opts, opts, unsafe), opts).after
+
+
+PRESET = (b'{\n  "format_version": "1.0",\n  "metadata": {\n    "name": "Bass",\n    "category": "basses",\n'
+          b'    "tags": ["Dark", "dark "]\n  },\n  "parameters": [\n'
+          b'    {"name": "cutoff", "type": "float", "value": 1.40, "min": 0, "max": 1.0}\n  ]\n}\n')
+
+
+def test_safe_fixes_byte_exact() -> None:
+    assert _plan(PRESET) == PRESET.replace(b'"basses"', b'"Bass"').replace(b'["Dark", "dark "]', b'["dark"]')
+
+
+def test_unsafe_fixes_clamp_to_the_declared_bound_as_written() -> None:
+    out = _plan(PRESET, unsafe=True)
+    assert b'"value": 1.0, "min": 0, "max": 1.0}' in out
+    assert _plan(out, unsafe=True) == out  # idempotent
+
+
+def test_author_and_license_from_pack_config_go_first_in_metadata() -> None:
+    opts = Options(pack=PackConfig(author="Ada Moog", license="CC0-1.0"))
+    out = _plan(PRESET, options=opts)
+    assert out.startswith(b'{\n  "format_version": "1.0",\n  "metadata": {\n    "license": "CC0-1.0",\n'
+                          b'    "author": "Ada Moog",\n    "name": "Bass",\n')
+
+
+def test_bom_and_duplicate_keys() -> None:
+    body = b'\xef\xbb\xbf{"format_version": "1.0", "metadata": {"name": "Bass", "category": "Lead", "category": "Bass"}, "parameters": []}'
+    safe = _plan(body)
+    assert safe == body[3:]  # P002 is unsafe: only the BOM goes
+    assert _plan(body, unsafe=True) == b'{"format_version": "1.0", "metadata": {"name": "Bass", "category": "Bass"}, "parameters": []}'
+
+
+def test_fix_that_does_not_remove_its_finding_is_rolled_back() -> None:
+    opts = Options(category_aliases={"basses": "Bassy"})  # alias to a category outside the taxonomy
+    result = plan_file(PRESET, PurePosixPath("Bass.json"), PlanRules.build(opts, opts, False), opts)
+    assert [(r.code, r.reason.split(" (")[0]) for r in result.rolled_back] == [
+        ("M004", "the finding is still reported after the fix")]
+    assert b'"basses"' in result.after and b'["dark"]' in result.after
+
+
+def _surge(xml: bytes, tail: bytes = b"WTDATA", byte_size: bool = False) -> bytes:
+    import struct
+
+    chunk = b"sub3" + struct.pack("<I", len(xml)) + bytes(24) + xml + tail
+    name = b"Old".ljust(28, b"\x00")
+    head = b"CcnK" + struct.pack(">I", 0) + b"FPCh" + struct.pack(">I", 1) + b"cjs3" + struct.pack(">II", 1, 1) + name
+    data = head + struct.pack(">I", len(chunk)) + chunk
+    if byte_size:
+        data = data[:4] + struct.pack(">I", len(data) - 8) + data[8:]
+    return data
+
+
+def test_surge_fxp_meta_edit_recomputes_every_size() -> None:
+    from presetctl.engine.fix.writers import fxp
+
+    xml = b'<?xml version="1.0"?><patch revision="17"><meta name="Old" category="Leads" /><parameters/></patch>'
+    data = _surge(xml, byte_size=True)
+    out = apply_splices(data, fxp.set_meta(data, "name", 'Brass & "Co"') or [])
+    new_xml = xml.replace(b'name="Old"', b'name="Brass &amp; &quot;Co&quot;"')
+    assert out == _surge(new_xml, byte_size=True)[:28] + b"Brass & \"Co\"".ljust(28, b"\x00") + _surge(new_xml, byte_size=True)[56:]
+    added = apply_splices(data, fxp.set_meta(data, "author", "Ada") or [])
+    assert added == _surge(xml.replace(b'Leads" />', b'Leads" author="Ada" />'), byte_size=True)
+    zero = _surge(xml)  # Surge itself writes byteSize 0: it stays 0
+    assert apply_splices(zero, fxp.set_meta(zero, "category", "Bass") or [])[4:8] == bytes(4)
+    assert fxp.set_meta(b"not an fxp", "name", "x") is None
+
+
+def test_long_name_is_trimmed_keeping_its_number_and_name_spacing_is_safe() -> None:
+    long_name = "Very " * 30 + "Long 07"  # 157 bytes; presetctl keeps 128
+    body = b'{"format_version": "1.0", "metadata": {"name": "%s"}, "parameters": []}' % long_name.encode()
+    out = _plan(body, name="x.json", unsafe=True, options=Options(select=("N004",)))
+    expected = ("Very " * 25).rstrip() + " 07"  # head cut to 128 - len(" 07") bytes
+    assert out == body.replace(long_name.encode(), expected.encode())
+    assert len(expected.encode()) <= 128
+    spaced = b'{"format_version": "1.0", "metadata": {"name": "  Lead   One "}, "parameters": []}'
+    assert _plan(spaced, options=Options(select=("N005",))) == spaced.replace(b'"  Lead   One "', b'"Lead One"')
+
+
+def test_null_member_is_replaced_not_duplicated() -> None:
+    opts = Options(pack=PackConfig(author="Ada"), select=("M002",))
+    body = b'{"format_version": "1.0", "metadata": {"name": "Bass", "author": null}, "parameters": []}'
+    assert _plan(body, options=opts) == body.replace(b"null", b'"Ada"')
+
+
+def test_fix_that_brings_a_new_warning_is_rolled_back() -> None:
+    opts = Options(select=("N001",))
+    body = b'{"format_version": "1.0", "metadata": {"name": "x"}, "parameters": []}'
+    result = plan_file(body, PurePosixPath("A" * 130 + ".json"), PlanRules.build(opts, Options(), True), opts)
+    assert result.after == body and not result.applied
+    assert [(r.code, r.reason.split(" (")[0]) for r in result.rolled_back] == [("N001", "the fix introduced N004")]
+
+
+def test_binary_diff_is_a_summary_of_fields_and_bytes() -> None:
+    from presetctl.engine.fix.diff import render_diff
+    from presetctl.engine.fix.model import AppliedFix
+
+    bad = _bank(count=b"\x10\x00", checksum=0x11)
+    good = _bank()
+    text = render_diff("a.syx", "a.syx", bad, good, [AppliedFix("X", "byte count 10 00 -> 20 00")])
+    assert text == ("--- a/a.syx\n+++ b/a.syx\n@@ binary file @@\n  X byte count 10 00 -> 20 00\n"
+                    f"  bytes 4-4: 10 -> 20\n  bytes 4102-4102: 11 -> {good[4102]:02X}\n")
+    assert render_diff("a.syx", "b.syx", good, good, []) == "rename from a.syx\nrename to b.syx\n"
