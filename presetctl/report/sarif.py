@@ -9,17 +9,15 @@ invisible character: those are written as ``\\uXXXX`` escapes, which decode to t
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
-
-import orjson
 
 from presetctl.engine.model import Finding, Location, RunResult, SecuritySeverity, Severity
 from presetctl.engine.rules.base import Rule
 from presetctl.engine.rules.registry import BY_CODE
 from presetctl.report.base import ReportContext, Reporter
+from presetctl.report.safe_text import encodable, json_dumps, json_safe
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/presetctl/"
@@ -27,57 +25,12 @@ SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "presetctlFinding/v1"
 
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
-
-# Characters orjson leaves raw that a terminal or editor would act on or hide: DEL, C1 controls,
-# soft hyphen, bidi marks/embeddings/overrides/isolates, zero-width and other invisible format
-# characters, line/paragraph separators, BOM, interlinear annotations, tag characters.
-# (C0 controls, quotes and backslashes are already escaped by orjson.)
-_INVISIBLE = re.compile(
-    "[\x7f-\x9f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
-    "\u3164\ufe00-\ufe0f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
-)
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _json_escape(m: re.Match[str]) -> str:
-    code = ord(m.group())
-    if code > 0xFFFF:  # JSON spells astral characters as a UTF-16 surrogate pair
-        code -= 0x10000
-        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
-    return f"\\u{code:04x}"
-
-
-def json_safe(json_text: str) -> str:
-    """``json_text`` with invisible characters as ``\\uXXXX`` escapes: the same JSON value.
-
-    Such characters can only occur inside JSON strings (all JSON syntax is ASCII), so the
-    substitution never changes the structure.
-    """
-    return _INVISIBLE.sub(_json_escape, json_text)
-
-
-def encodable(text: str) -> str:
-    """Lone surrogates (undecodable bytes of a file name, via surrogateescape) as visible escapes.
-
-    JSON and UTF-8 cannot carry them, and orjson refuses them, so one odd file name would
-    otherwise abort the whole report.
-    """
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+__all__ = ["SarifReporter", "dumps", "encodable", "json_safe"]  # the last two moved to safe_text
 
 
 def dumps(value: Any) -> str:
     """Indented JSON of ``value`` (strings made encodable), safe to print or open in an editor."""
-    return json_safe(orjson.dumps(_encodable_tree(value), option=orjson.OPT_INDENT_2).decode()) + "\n"
-
-
-def _encodable_tree(value: Any) -> Any:
-    if isinstance(value, str):
-        return encodable(value)
-    if isinstance(value, dict):
-        return {encodable(k): _encodable_tree(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_encodable_tree(v) for v in value]
-    return value
+    return json_dumps(value) + "\n"
 
 
 def artifact_uri(path: str) -> tuple[str, bool]:
