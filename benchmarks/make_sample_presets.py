@@ -1,7 +1,6 @@
 """Regenerates sample_presets/ (the demo pack). Run from anywhere: python benchmarks/make_sample_presets.py"""
 import json
 import pathlib
-import shutil
 
 root = pathlib.Path(__file__).resolve().parent.parent / "sample_presets"
 for old in root.rglob("*.json"):  # README.md (the contract) stays
