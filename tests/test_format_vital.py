@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import tracemalloc
 import zipfile
 from pathlib import Path, PurePath
 
@@ -148,3 +149,20 @@ def test_load_cost_vs_bare_parse(corpus: Path) -> None:
     loaded = best(lambda: vital.LOADER.load(data, ctx))
     assert loaded / bare < 5, (loaded, bare)
     assert loaded / parsed < 1.6, (loaded, parsed)
+
+
+def test_bank_bomb_member_is_cut_at_the_ratio_not_at_the_entry_limit() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("Bomb/Wavetables/zeros.vitaltable", "w", force_zip64=True) as member:
+            block = bytes(1 << 20)
+            for _ in range(200):  # 200 MiB of zeros deflate to about 200 KB
+                member.write(block)
+    data = buf.getvalue()
+    tracemalloc.start()
+    doc = vital.BANK_LOADER.load(data, LoadContext(path=PurePath("bomb.vitalbank")))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [v.code for v in doc.problems] == ["T012"]
+    assert "compressed size" in doc.problems[0].message
+    assert peak < 2.5 * (200 * len(data) + (1 << 20))  # bounded by the ratio (about 40 MB), not by the 100 MiB limit

@@ -49,7 +49,8 @@ def inflate(data: bytes, max_output: int, max_ratio: int = 0, wbits: int = 16 + 
                 return Inflated(bytes(out), False, f"corrupt: {exc}", members)
             out += chunk
             if len(out) > max_output:
-                return Inflated(bytes(out[:max_output]), False, "limit", members)
+                del out[max_output:]  # in place: a slice would copy the whole buffer once more
+                return Inflated(bytes(out), False, "limit", members)
             consumed = consumed_before + (len(rest) - len(d.unconsumed_tail))
             if max_ratio and len(out) > max_ratio * max(consumed, 1) + (1 << 20):
                 return Inflated(bytes(out), False, "ratio", members)
@@ -114,15 +115,21 @@ def read_zip_member(zf: zipfile.ZipFile, name: str, max_output: int) -> Inflated
                     break
                 out += chunk
                 if len(out) > max_output:
-                    return Inflated(bytes(out[:max_output]), False, "limit")
+                    del out[max_output:]
+                    return Inflated(bytes(out), False, "limit")
     except (zipfile.BadZipFile, zlib.error, OSError, ValueError, NotImplementedError, EOFError, RuntimeError) as exc:
         # RuntimeError: encrypted member; NotImplementedError: unsupported compression method
         return Inflated(bytes(out), False, f"corrupt: {exc}")
     return Inflated(bytes(out), True)
 
 
-def iter_zip_members(data: bytes, max_entries: int, max_entry: int, max_total: int) -> Iterator[tuple[ZipEntry, Inflated | None, str]]:
-    """(entry, content or None, problem) for each member; problem "" when fine. Stops at the total limit."""
+def iter_zip_members(data: bytes, max_entries: int, max_entry: int, max_total: int,
+                     max_ratio: int = 0) -> Iterator[tuple[ZipEntry, Inflated | None, str]]:
+    """(entry, content or None, problem) for each member; problem "" when fine. Stops at the total limit.
+
+    ``max_ratio`` > 0 bounds each read by its compressed size (times the ratio, plus 1 MiB), so a bomb
+    member costs at most that much memory instead of the whole entry limit; problem is then "ratio".
+    """
     listing, zf = list_zip(data, max_entries)
     if zf is None:
         raise ValueError(listing.problem)
@@ -136,6 +143,8 @@ def iter_zip_members(data: bytes, max_entries: int, max_entry: int, max_total: i
             if budget <= 0:
                 yield entry, None, "total limit"
                 continue
-            content = read_zip_member(zf, entry.name, budget)
+            by_ratio = max_ratio * max(entry.compressed, 1) + (1 << 20) if max_ratio else budget
+            content = read_zip_member(zf, entry.name, min(budget, by_ratio))
             total += len(content.data)
-            yield entry, content, content.problem
+            problem = "ratio" if content.problem == "limit" and by_ratio < budget else content.problem
+            yield entry, content, problem

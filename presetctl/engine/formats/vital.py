@@ -287,7 +287,7 @@ class VitalBankLoader(Loader):
         blobs: list[Blob] = []
         try:
             for entry, content, problem in archive.iter_zip_members(data, ctx.max_entries, ctx.max_decompressed,
-                                                                    ctx.max_decompressed):
+                                                                    ctx.max_decompressed, ctx.max_ratio):
                 self._member(entry, content, problem, ctx, problems, presets, members, blobs)
         except ValueError as exc:  # not a zip, or too many entries: nothing was inflated
             over = "over the limit" in str(exc)
@@ -314,6 +314,10 @@ class VitalBankLoader(Loader):
             if problem:
                 problems.append(_member_problem("T012", f"member not read: the bank's {problem} "
                                                 f"({ctx.max_decompressed} bytes) is reached", name))
+            return
+        if problem == "ratio":
+            problems.append(_member_problem("T012", f"member inflates past {ctx.max_ratio} times its compressed "
+                                            f"size ({entry.compressed} bytes); looks like a decompression bomb", name))
             return
         if problem == "limit":
             problems.append(_member_problem("T012", f"member inflates past {ctx.max_decompressed} bytes; "
