@@ -16,14 +16,20 @@ from pathlib import Path
 from presetctl.engine.baseline import read_baseline
 from presetctl.engine.config import resolve_options
 from presetctl.engine.errors import ConfigError, PresetctlError, UsageError
+from presetctl.engine.fix.model import FixResult, UndoResult
+from presetctl.engine.fix.run import FixSettings
+from presetctl.engine.fix.run import fix as _fix
+from presetctl.engine.fix.undo import undo as _undo
 from presetctl.engine.model import Finding, Location, RunResult, SecuritySeverity, Severity
 from presetctl.engine.options import Limits, Options, PackConfig, Thresholds
 from presetctl.engine.rules.registry import BY_CODE, RULES
 from presetctl.engine.runner import Progress, run
+from presetctl.engine.security.scope import rate, scan_options
 
 __all__ = [
-    "ConfigError", "Finding", "Limits", "Location", "Options", "PackConfig", "PresetctlError", "RULES",
-    "RunResult", "SecuritySeverity", "Severity", "Thresholds", "UsageError", "load_options", "rule", "validate",
+    "ConfigError", "Finding", "FixResult", "FixSettings", "Limits", "Location", "Options", "PackConfig",
+    "PresetctlError", "RULES", "RunResult", "SecuritySeverity", "Severity", "Thresholds", "UndoResult", "UsageError",
+    "fix", "load_options", "rule", "scan_security", "undo", "validate",
 ]
 
 
@@ -44,6 +50,42 @@ def validate(
     opts = options if options is not None else load_options(paths)
     keys = read_baseline(Path(baseline)) if baseline is not None else None
     return run(list(paths) or ["."], opts, command="validate", progress=progress, baseline=keys, cwd=cwd)
+
+
+def scan_security(
+    paths: Sequence[str],
+    options: Options | None = None,
+    *,
+    progress: Progress | None = None,
+    cwd: str | None = None,
+) -> RunResult:
+    """Run the security rules only; findings carry a :class:`SecuritySeverity` in ``security``."""
+    opts = scan_options(options if options is not None else load_options(paths))
+    return rate(run(list(paths) or ["."], opts, command="scan-security", progress=progress, cwd=cwd))
+
+
+def fix(
+    paths: Sequence[str],
+    options: Options | None = None,
+    settings: FixSettings | None = None,
+    *,
+    check_options: Options | None = None,
+    progress: Progress | None = None,
+    cwd: str | None = None,
+) -> FixResult:
+    """Apply the rules' fixes (safe ones unless ``settings.unsafe``), with backups and a journal.
+
+    ``settings.mode`` is "write" (default), "diff" or "dry-run"; ``settings.state_dir`` chooses where
+    backups and the journal live (default: the user state directory). ``check_options`` choose the
+    rules a fixed file is re-validated against (default: ``options``).
+    """
+    opts = options if options is not None else load_options(paths)
+    return _fix(list(paths) or ["."], opts, check_options or opts, settings or FixSettings(), cwd=cwd, progress=progress)
+
+
+def undo(run_id: str | None = None, *, state_dir: str | None = None, force: bool = False) -> UndoResult:
+    """Restore the files of fix run ``run_id`` (default: the latest run not yet undone) byte for byte."""
+    return _undo(run_id, state=state_dir, force=force)
 
 
 def rule(code: str):  # type: ignore[no-untyped-def]
