@@ -21,6 +21,7 @@ from presetctl.engine.rules.selection import RuleSet
 from presetctl.engine.textpos import line_col, locate_pointer
 
 HEAD_BYTES = 4096
+UNKNOWN_TEXT_LIMIT = 1 << 20  # unknown files up to this size are scanned as text when they decode
 
 
 def resolve(rules: RuleSet, path: str, violations: Iterable[Violation], doc: Document | None = None) -> tuple[Finding, ...]:
@@ -75,7 +76,7 @@ def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool = True) -> 
 
     loader = detect(data[:HEAD_BYTES], pure)
     if loader is None:
-        return FileOutcome(path, "unknown", FileStatus.UNKNOWN, len(data), seconds=time.perf_counter() - t0)
+        return _unknown(data, path, pure, rules, t0)
     limits = rules.options.limits
     ctx = LoadContext(pure, limits.max_nesting, limits.max_decompressed, limits.max_entries, limits.max_ratio)
     violations: list[Violation] = []
@@ -114,6 +115,34 @@ def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool = True) -> 
     findings = resolve(rules, path, violations, doc if violations else None)
     return FileOutcome(path, doc.format, status, len(data), len(doc.presets), findings, summaries,
                        time.perf_counter() - t0)
+
+
+def _unknown(data: bytes, path: str, pure: PurePosixPath, rules: RuleSet, t0: float) -> FileOutcome:
+    """A file no loader claims is not a preset, but it sits in the pack: the rules that read raw
+    content (executables, scripts, spoofed file names) still look at it."""
+    text = _as_text(data)
+    # A text file (a README, a script) is scanned as text; a binary one only for embedded payloads.
+    doc = Document(format="unknown", data=data, parsed=text is not None, validated=False,
+                   extra={"texts": ((Location(), text),)} if text else {})
+    rctx = RuleContext(pure, rules.options)
+    violations: list[Violation] = []
+    for rule in rules.checks_for("unknown", parsed=False, validated=False):
+        try:
+            for v in rule.check(doc, rctx):  # type: ignore[misc]
+                violations.append(v if v.code else _with_code(v, rule.code))
+        except Exception as exc:  # noqa: BLE001 - a rule bug is reported, the run goes on
+            violations.append(Violation(f"internal error in rule {rule.code}: {type(exc).__name__}: {exc}", code="E001"))
+    return FileOutcome(path, "unknown", FileStatus.UNKNOWN, len(data), findings=resolve(rules, path, violations),
+                       seconds=time.perf_counter() - t0)
+
+
+def _as_text(data: bytes) -> str | None:
+    if len(data) > UNKNOWN_TEXT_LIMIT or b"\0" in data[:HEAD_BYTES]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _compatible(ext_format: str, content_format: str) -> bool:

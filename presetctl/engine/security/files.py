@@ -84,7 +84,7 @@ def check_loader_problems(doc: Document, ctx: RuleContext, scan: Scan) -> Iterat
     for p in doc.problems:
         if p.code and not _reported(options, p.code):
             yield Violation(f"the {doc.format} loader reported {p.code}: {printable(p.message)}", p.location)
-    if not doc.parsed and not doc.problems:
+    if not doc.parsed and not doc.problems and doc.format != "unknown":  # unknown: not a preset, nothing to parse
         yield Violation(f"the {doc.format} loader could not parse the file", Location())
 
 
