@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
-import time
 import tracemalloc
 import zipfile
 from pathlib import Path, PurePath
 
 import orjson
+import pytest
 
 from presetctl.engine.formats import registry, vital
 from presetctl.engine.formats.base import LoadContext
-from presetctl.engine.formats.jsonutil import parse_json
 from presetctl.engine.options import Options
 from presetctl.engine.rules.base import RuleContext
 from presetctl.engine.rules.registry import BY_CODE
@@ -129,26 +129,18 @@ def test_corpus_loads_and_counts(corpus: Path, cli) -> None:  # type: ignore[no-
     assert found.count("V003") == 0  # factory presets stay inside Vital's ranges (checked by hand too)
 
 
-def test_load_cost_vs_bare_parse(corpus: Path) -> None:
+def test_load_decodes_no_blob_until_asked(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cost of loading a big preset stays close to its JSON parse because base64 wavetables and
+    samples are only listed, never decoded, until a rule reads them (the timing ratio itself is
+    measured in benchmarks/, see docs/performance.md: timed tests are flaky on shared machines)."""
     biggest = max((corpus / "vital").rglob("*.vital"), key=lambda f: f.stat().st_size)
-    data = biggest.read_bytes()
-    ctx = LoadContext(PurePath(biggest.name))
-
-    def best(fn) -> float:  # type: ignore[no-untyped-def]
-        times = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return min(times)
-
-    # Measured 3.7x on TransientLead.vital (1.56 MB); 3.2x of that is parse_json itself (its
-    # duplicate-key check), so the loader's own work (blobs listed, not decoded) is the rest.
-    bare = best(lambda: orjson.loads(data))
-    parsed = best(lambda: parse_json(data))
-    loaded = best(lambda: vital.LOADER.load(data, ctx))
-    assert loaded / bare < 5, (loaded, bare)
-    assert loaded / parsed < 1.6, (loaded, parsed)
+    calls: list[int] = []
+    real = base64.b64decode
+    monkeypatch.setattr(vital.base64, "b64decode", lambda s, *a, **k: calls.append(len(s)) or real(s, *a, **k))
+    doc = vital.LOADER.load(biggest.read_bytes(), LoadContext(PurePath(biggest.name)))
+    blobs = doc.extra["blobs"]
+    assert blobs and calls == []
+    assert blobs[0].read() and len(calls) == 1
 
 
 def test_bank_bomb_member_is_cut_at_the_ratio_not_at_the_entry_limit() -> None:
