@@ -79,21 +79,25 @@ def parameter_specs(count: int) -> list[tuple[str, str, float, float]]:
     extra = 1
     while len(specs) < count:  # large synths: numbered modulation slots, like Vital's modulation_N_*
         specs.extend((f"slot_{extra}_{suffix}", kind, lo, hi) for suffix, kind, lo, hi in
-                      (("amount", "float", -1, 1), ("bypass", "bool", 0, 1), ("stereo", "bool", 0, 1),
-                       ("curve", "enum", 0, 0)))
+                      (("amount", "float", -1, 1), ("bipolar", "bool", 0, 1), ("bypass", "bool", 0, 1),
+                       ("stereo", "bool", 0, 1)))
         extra += 1
     return specs[:count]
 
 
 def _parameter(rng: random.Random, name: str, kind: str, lo: float, hi: float) -> dict[str, Any]:
+    # Like a synth's own files: a switch needs no declared type (true/false says it), a normalized
+    # control ([0, 1] or [-1, 1]) no bounds; ints, enums and controls with units declare both.
     if kind == "bool":
-        return {"name": name, "type": "bool", "value": rng.random() < 0.5}
+        return {"name": name, "value": rng.random() < 0.5}
     if kind == "enum":
         return {"name": name, "type": "enum", "value": rng.choice(WAVES)}
     if kind == "int":
         return {"name": name, "type": "int", "value": rng.randint(int(lo), int(hi)), "min": int(lo), "max": int(hi)}
-    value = round(rng.uniform(lo, hi), 3)
-    return {"name": name, "type": "float", "value": min(max(value, lo), hi), "min": lo, "max": hi}
+    value = min(max(round(rng.uniform(lo, hi), 3), lo), hi)
+    if (lo, hi) in ((0, 1), (-1, 1)):
+        return {"name": name, "type": "float", "value": value}
+    return {"name": name, "type": "float", "value": value, "min": lo, "max": hi}
 
 
 def _plain(x: float) -> float | int:
@@ -105,7 +109,7 @@ def make_preset(rng: random.Random, index: int, specs: list[tuple[str, str, floa
     name = f"{rng.choice(ADJECTIVES)} {category} {index + 1:05d}"
     synth, version = rng.choice(SYNTHS)
     params = [_parameter(rng, n, kind, _plain(lo), _plain(hi)) for n, kind, lo, hi in specs]
-    targets = [p["name"] for p in params if p["type"] == "float"] or ["voice_1_glide"]
+    targets = [p["name"] for p in params if p.get("type") == "float"] or ["voice_1_glide"]
     effects = [
         {"type": fx, "enabled": rng.random() < 0.8,
          "parameters": {"mix": round(rng.random(), 3), "amount": round(rng.random(), 3)}}
@@ -129,7 +133,7 @@ def make_preset(rng: random.Random, index: int, specs: list[tuple[str, str, floa
         "modulations": [
             {"source": rng.choice(MOD_SOURCES), "target": rng.choice(targets), "amount": round(rng.uniform(-1, 1), 3),
              "bipolar": rng.random() < 0.3}
-            for _ in range(rng.randint(2, 24))
+            for _ in range(rng.randint(2, 16))
         ],
         "effects": effects,
     }

@@ -126,15 +126,8 @@ def test_every_reporter_is_deterministic() -> None:
         assert render(name) == render(name), name
 
 
-# json and json-lines (report/json_report.py) write C1 controls raw: orjson escapes only C0.
-RAW_C1_KNOWN = {"json", "json-lines"}
-
-
 @pytest.mark.parametrize("name", sorted(REPORTERS))
-def test_no_raw_escape_or_c1_control_reaches_the_output(name: str, request: pytest.FixtureRequest) -> None:
-    if name in RAW_C1_KNOWN:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="json_report.py does not escape C1 controls "
-                                              "(fix: wrap its orjson output in report.sarif.json_safe)"))
+def test_no_raw_escape_or_c1_control_reaches_the_output(name: str) -> None:
     out = render(name)
     assert "\x1b" not in out
     assert not re.search("[\x80-\x9f]", out), re.search("[\x80-\x9f]", out)

@@ -133,10 +133,8 @@ def test_reports_never_carry_c1_or_bidi(cli, escape_pack: Path, fmt: str) -> Non
     assert not any(c in out for c in (CSI8, OSC8, DCS8, RLO)), fmt
 
 
-@pytest.mark.xfail(strict=True, reason="json/json-lines reporters emit the path's C1 controls and bidi overrides raw "
-                   "(orjson escapes only C0); report/json_report.py should apply sarif.json_safe like sarif does")
 @pytest.mark.parametrize("fmt", ["json", "json-lines"])
-def test_json_reports_c1_and_bidi_gap(cli, escape_pack: Path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def test_json_reports_never_carry_c1_or_bidi(cli, escape_pack: Path, fmt: str) -> None:  # type: ignore[no-untyped-def]
     out = cli(["scan-security", str(escape_pack), "-o", fmt]).stdout
     assert not any(c in out for c in (CSI8, OSC8, DCS8, RLO)), fmt
 

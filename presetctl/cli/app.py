@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from presetctl import __version__
-from presetctl.cli import fix, rules, security, validate
+from presetctl.cli import fix, rules, security, stats, validate
 
 app = typer.Typer(
     name="presetctl",
@@ -38,6 +38,7 @@ app.command("rules")(rules.rules)
 app.command("rule")(rules.rule)
 app.command("fix")(fix.fix)
 app.command("scan-security")(security.scan_security)
+app.command("stats")(stats.stats)
 
 
 def main() -> None:

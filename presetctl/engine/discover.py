@@ -8,6 +8,7 @@ read. A directory is walked whatever its name (``x.json/`` is a folder).
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator, Sequence
@@ -70,7 +71,7 @@ def _symlink_violation(full: str, root: str) -> Violation:
     try:
         resolved = os.path.realpath(full, strict=True)
     except OSError as exc:
-        why = "a symlink loop" if exc.errno == 40 else "a missing target"
+        why = "a symlink loop" if exc.errno == errno.ELOOP else "a missing target"
         return Violation(f"symlink to {target!r} points to {why}; not followed", code="F005")
     root_real = os.path.realpath(root)
     if os.path.commonpath([resolved, root_real]) != root_real:

@@ -52,30 +52,33 @@ def pointer_of(error: ValidationError) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in error.absolute_path)
 
 
-def _readable(error: ValidationError) -> str:
+def _short(msg: str) -> str:
     # Long instance reprs (a 50 MB string) would flood the report: keep messages short.
-    msg = str(error.message)
     return msg if len(msg) <= 300 else msg[:240] + " ... " + msg[-40:]
+
+
+def _readable(error: ValidationError) -> str:
+    return _short(str(error.message))
 
 
 def schema_errors(instance: Any, name: str = "preset.schema.json") -> Iterator[tuple[str, str]]:
     """(pointer, message) for every schema error; nothing at all for a valid document."""
-    if fast_validator(name).is_valid(instance):
+    fast = fast_validator(name)
+    if fast.is_valid(instance):
         return
     from jsonschema.exceptions import best_match
 
-    found = False
+    reported: set[str] = set()
     for error in sorted(reference_validator(name).iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
+        reported.add(pointer_of(error))
         if error.context:  # anyOf/oneOf: name the alternative that came closest
             error = best_match(error.context) or error
-        found = True
+        reported.add(pointer_of(error))
         yield pointer_of(error), _readable(error)
-    if not found:
-        # The engines disagree only where Python's regex differs from the ECMA-262 regex JSON Schema
-        # specifies: `$` also matches before a final newline in Python, so python-jsonschema accepts
-        # "1.0\n" for "^1\\.[0-9]+$". jsonschema-rs follows the spec; report its errors, never pass.
-        for rs_error in fast_validator(name).iter_errors(instance):
-            tokens = rs_error.instance_path
-            where = "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in tokens)
-            message = str(rs_error.message)
-            yield where, message if len(message) <= 300 else message[:240] + " ... " + message[-40:]
+    # The engines disagree only where Python's regex differs from the ECMA-262 regex JSON Schema
+    # specifies: `$` also matches before a final newline in Python, so python-jsonschema accepts
+    # "1.0\n" for "^1\\.[0-9]+$". jsonschema-rs follows the spec: what only it finds is reported too.
+    for rs_error in fast.iter_errors(instance):
+        where = "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in rs_error.instance_path)
+        if where not in reported:
+            yield where, _short(str(rs_error.message))

@@ -80,3 +80,5 @@ def canonical(category: str, choices: tuple[str, ...]) -> str | None:
 register_profile("helm", ("Arp", "Bass", "Chip", "Harsh", "Keys", "Lead", "Pad", "Percussion", "SFX"), "helm")
 # A Vital bank's presets use Vital's nine styles.
 register_profile("vital", PROFILES["vital"], "vital", "vitalbank")
+# Surge XT's factory patch folders (resources/data/patches_factory): the categories of its browser.
+register_profile("surge", ("Basses", "Brass", "Chords", "FX", "Keys", "Leads", "MPE", "Pads", "Percussion", "Plucks", "Polysynths", "Sequences", "Splits", "Templates", "Vocoder", "Winds"), "surge-fxp")

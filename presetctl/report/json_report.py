@@ -1,13 +1,17 @@
-"""``json`` and ``json-lines``: the machine contract others script against (docs/output.md)."""
+"""``json`` and ``json-lines``: the machine contract others script against (docs/output-formats.md).
+
+Text from files is kept exactly, but C1 controls, bidi and other invisible characters are written
+as ``\\uXXXX`` escapes (the same JSON value) and undecodable file-name bytes as visible escapes,
+through :func:`presetctl.report.safe_text.json_dumps`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from presetctl.engine.model import Finding, RunResult
 from presetctl.report.base import ReportContext, Reporter
+from presetctl.report.safe_text import json_dumps
 
 SCHEMA_VERSION = 1
 
@@ -65,7 +69,7 @@ class JsonReporter(Reporter):
     description = "one JSON object: summary and findings"
 
     def render(self, result: RunResult, ctx: ReportContext) -> str:
-        return orjson.dumps(result_dict(result, ctx), option=orjson.OPT_INDENT_2).decode() + "\n"
+        return json_dumps(result_dict(result, ctx)) + "\n"
 
 
 class JsonLinesReporter(Reporter):
@@ -73,4 +77,4 @@ class JsonLinesReporter(Reporter):
     description = "one JSON object per finding, one per line"
 
     def render(self, result: RunResult, ctx: ReportContext) -> str:
-        return "".join(orjson.dumps(finding_dict(f)).decode() + "\n" for f in result.findings)
+        return "".join(json_dumps(finding_dict(f), indent=False) + "\n" for f in result.findings)

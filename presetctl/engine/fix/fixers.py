@@ -216,12 +216,14 @@ def fix_synth_range(doc: Document, violations: Sequence[Violation], ctx: FixCont
 
 
 def fix_sysex_bank(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
-    """DX7 bank checksum, byte count and 8-bit data bytes: one repair for all of them."""
-    repairs = dx7_sysex.repair(doc.data)
-    if not repairs or not violations:
-        return []
-    return [FixAction(violations[0].code, "; ".join(d for d, _ in repairs), violations[0].location,
-                      tuple(s for _, s in repairs), targets=tuple(_target(v) for v in violations))]
+    """DX7 checksum, byte count and 8-bit data bytes: each finding gets only its own repair (so an
+    unsafe checksum rewrite never rides along with a safe byte-count fix), for any dump in the file."""
+    def make(v: Violation) -> FixAction | None:
+        found = dx7_sysex.repair_one(doc.data, v.data or {})
+        if found is None:
+            return None
+        return FixAction(v.code, found[0], v.location, (found[1],), targets=(_target(v),))
+    return _each(doc, violations, make)
 
 
 FIXERS: dict[str, Fixer] = {
@@ -238,6 +240,7 @@ FIXERS: dict[str, Fixer] = {
     "N005": fix_name_spacing,
     "V002": fix_declared_range,
     "V003": fix_synth_range,
+    "D001": fix_sysex_bank, "D002": fix_sysex_bank, "D003": fix_sysex_bank, "D005": fix_sysex_bank,
 }
 
 # Fixes that go first, without pointer-based fixes in their pass: they move text that pointers resolve in.

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from presetctl.engine.formats import helm, presetctl_json, vital
+from presetctl.engine.formats import dx7_syx, fxp, helm, presetctl_json, recognized, sysex, vital
 from presetctl.engine.formats.base import Loader
 
 LOADERS: tuple[Loader, ...] = (
     presetctl_json.LOADER,
     vital.LOADER, vital.BANK_LOADER, helm.LOADER,
+    dx7_syx.LOADER, sysex.LOADER,
+    fxp.LOADER, fxp.OTHER_LOADER, recognized.XIZ_LOADER, recognized.H2P_LOADER, recognized.ABLETON_LOADER,
 )
 
 BY_ID: dict[str, Loader] = {loader.format_id: loader for loader in LOADERS}

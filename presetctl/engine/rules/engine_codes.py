@@ -96,7 +96,7 @@ RULES = (
                  "Unsafe: the fixer keeps the value the target synth uses (the last), which may not be the "
                  "one the author meant."),
          fix=Fix(FixSafety.UNSAFE, "keep the last occurrence of each duplicate key")),
-    Rule("P003", "nesting-too-deep", Level.PARSE, E, "JSON nested deeper than parsers allow",
+    Rule("P003", "nesting-beyond-parser-limit", Level.PARSE, E, "JSON nested deeper than parsers allow",
          RuleDoc("Reports JSON nested beyond the parser's depth limit (1,024 levels).",
                  "Deep nesting crashes recursive parsers (stack overflow); no preset needs it.",
                  "`[[[[...]]]]` 100,000 levels deep", "Remove the file; it is not a preset.")),

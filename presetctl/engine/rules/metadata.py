@@ -23,8 +23,18 @@ def _each(doc: Document) -> Iterator[Preset]:
     yield from doc.presets
 
 
+# Fields a format has no place for: asking for them would flag every preset of the format.
+NOT_STORED: dict[str, frozenset[str]] = {
+    "dx7-syx": frozenset({"author", "category", "description", "license"}),  # a voice holds a 10-char name only
+    "vital": frozenset({"license"}),
+    "helm": frozenset({"description"}),  # Helm saves patch_name, folder_name, author, license only
+}
+
+
 def _missing(field: str, label: str) -> CheckFn:
     def check(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+        if field in NOT_STORED.get(doc.format, ()):
+            return
         for p in _each(doc):
             if _blank(getattr(p, field)):
                 yield Violation(f"preset has no {label}", p.location(field if field in p.pointers else "metadata"))
@@ -118,12 +128,13 @@ RULES = (
     Rule("M006", "missing-description", Level.METADATA, I, "Preset has no description",
          RuleDoc("Reports a preset without a description or comment.",
                  "A line on how to play the sound (mod wheel, macros) is what makes a pack usable.",
-                 "", "Add a description."),
+                 '`"metadata": {"name": "Bass"}` (no `description`)', "Add a description."),
          check=_missing("description", "description")),
     Rule("M007", "missing-license", Level.METADATA, I, "Preset has no license",
          RuleDoc("Reports a preset without license information.",
                  "Without a license, redistribution is legally unclear; free packs in particular need one.",
-                 "", "Set the license; `[tool.presetctl.pack] license` fills it in.",
+                 '`"metadata": {"name": "Bass"}` (no `license`)',
+                 "Set the license; `[tool.presetctl.pack] license` fills it in.",
                  "Safe when the pack's license is configured."),
          check=_missing("license", "license"), fix=Fix(FixSafety.SAFE, "fill the license from the pack config")),
     Rule("M008", "synth-version-too-new", Level.METADATA, E, "Saved with a newer synth than the pack targets",

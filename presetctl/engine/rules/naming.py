@@ -69,7 +69,13 @@ def check_name_length(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
                             p.location("name"), data={"limit": limit})
 
 
+# Fixed-width name fields padded with spaces by design (DX7: 10 characters, `BRASS   1`).
+FIXED_WIDTH_NAMES = frozenset({"dx7-syx"})
+
+
 def check_name_spacing(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+    if doc.format in FIXED_WIDTH_NAMES:
+        return
     for p in doc.presets:
         if p.name and _SPACES.search(p.name) and not any(is_control(c) for c in p.name):
             yield Violation(f"name {p.name!r} has leading, trailing or repeated spaces", p.location("name"))
@@ -102,7 +108,8 @@ RULES = (
     Rule("N003", "reserved-file-name", Level.NAMING, E, "File name is a reserved Windows device name",
          RuleDoc("Reports file names whose stem is CON, PRN, AUX, NUL, COM1-9 or LPT1-9.",
                  "Windows treats these names as devices: the file cannot be created or opened.",
-                 "`CON.vital`", "Rename the file.")),
+                 "`CON.vital`", "Rename the file."),
+         check=check_reserved),
     Rule("N004", "name-too-long", Level.NAMING, W, "Preset name longer than the synth stores",
          RuleDoc("Reports a preset name longer, in UTF-8 bytes, than the target synth keeps (28 for "
                  "fxp program names, 10 for DX7 voices, 128 for the presetctl format).",

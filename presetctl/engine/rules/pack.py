@@ -109,12 +109,13 @@ RULES = (
          RuleDoc("Reports categories that are the same once case, spacing and plural are folded, but are "
                  "spelled differently (`Bass`, `Basses`, `BASS`); the most used spelling is the reference.",
                  "Each spelling becomes its own folder or filter in a browser.",
-                 "", "Use one spelling; `presetctl stats --section taxonomy` proposes an alias table."),
+                 "10 presets in `Bass`, 2 in `Basses`: the 2 are reported",
+                 "Use one spelling; `presetctl stats --section taxonomy` proposes an alias table."),
          pack_check=category_drift),
     Rule("Q005", "author-drift", Level.PACK, I, "Author spelled differently across the pack",
          RuleDoc("Reports authors equal once case, spaces and punctuation are removed but spelled "
                  "differently (`Damon Armani`, `DamonArmani`).",
                  "Credit splits between spellings; filtering by author misses presets.",
-                 "", "Use one spelling."),
+                 "`Damon Armani` on 30 presets, `DamonArmani` on 1: the 1 is reported", "Use one spelling."),
          pack_check=author_drift),
 )

@@ -88,8 +88,8 @@ def check_declared(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
 
 def check_synth_ranges(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
     """Other formats: values against the ranges the synth's definition gives (loaders fill them)."""
-    if doc.format == "presetctl":
-        return  # its ranges are declared in the file itself: V002
+    if doc.format in ("presetctl", "dx7-syx"):
+        return  # presetctl declares its ranges in the file (V002); DX7 has its own rule with byte offsets (D009)
     for p in doc.presets:
         for param in p.parameters:
             v = param.value

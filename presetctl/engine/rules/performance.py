@@ -50,11 +50,12 @@ RULES = (
          RuleDoc("Reports presets with more modulation routings than `thresholds.max-modulations` (default 64).",
                  "Each routing is computed per voice and per block: large matrices cost CPU and are hard "
                  "to edit.",
-                 "", "Remove routings that do nothing (amount 0, disabled source)."),
+                 "a preset with 80 entries in `modulations` (threshold 64)", "Remove routings that do nothing (amount 0, disabled source)."),
          check=check_modulations),
     Rule("A003", "long-effects-chain", Level.PERFORMANCE, W, "More enabled effects than the threshold",
          RuleDoc("Reports presets with more enabled effects than `thresholds.max-effects` (default 8).",
                  "Reverbs and delays dominate a synth's CPU use; long chains also hide the dry sound.",
-                 "", "Disable or remove effects that contribute little."),
+                 "`effects` with 10 entries whose `enabled` is true (threshold 8)",
+                 "Disable or remove effects that contribute little."),
          check=check_effects),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from presetctl.engine.rules import (
+    dx7,
     engine_codes,
     json_formats,
     metadata,
@@ -10,7 +11,9 @@ from presetctl.engine.rules import (
     pack,
     parameters,
     performance,
+    recognized,
     schema,
+    surge,
 )
 from presetctl.engine.rules.base import Rule
 from presetctl.engine.security import archives, files, json_shape, lua, paths, payloads, text, xml
@@ -24,6 +27,9 @@ _MODULES = (
     performance,
     pack,
     json_formats,
+    dx7,
+    surge,
+    recognized,
     paths,
     payloads,
     lua,

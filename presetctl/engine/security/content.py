@@ -20,6 +20,8 @@ from functools import cached_property, lru_cache
 from typing import Any
 from xml.etree.ElementTree import Element
 
+import orjson
+
 from presetctl.engine.archive import list_zip
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import NOWHERE, Location, Preset, Violation
@@ -52,6 +54,49 @@ class Text:
 
 def _escape_token(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
+
+
+_Link = tuple[Any, Any] | None  # (parent link, key or index): a pointer not yet spelled out
+
+
+def _pointer(link: _Link) -> str:
+    parts: list[str] = []
+    while link is not None:
+        link, key = link
+        parts.append(_escape_token(str(key)))
+    return "".join(f"/{p}" for p in reversed(parts))
+
+
+SKIP_CHECK_MIN = 16  # members a container needs before all_dull() is worth its fixed cost
+_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+_MARK = bytes.maketrans(_LETTERS + b"0123456789", b"a" * len(_LETTERS) + b"0" * 10)  # letters: a, digits: 0
+_ZERO_AS_A = bytes.maketrans(b"0", b"a")
+_LONG_IDENT = b'"' + b"a" * 24
+
+
+def all_dull(node: dict[Any, Any] | list[Any]) -> bool:
+    """True only when every string and key inside ``node`` is :func:`dull`, decided in C.
+
+    In orjson's compact output a short ASCII identifier is written byte for byte between quotes,
+    and a closing quote is followed by ``:``, ``,``, ``]`` or ``}``. So with letters marked ``a``
+    and digits ``0``: every string starts with a letter when half the quotes are followed by
+    ``a``; with identifier characters deleted, a string of nothing else is left as ``""``, while
+    any other character, escape or non-ASCII byte leaves a quote with no quote beside it; and no
+    string runs to 24 identifier characters when ``"`` and 24 of them never occur in a row.
+    False means "walk it", never "something is there" (an unserializable value gives False too).
+    """
+    try:
+        text = orjson.dumps(node)
+    except TypeError:  # non-string keys, integers past 64 bits, nesting past 255: walk it instead
+        return False
+    marked = text.translate(_MARK)
+    quotes = marked.count(b'"')
+    if 2 * marked.count(b'"a') != quotes:
+        return False
+    rest = marked.translate(None, b"a0")
+    if rest.count(b'"') != 2 * rest.count(b'""'):
+        return False
+    return _LONG_IDENT not in marked.translate(_ZERO_AS_A)
 
 
 def dull(text: str) -> bool:
@@ -234,33 +279,57 @@ class Scan:
                 yield Text(Location(entry=entry.name), entry.name, "entry")
 
     def _walk_json(self, raw: Any, entry: str = "") -> Iterator[Text]:
-        """Strings and keys of a JSON value; only containers go on the stack (most values are numbers)."""
+        """Strings and keys of a JSON value; only containers go on the stack (most values are numbers).
+
+        Pointers are built only for the texts yielded (a link chain stands in for them meanwhile),
+        and a large container below the root whose re-serialization holds no text worth yielding
+        (:func:`all_dull`, C speed) is skipped whole: in a clean preset that is the parameter list.
+        """
         if isinstance(raw, str):
             yield Text(Location(entry=entry), raw, "value")
             return
-        stack: list[tuple[Any, str]] = [(raw, "")]
+        if self.expired():
+            return
+        # (container, link to it, may its subtree be skipped after a check); a failed check is not
+        # repeated below it, so no byte is re-serialized twice.
+        stack: list[tuple[Any, _Link, bool]] = [(raw, None, False)]
         nodes = 0
+        next_look = CHECK_EVERY
         while stack:
-            node, ptr = stack.pop()
-            nodes += len(node) + 1
+            node, link, may_skip = stack.pop()
+            size = len(node)
+            if may_skip and size >= SKIP_CHECK_MIN and type(node) is list:
+                if all_dull(node):
+                    continue
+                may_skip = False
+            nodes += size + 1
             if nodes > MAX_NODES:
-                self.hit("nodes", f"more than {MAX_NODES} JSON values; the rest were not scanned", Location(pointer=ptr))
+                self.hit("nodes", f"more than {MAX_NODES} JSON values; the rest were not scanned",
+                         Location(pointer=_pointer(link)))
                 return
-            if self.expired():
-                return
-            items = node.items() if type(node) is dict else enumerate(node)
-            is_dict = type(node) is dict
-            for k, v in items:
-                kind = type(v)
-                if kind is str:
-                    if not (len(v) < 24 and v.isascii() and v.isidentifier()):  # dull(v), inlined: hot loop
-                        path = is_dict and is_path_field(k)
-                        yield Text(Location(pointer=f"{ptr}/{_escape_token(str(k))}", entry=entry), v,
-                                   "path" if path else "value")
-                elif kind is dict or kind is list:
-                    stack.append((v, f"{ptr}/{_escape_token(str(k))}"))
-                if is_dict and type(k) is str and not (len(k) < 24 and k.isascii() and k.isidentifier()):
-                    yield Text(Location(pointer=f"{ptr}/{_escape_token(k)}", entry=entry), k, "key")
+            if nodes >= next_look:
+                next_look = nodes + CHECK_EVERY
+                if self.expired():
+                    return
+            if type(node) is dict:
+                for k, v in node.items():
+                    kind = type(v)
+                    if kind is str:
+                        if not (len(v) < 24 and v.isascii() and v.isidentifier()):  # dull(v), inlined: hot loop
+                            yield Text(Location(pointer=_pointer((link, k)), entry=entry), v,
+                                       "path" if is_path_field(k) else "value")
+                    elif kind is dict or kind is list:
+                        stack.append((v, (link, k), True))
+                    if type(k) is str and not (len(k) < 24 and k.isascii() and k.isidentifier()):
+                        yield Text(Location(pointer=_pointer((link, k)), entry=entry), k, "key")
+            else:
+                for i, v in enumerate(node):
+                    kind = type(v)
+                    if kind is str:
+                        if not (len(v) < 24 and v.isascii() and v.isidentifier()):
+                            yield Text(Location(pointer=_pointer((link, i)), entry=entry), v, "value")
+                    elif kind is dict or kind is list:
+                        stack.append((v, (link, i), True))
 
     def _walk_xml(self, root: Element) -> Iterator[Text]:
         stack: list[tuple[Element, str]] = [(root, "/" + _tag(root))]

@@ -8,6 +8,9 @@ as ``10 00``; the DX7 wants ``20 00`` (4096 = 0x20 << 7).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from presetctl.engine.fix.model import Splice
 
 HEADER = 6
@@ -63,3 +66,57 @@ def after_name_change(data: bytes) -> bytes:
         return data
     want = checksum(data[HEADER : HEADER + DATA])
     return data[: HEADER + DATA] + bytes([want]) + data[HEADER + DATA + 1 :]
+
+
+def _int(facts: Mapping[str, Any], key: str) -> int | None:
+    value = facts.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _is_dump(data: bytes, at: int) -> bool:
+    """A DX7 bank or single-voice header at ``at`` (any channel)."""
+    return data[at : at + 2] == b"\xf0\x43" and len(data) > at + 3 and data[at + 2] < 0x10 and data[at + 3] in (0, 9)
+
+
+def repair_one(data: bytes, facts: Mapping[str, Any]) -> tuple[str, Splice] | None:
+    """The splice one DX7 finding asks for, from the facts the rule put in ``Violation.data``.
+
+    ``facts["repair"]`` is ``checksum`` (rewrite the checksum byte at ``checksum_at`` from the
+    data after the header at ``dump_at``), ``byte-count`` (write ``want``, hex, after the format
+    byte) or ``seven-bit`` (clear bit 7 of ``data[start:end]``). Each one touches only its own
+    bytes, so a fix applies exactly what its finding's rule (and the user's selection) allows.
+    None when the bytes no longer look like what the finding described.
+    """
+    kind, dump_at = facts.get("repair"), _int(facts, "dump_at")
+    if kind == "checksum":
+        at = _int(facts, "checksum_at")
+        if dump_at is None or at is None or at >= len(data) or not _is_dump(data, dump_at) or at < dump_at + HEADER:
+            return None
+        want = checksum(data[dump_at + HEADER : at])
+        if data[at] == want:
+            return None
+        return f"checksum {data[at]:02X} -> {want:02X}", Splice(at, at + 1, bytes([want]))
+    if kind == "byte-count":
+        want_hex = facts.get("want")
+        if dump_at is None or not _is_dump(data, dump_at) or not isinstance(want_hex, str):
+            return None
+        try:
+            want_count = bytes.fromhex(want_hex)
+        except ValueError:
+            return None
+        old = data[dump_at + 4 : dump_at + 6]
+        if len(want_count) != 2 or len(old) != 2 or old == want_count:
+            return None
+        return (f"byte count {old.hex(' ').upper()} -> {want_count.hex(' ').upper()}",
+                Splice(dump_at + 4, dump_at + 6, want_count))
+    if kind == "seven-bit":
+        start, end = _int(facts, "start"), _int(facts, "end")
+        if start is None or end is None or not start < end <= len(data):
+            return None
+        old = data[start:end]
+        new = bytes(b & 0x7F for b in old)
+        if new == old:
+            return None
+        count = sum(b > 0x7F for b in old)
+        return f"cleared bit 7 of {count} data bytes (MIDI data is 7-bit)", Splice(start, end, new)
+    return None

@@ -1,0 +1,1 @@
+"""The stats command's engine: one module per section, ``run.collect`` as the entry point."""

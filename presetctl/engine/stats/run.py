@@ -1,0 +1,139 @@
+"""Entry point of the stats engine: discover, gather facts in parallel, compute the sections.
+
+Discovery, the loaders and the rule selection are validate's own, so stats counts exactly the
+files and formats validate sees. Facts are gathered in worker processes as the runner does
+(chunks, ``Options.jobs``, in-process for small runs); sections are computed in the parent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import replace
+
+from presetctl.engine.discover import Candidate, discover
+from presetctl.engine.errors import UsageError
+from presetctl.engine.model import FileStatus
+from presetctl.engine.options import Options
+from presetctl.engine.rules.selection import RuleSet
+from presetctl.engine.runner import PARALLEL_MIN_FILES, Progress, effective_jobs
+from presetctl.engine.stats import duplicates, naming, overview, sound, taxonomy
+from presetctl.engine.stats.extract import chunk_facts
+from presetctl.engine.stats.model import SECTIONS, FileFacts, Section, StatsContext, StatsResult, Wanted
+
+Compute = Callable[[Sequence[FileFacts], StatsContext], Section]
+
+COMPUTE: dict[str, Compute] = {
+    "overview": overview.compute,
+    "taxonomy": taxonomy.compute,
+    "duplicates": duplicates.compute,
+    "naming": naming.compute,
+    "sound": sound.compute,
+}
+
+_WORKER: tuple[RuleSet, Wanted] | None = None
+
+
+def history_section() -> Section:
+    """Kept in the list so outputs have a stable shape; filled once runs are recorded."""
+    return Section("history", {"available": False, "reason": "needs run history"},
+                   notes=("needs run history: findings over time and recovery rates appear once runs are recorded "
+                          "in the state directory",))
+
+
+def stats_options(options: Options) -> Options:
+    """Rules stats runs itself: the configured selection, narrowed to naming and metadata."""
+    return replace(options, levels=frozenset({"naming", "metadata"}))
+
+
+def wanted(sections: Sequence[str]) -> Wanted:
+    chosen = set(sections)
+    return Wanted(parameters=bool(chosen & {"duplicates", "sound"}), rules="naming" in chosen,
+                  sound_hash="duplicates" in chosen)
+
+
+def _init_worker(options: Options, want: Wanted) -> None:
+    global _WORKER
+    _WORKER = (RuleSet(options), want)
+
+
+def _work(chunk: Sequence[Candidate]) -> list[FileFacts]:
+    assert _WORKER is not None
+    return chunk_facts(chunk, *_WORKER)
+
+
+def _chunks(items: Sequence[Candidate], jobs: int) -> list[Sequence[Candidate]]:
+    size = max(1, min(256, len(items) // (jobs * 8) or 1))
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _parallel(cands: Sequence[Candidate], options: Options, want: Wanted, jobs: int,
+              progress: Progress | None) -> Iterator[FileFacts]:
+    done = 0
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(options, want)) as pool:
+        pending: set[Future[list[FileFacts]]] = {pool.submit(_work, c) for c in _chunks(cands, jobs)}
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    batch = fut.result()
+                    done += len(batch)
+                    yield from batch
+                if progress is not None:
+                    progress(done, len(cands))
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+
+
+def gather(cands: Sequence[Candidate], options: Options, want: Wanted, progress: Progress | None = None) -> list[FileFacts]:
+    jobs = min(effective_jobs(options), max(1, len(cands)))
+    if jobs > 1 and len(cands) >= PARALLEL_MIN_FILES:
+        return list(_parallel(cands, options, want, jobs, progress))
+    rules = RuleSet(options)
+    out: list[FileFacts] = []
+    step = 64
+    for i in range(0, len(cands), step):
+        out.extend(chunk_facts(cands[i : i + step], rules, want))
+        if progress is not None:
+            progress(len(out), len(cands))
+    return out
+
+
+def check_sections(sections: Sequence[str]) -> tuple[str, ...]:
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown:
+        raise UsageError(f"unknown section {unknown[0]!r} (known: {', '.join(SECTIONS)})")
+    chosen = set(sections) or set(SECTIONS)
+    return tuple(s for s in SECTIONS if s in chosen)
+
+
+def collect(
+    paths: Sequence[str],
+    options: Options,
+    sections: Sequence[str] = (),
+    *,
+    threshold: float = 0.02,
+    top: int = 20,
+    cwd: str | None = None,
+    progress: Progress | None = None,
+) -> StatsResult:
+    """Statistics of the files under ``paths``; ``sections`` empty means all. Raises only for tool errors."""
+    t0 = time.perf_counter()
+    chosen = check_sections(sections)
+    if not threshold >= 0:
+        raise UsageError("the near-duplicate threshold must be 0 or more")
+    opts = stats_options(options)
+    RuleSet(opts)  # a bad selection in config is a tool error before any work starts
+    cands, skipped = discover(paths, opts, cwd)
+    facts = [FileFacts(s.display, "unknown", FileStatus.SKIPPED, s.size, problem=f"{s.violation.code}: {s.violation.message}")
+             for s in skipped]
+    facts.extend(gather(cands, opts, wanted(chosen), progress))
+    facts.sort(key=lambda f: f.path)
+    ctx = StatsContext(options, threshold, top)
+    out = tuple(history_section() if name == "history" else COMPUTE[name](facts, ctx) for name in chosen)
+    jobs = min(effective_jobs(options), len(cands)) if len(cands) >= PARALLEL_MIN_FILES else 1
+    return StatsResult(tuple(paths), out, len(facts), sum(len(f.presets) for f in facts),
+                       time.perf_counter() - t0, jobs)

@@ -1,0 +1,80 @@
+"""The self-contained HTML page (presetctl/report/html.py): escaping everywhere, no assets, and a
+real headless browser rendering it without console messages (skipped without chromium)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import corpus_root
+
+from presetctl.report.html import HtmlPage
+
+EVIL = "<img src=x onerror=alert(1)>\"'&\x1b]8;;http://x\x07\u202e"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_every_block_escapes_its_text() -> None:
+    page = HtmlPage(EVIL, subtitle=EVIL)
+    page.heading(EVIL)
+    page.heading("Second")
+    page.paragraph(EVIL, note=True)
+    page.preformatted(EVIL)
+    page.table([EVIL, "n"], [[EVIL, 3], [(EVIL, "b"), 2.5]], caption=EVIL, more=4)
+    page.bar_chart(EVIL, [(EVIL, 3.0), ("ok", 1.0, True)], unit=EVIL)
+    html = page.render()
+    assert "<img" not in html and "<svg" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;&quot;&#x27;&amp;\\x1b]8;;http://x\\x07\\u202e" in html
+    assert "\x1b" not in html and "\x07" not in html and "\u202e" not in html
+    assert html.count("<script") == 0 and "... and 4 more rows" in html
+    assert 'class="flag"' in html and "<br>" in html  # flagged bar, list cell
+
+
+def test_empty_chart_is_left_out() -> None:
+    page = HtmlPage("t")
+    page.bar_chart("nothing", [])
+    assert "<svg" not in page.render()
+
+
+def _chromium(page: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr",
+         "--v=0", f"--user-data-dir={page.parent / 'profile'}", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False)
+
+
+def _console_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (apt-get install chromium)")
+def test_page_renders_in_headless_chromium(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    src = corpus_root() / "helm/mtytel__helm/patches/Factory Presets/Bass"
+    if not src.is_dir():
+        pytest.skip("real corpus not found")
+    shutil.copytree(src, tmp_path / "pack")
+    (tmp_path / "pack" / "evil.json").write_bytes(
+        b'{"format_version": "1.0", "metadata": {"name": "x", "category": "<script>console.error(1)</script>"},'
+        b' "parameters": []}')
+    monkeypatch.chdir(tmp_path)
+    page = tmp_path / "stats.html"
+    result = cli(["stats", "pack", "--quiet", "--html", str(page)])
+    assert result.exit_code == 0, result.output
+
+    # The harness must see console messages: a control page that logs one.
+    control = tmp_path / "control.html"
+    control.write_text("<!DOCTYPE html><html><body><script>console.error('seen')</script></body></html>")
+    seen = _chromium(control)
+    assert any('"seen"' in line for line in _console_lines(seen.stderr)), seen.stderr[-2000:]
+
+    run = _chromium(page)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert _console_lines(run.stderr) == []  # no errors, no CSP violations, no blocked fetches
+    dom = run.stdout
+    assert "<h1>presetctl stats</h1>" in dom
+    for section in ("Overview", "Taxonomy", "Duplicates", "Naming", "Sound", "History"):
+        assert f">{section}</h2>" in dom
+    assert dom.count("<svg") >= 5 and "<script" not in dom
+    assert "&lt;script&gt;console.error(1)&lt;/script&gt;" in dom
