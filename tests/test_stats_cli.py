@@ -151,3 +151,21 @@ def test_aliases_file_is_what_fix_reads(cli, tmp_path: Path, monkeypatch: pytest
     after = json.loads(cli(["stats", "pack", "--json", "-s", "taxonomy"]).stdout)["taxonomy"]
     assert after["drift"]["categories"] == [] and after["category_aliases"] == {}
     assert after["categories"]["Bass"] == before["categories"]["Bass"] + before["categories"]["BASS"]
+
+
+def test_undecodable_file_name(cli, small_pack: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A file name that is not UTF-8 is shown escaped in every output, never an encoding crash."""
+    import os
+
+    raw = os.fsencode(small_pack) + b"/bad\xff name.json"
+    with open(raw, "wb") as fh:
+        fh.write(_preset("Bad", "Bass"))  # the sound of Deep.json: listed among exact duplicates
+    shown = "pack/bad\\udcff name.json"  # the undecodable byte as a visible escape
+    result = cli(["stats", "pack", "--json", "-s", "duplicates"])
+    assert result.exit_code == 0, result.output
+    assert shown in json.loads(result.stdout)["duplicates"]["exact"][0]
+    page = tmp_path / "p.html"
+    for args in (["--csv"], ["--color", "never"], ["--quiet", "--html", str(page)]):
+        result = cli(["stats", "pack", "-s", "duplicates", *args])
+        assert result.exit_code == 0, (args, result.output)
+        assert shown in (result.stdout if "--html" not in args else page.read_text())

@@ -30,7 +30,7 @@ from presetctl.engine.stats.taxonomy import alias_toml, toml_string
 from presetctl.engine.taxonomy import PROFILES
 from presetctl.fsutil import atomic_write
 from presetctl.report.html import HtmlPage
-from presetctl.report.safe_text import csv_cell, json_dumps, visible
+from presetctl.report.safe_text import csv_cell, encodable, json_dumps, visible
 
 BAR_WIDTH = 40
 CSV_HEADER = ("section", "table", "row", "column", "value")
@@ -41,28 +41,33 @@ CSV_HEADER = ("section", "table", "row", "column", "value")
 PATHS_SHOWN = 6  # paths listed per cell in the terminal; --json has them all
 
 
+def _safe(text: object) -> str:
+    """Controls as escapes, and undecodable file-name bytes too (a terminal cannot take them)."""
+    return encodable(visible(str(text)))
+
+
 def _cell(value: object) -> Text:
     if isinstance(value, tuple):
-        shown = [visible(str(v)) for v in value[:PATHS_SHOWN]]
+        shown = [_safe(v) for v in value[:PATHS_SHOWN]]
         if len(value) > PATHS_SHOWN:
             shown.append(f"... and {len(value) - PATHS_SHOWN} more")
         return Text("\n".join(shown))
-    return Text(visible(str(value)))
+    return Text(_safe(value))
 
 
 def _csv_value(value: object) -> str:
     if isinstance(value, tuple):
-        return "\n".join(csv_cell(v) for v in value)
-    return csv_cell(value)
+        return "\n".join(encodable(csv_cell(v)) for v in value)
+    return encodable(csv_cell(value))
 
 
 def _table(t: Table) -> RichTable:
     caption = f"... and {t.more} more (see --json)" if t.more else None
-    out = RichTable(title=t.title, title_justify="left", caption=caption, caption_justify="left", show_header=True,
+    out = RichTable(title=Text(_safe(t.title)), title_justify="left", caption=caption, caption_justify="left", show_header=True,
                     header_style="bold", min_width=max(len(t.title), len(caption or "")))
     numeric = [all(isinstance(r[i], (int, float)) for r in t.rows) for i in range(len(t.columns))]
     for name, num in zip(t.columns, numeric, strict=True):
-        out.add_column(Text(visible(name)), justify="right" if num else "left", overflow="fold")
+        out.add_column(Text(_safe(name)), justify="right" if num else "left", overflow="fold")
     for row in t.rows:
         out.add_row(*(_cell(c) for c in row))
     return out
@@ -71,10 +76,10 @@ def _table(t: Table) -> RichTable:
 def _chart(c: Chart) -> Text:
     """Bars drawn with block characters; histograms keep their order, flagged bars in red."""
     top = max((b.value for b in c.bars), default=0.0) or 1.0
-    label_w = min(32, max((len(visible(b.label)) for b in c.bars), default=1))
-    out = Text(c.title + (f" ({c.unit})" if c.unit else "") + "\n", style="bold")
+    label_w = min(32, max((len(_safe(b.label)) for b in c.bars), default=1))
+    out = Text(_safe(c.title) + (f" ({c.unit})" if c.unit else "") + "\n", style="bold")
     for b in c.bars:
-        label = visible(b.label)
+        label = _safe(b.label)
         label = label if len(label) <= label_w else label[: label_w - 1] + "\u2026"
         filled = b.value / top * BAR_WIDTH
         full = int(filled)
@@ -98,7 +103,7 @@ def render_text(result: StatsResult, color: bool, term_width: int) -> str:
             if c.bars:
                 console.print(_chart(c))
         for note in section.notes:
-            console.print(Text(visible(note), style="dim"))
+            console.print(Text(_safe(note), style="dim"))
         console.print()
     console.print(Text(f"{result.files} files, {result.presets} presets in {result.seconds:.2f} s "
                        f"({result.jobs} worker{'s' if result.jobs != 1 else ''})", style="dim"))
@@ -117,8 +122,8 @@ def render_csv(result: StatsResult) -> str:
             for row in t.rows:
                 label = row[0]
                 for column, value in zip(t.columns[1:], row[1:], strict=True):
-                    writer.writerow([csv_cell(section.name), csv_cell(t.key), _csv_value(label), csv_cell(column),
-                                     _csv_value(value)])
+                    writer.writerow([_csv_value(section.name), _csv_value(t.key), _csv_value(label),
+                                     _csv_value(column), _csv_value(value)])
     return buf.getvalue()
 
 

@@ -21,7 +21,7 @@ import html
 from collections.abc import Iterable, Sequence
 
 from presetctl import __version__
-from presetctl.report.safe_text import visible
+from presetctl.report.safe_text import encodable, visible
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
@@ -52,7 +52,7 @@ CHART_WIDTH = 680
 
 def esc(text: object) -> str:
     """Text from anywhere, safe in HTML element content and attribute values."""
-    return html.escape(visible(str(text)), quote=True)
+    return html.escape(encodable(visible(str(text))), quote=True)
 
 
 def _anchor(text: str) -> str:

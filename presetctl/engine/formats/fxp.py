@@ -373,7 +373,7 @@ class SurgeFxpLoader(Loader):
             return _broken(self.format_id, data, out, {"header": header, "texts": texts})
         header.update(xml_at=layout.xml_at, xml_size=layout.xml_size, binary=layout.binary)
         xml = data[layout.xml_at : layout.xml_at + layout.xml_size]
-        root = parse_surge_xml(xml, layout.xml_at, out)
+        root = parse_surge_xml(xml.rstrip(b"\0"), layout.xml_at, out)  # Surge's parser stops at a NUL terminator
         blobs = layout.wavetables + _tail_problems(data, root, layout, end, out)
         extra: dict[str, Any] = {"header": header, "texts": texts, "blobs": blobs}
         if root is None:
@@ -435,10 +435,6 @@ class OtherFxpLoader(Loader):
             return Document(self.format_id, data, validated=False, extra={"header": header})
         # Serum writes byteSize as the whole file length: a known quirk, accepted like hosts do.
         out, end = check_container(data, h, OTHER_CODES, (0, len(data) - 8, len(data)))
-        swapped = int.from_bytes(h.num_programs.to_bytes(4, "big"), "little")
-        if h.num_programs > 0xFFFF and swapped <= 0xFFFF:  # OB-Xf writes it little-endian
-            out.append(_v("G004", f"fxp numPrograms is {h.num_programs}, which is {swapped} written in little-endian "
-                                  "byte order", 24))
         texts = ((Location(pointer="/fxp/prgName", offset=NAME_AT), h.name),) if h.name_bytes else ()
         extra: dict[str, Any] = {"header": header, "texts": texts}
         if end is None:

@@ -115,16 +115,15 @@ def _inflate_if_gzip(data: bytes, ctx: LoadContext) -> tuple[bytes, str]:
     return out.data, f"gzip stream {why}"
 
 
-def _xml_document(fmt: str, data: bytes, ctx: LoadContext, allow_dtd: bool) -> tuple[Element | None, list[Violation]]:
-    """Inflate (bounded) and parse; problems as G-codes."""
+def _xml_document(fmt: str, data: bytes, ctx: LoadContext, allow_dtd: bool) -> tuple[Element | None, list[Violation], int]:
+    """Inflate (bounded) and parse; problems as G-codes; also the white space skipped before ``<?xml``
+    (ZynAddSubFX writes a newline there: its parser accepts it, XML does not; rule G007 says so)."""
     xml, problem = _inflate_if_gzip(data, ctx)
     if problem:
-        return None, [Violation(f"{problem}; not read", Location(offset=0), code="G006")]
+        return None, [Violation(f"{problem}; not read", Location(offset=0), code="G006")], 0
     problems: list[Violation] = []
     lead = _LEADING.match(xml)
-    if lead:  # ZynAddSubFX writes a newline before the declaration: its parser accepts it, XML does not
-        problems.append(Violation(f"{lead.end()} white-space byte(s) before the <?xml declaration: strict XML "
-                                  "parsers reject the file", Location(offset=0), code="G007"))
+    if lead:
         xml = xml[lead.end():]
     result = parse_xml(xml, allow_dtd=allow_dtd)
     if result.root is None:
@@ -133,7 +132,7 @@ def _xml_document(fmt: str, data: bytes, ctx: LoadContext, allow_dtd: bool) -> t
         offset = None if layer or result.offset is None else result.offset + (lead.end() if lead else 0)
         problems.append(Violation(f"XML is not well-formed{where}{layer}: {result.error}", Location(offset=offset),
                                   code="G005"))
-    return result.root, problems
+    return result.root, problems, lead.end() if lead else 0
 
 
 # --- ZynAddSubFX --------------------------------------------------------------------------------
@@ -150,9 +149,10 @@ class XizLoader(Loader):
         return 70 if b"<ZynAddSubFX-data" in head else 0
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
-        root, problems = _xml_document(self.format_id, data, ctx, allow_dtd=True)  # Zyn writes <!DOCTYPE ...>
+        root, problems, lead = _xml_document(self.format_id, data, ctx, allow_dtd=True)  # Zyn writes <!DOCTYPE ...>
+        extra = {"leading_space": lead}
         if root is None:
-            return Document(self.format_id, data, problems=tuple(problems), validated=False, parsed=False)
+            return Document(self.format_id, data, problems=tuple(problems), validated=False, parsed=False, extra=extra)
         info = root.find("INSTRUMENT/INFO")
         fields = {s.get("name"): (s.text or "") for s in info.iter("string")} if info is not None else {}
         base = "/ZynAddSubFX-data/INSTRUMENT/INFO/string"
@@ -160,7 +160,8 @@ class XizLoader(Loader):
                         description=fields.get("comments") or None, synth="ZynAddSubFX",
                         synth_version=_zyn_version(root),
                         pointers={"name": base, "author": base, "description": base})
-        return Document(self.format_id, data, raw=root, presets=(preset,), problems=tuple(problems), validated=False)
+        return Document(self.format_id, data, raw=root, presets=(preset,), problems=tuple(problems), validated=False,
+                        extra=extra)
 
 
 def _zyn_version(root: Element) -> str | None:
@@ -183,7 +184,7 @@ class AbletonLoader(Loader):
         return 70 if b"<Ableton " in head[:512] else 0
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
-        root, problems = _xml_document(self.format_id, data, ctx, allow_dtd=False)
+        root, problems, _ = _xml_document(self.format_id, data, ctx, allow_dtd=False)
         if root is None:
             return Document(self.format_id, data, problems=tuple(problems), validated=False, parsed=False)
         creator = root.get("Creator")

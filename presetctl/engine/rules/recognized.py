@@ -1,20 +1,41 @@
 """Codes of the recognized-only formats (``G0xx``): other synths' fxp, ZynAddSubFX, u-he, Ableton.
 
 These formats are not validated in depth: the engine's ``R001`` says so for each file. What the
-loaders (``formats/fxp.py``, ``formats/recognized.py``) still notice while reading the header or
-the XML is reported with these codes, all emitted by the loaders; they are registered here so
-that they are documented, selectable, and carried into scan-security (``X072``) when ignored.
+loaders (``formats/fxp.py``, ``formats/recognized.py``) notice while reading the header or the XML
+is reported with these codes: the problems that stop or corrupt reading are emitted by the loaders
+(and carried into scan-security as ``X072`` when ignored); the two cosmetic ones (``G004``,
+``G007``) are checks here, so scan-security does not rate them.
 """
 
 from __future__ import annotations
 
-from presetctl.engine.model import Severity
-from presetctl.engine.rules.base import Level, Rule, RuleDoc
+from collections.abc import Iterator
+
+from presetctl.engine.formats.base import Document
+from presetctl.engine.model import Location, Severity, Violation
+from presetctl.engine.rules.base import Level, Rule, RuleContext, RuleDoc
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
 FXP = frozenset({"fxp"})
 XML_FORMATS = frozenset({"fxp", "zyn-xiz", "ableton"})
 GZIP_FORMATS = frozenset({"zyn-xiz", "ableton"})
+
+def check_program_count(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+    programs = doc.extra.get("header", {}).get("num_programs")
+    if not isinstance(programs, int):
+        return
+    swapped = int.from_bytes(programs.to_bytes(4, "big"), "little")
+    if programs > 0xFFFF and swapped <= 0xFFFF:
+        yield Violation(f"fxp numPrograms is {programs}, which is {swapped} written in little-endian byte order",
+                        Location(offset=24))
+
+
+def check_leading_space(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+    lead = doc.extra.get("leading_space")
+    if isinstance(lead, int) and lead:
+        yield Violation(f"{lead} white-space byte(s) before the <?xml declaration: strict XML parsers reject the file",
+                        Location(offset=0))
+
 
 RULES = (
     Rule("G001", "fxp-header-invalid", Level.FORMAT, E, "fxp header cannot be read",
@@ -36,7 +57,8 @@ RULES = (
          RuleDoc("Reports a `numPrograms` above 65,535 that reads as a small number in little-endian order "
                  "(OB-Xf writes 1 as `01 00 00 00`). The fxp header is big-endian.",
                  "Hosts ignore it for single presets, but bank tools that trust it try to read 16 million programs.",
-                 "`numPrograms` 16777216", "Nothing to do for single presets; report it to the synth's authors."), formats=FXP),
+                 "`numPrograms` 16777216", "Nothing to do for single presets; report it to the synth's authors."),
+         check=check_program_count, formats=FXP),
     Rule("G005", "recognized-xml-not-well-formed", Level.FORMAT, E, "XML of a recognized preset does not parse",
          RuleDoc("Reports XML (ZynAddSubFX, Ableton, OB-Xf's chunk) that a strict parser rejects, with the line and "
                  "column, including DTDs with entity declarations and external references, which are never "
@@ -54,7 +76,7 @@ RULES = (
                  "`<?xml ...?>`.",
                  "ZynAddSubFX's own parser accepts it, but XML forbids anything before the declaration: strict "
                  "parsers and converters reject the file.", "`\\n<?xml version=\"1.0\"?>`",
-                 "Remove the leading white space."), formats=frozenset({"zyn-xiz"})),
+                 "Remove the leading white space."), check=check_leading_space, formats=frozenset({"zyn-xiz"})),
     Rule("G008", "h2p-malformed", Level.FORMAT, W, "u-he preset text is not in the expected layout",
          RuleDoc("Reports a u-he `.h2p` whose `/*@Meta` block is never closed, or without the `#AM=` line that names "
                  "the synth.",
