@@ -169,3 +169,18 @@ def test_undecodable_file_name(cli, small_pack: Path, tmp_path: Path) -> None:  
         result = cli(["stats", "pack", "-s", "duplicates", *args])
         assert result.exit_code == 0, (args, result.output)
         assert shown in (result.stdout if "--html" not in args else page.read_text())
+
+
+def test_config_minimum_versions(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    for i, version in enumerate(("1.0.7", "1.5.5", "2.0", "1.0.7")):
+        (pack / f"p{i}.json").write_bytes(_preset(f"p{i}", "Bass", cutoff=i / 10, synth={"name": "Vital", "version": version}))
+    (tmp_path / "presetctl.toml").write_text('[pack]\nmin-versions = { presetctl = "1.5" }\n')
+    monkeypatch.chdir(tmp_path)
+    result = cli(["stats", "pack", "--json", "-s", "naming", "--config", "presetctl.toml"])
+    assert result.exit_code == 0, result.output
+    versions = json.loads(result.stdout)["naming"]["versions"]["presetctl"]
+    assert versions == {"versions": {"1.0.7": 2, "1.5.5": 1, "2.0": 1}, "minimum": "1.5", "below_minimum": 2}
+    result = cli(["stats", "pack", "-s", "naming", "--config", "missing.toml"])
+    assert result.exit_code == 2 and "does not exist" in result.stderr
