@@ -210,3 +210,14 @@ def test_a_selector_that_matches_no_rule_is_an_error(cli, project: Path) -> None
     result = cli(["validate", "project/presets"])
     assert result.exit_code == 2
     assert result.stderr == "presetctl: config error: ignore: 'M0O2' matches no rule code (see `presetctl rules`)\n"
+
+
+def test_config_file_with_a_tool_table_is_read_under_any_name(tmp_path: Path) -> None:
+    from presetctl.engine.config import load_config
+
+    cfg = tmp_path / "ci-presetctl.toml"
+    cfg.write_text('[tool.presetctl]\nignore = ["M006"]\n')
+    assert load_config(cfg) == {"ignore": ["M006"]}
+    bare = tmp_path / "bare.toml"
+    bare.write_text('ignore = ["M006"]\n')
+    assert load_config(bare) == {"ignore": ["M006"]}

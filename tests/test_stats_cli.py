@@ -184,3 +184,9 @@ def test_config_minimum_versions(cli, tmp_path: Path, monkeypatch: pytest.Monkey
     assert versions == {"versions": {"1.0.7": 2, "1.5.5": 1, "2.0": 1}, "minimum": "1.5", "below_minimum": 2}
     result = cli(["stats", "pack", "-s", "naming", "--config", "missing.toml"])
     assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+def test_csv_keeps_every_row(cli, small_pack: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli(["stats", "pack", "--csv", "-s", "taxonomy", "--top", "1"])
+    rows = [r for r in csv.reader(io.StringIO(result.stdout)) if r[1] == "categories"]
+    assert len(rows) == 4  # Bass, BASS, Basses and the hostile one, though --top is 1

@@ -215,7 +215,9 @@ def stats(
     if aliases is not None and chosen and "taxonomy" not in chosen:
         chosen = (*chosen, "taxonomy")
     with progress_bar(not quiet and not as_json and not as_csv, "reading") as progress:
-        result = collect(targets, options, chosen, threshold=threshold, top=top, progress=progress)
+        # CSV is for further work: it keeps every row, as JSON does; --top only trims what is drawn.
+        result = collect(targets, options, chosen, threshold=threshold, top=sys.maxsize if as_csv else top,
+                         progress=progress)
     if as_json:
         write_stdout(json_dumps(result.to_json()) + "\n")
     elif as_csv:

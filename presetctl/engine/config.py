@@ -39,7 +39,8 @@ def _section(path: Path) -> dict[str, Any] | None:
         raise ConfigError(f"cannot read {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    if path.name == "pyproject.toml":
+    # pyproject.toml keeps it under [tool.presetctl]; another file given to --config may too
+    if path.name == "pyproject.toml" or set(data) == {"tool"}:
         tool = data.get("tool", {})
         section = tool.get("presetctl") if isinstance(tool, dict) else None
         return section if isinstance(section, dict) else None

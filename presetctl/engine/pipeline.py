@@ -7,6 +7,7 @@ problem in the file. An unexpected exception inside a loader or rule is turned i
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import time
 from collections.abc import Iterable
@@ -70,7 +71,7 @@ def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool = True) -> 
         v = Violation(f"file grew to {exc.args[0]} bytes, over the size limit; not read", code="F002")
         return FileOutcome(path, "unknown", FileStatus.SKIPPED, cand.size, findings=resolve(rules, path, [v]))
     except OSError as exc:
-        code = "F003" if exc.errno == 40 else "F007"  # ELOOP: the file was swapped for a link
+        code = "F003" if exc.errno == errno.ELOOP else "F007"  # ELOOP: the file was swapped for a link
         v = Violation(f"file cannot be read: {exc.strerror or exc}", code=code)
         return FileOutcome(path, "unknown", FileStatus.SKIPPED, cand.size, findings=resolve(rules, path, [v]))
 

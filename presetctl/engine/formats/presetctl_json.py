@@ -93,6 +93,7 @@ def build_preset(raw: Mapping[str, Any]) -> Preset:
             "name": "/metadata/name", "author": "/metadata/author", "category": "/metadata/category",
             "tags": "/metadata/tags", "description": "/metadata/description", "license": "/metadata/license",
             "synth_version": "/metadata/synth/version", "metadata": "/metadata",
+            "voices": "/audio", "modulations": "/modulations", "effects": "/effects",
         },
         parameter_source=(lambda: _parameters(params)) if isinstance(params, list) else None,
         sound_key=lambda: _sound_key(raw),

@@ -28,7 +28,7 @@ def check_modulations(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
     limit = ctx.options.thresholds.max_modulations
     for p in doc.presets:
         if len(p.modulations) > limit:
-            yield Violation(f"{len(p.modulations)} modulation routings, over the threshold of {limit}", p.location())
+            yield Violation(f"{len(p.modulations)} modulation routings, over the threshold of {limit}", p.location("modulations"))
 
 
 def check_effects(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
@@ -36,7 +36,7 @@ def check_effects(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
     for p in doc.presets:
         active = sum(1 for e in p.effects if e.enabled)
         if active > limit:
-            yield Violation(f"{active} enabled effects in the chain, over the threshold of {limit}", p.location())
+            yield Violation(f"{active} enabled effects in the chain, over the threshold of {limit}", p.location("effects"))
 
 
 RULES = (

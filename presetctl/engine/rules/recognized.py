@@ -47,7 +47,8 @@ RULES = (
     Rule("G002", "fxp-other-byte-size-mismatch", Level.FORMAT, W, "fxp byteSize does not match the file length",
          RuleDoc("Reports an fxp header whose `byteSize` is not 0, the file length minus 8 (the VST 2 definition), "
                  "or the file length (what Serum writes, accepted as a known quirk).",
-                 "Hosts and librarians that trust it read too little or too much.", "",
+                 "Hosts and librarians that trust it read too little or too much.",
+                 "a 4,000-byte Sylenth1 fxp whose header says `byteSize` 9000",
                  "Export the preset again from its synth."), formats=FXP),
     Rule("G003", "fxp-other-trailing-bytes", Level.FORMAT, W, "Bytes after the fxp chunk",
          RuleDoc("Reports bytes after the chunk (`chunkSize` + 60) or after the parameter list of an fxp.",

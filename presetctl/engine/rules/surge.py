@@ -137,7 +137,8 @@ RULES = (
     Rule("U006", "surge-wavetable-oversized", Level.FORMAT, W, "Wavetable block holds bytes beyond its samples",
          RuleDoc("Reports a wavetable block larger than its header plus samples.",
                  "Surge ignores the extra bytes: they are hidden from anyone reviewing the patch in Surge.",
-                 "", "Export the patch again from Surge XT.")),
+                 "a block declaring 1 table of 256 16-bit samples (12 + 512 bytes) that is 4,000 bytes long",
+                 "Export the patch again from Surge XT.")),
     Rule("U007", "surge-xml-not-well-formed", Level.FORMAT, E, "Surge patch XML does not parse",
          RuleDoc("Reports patch XML that a strict XML parser rejects (with line, column, XML byte and file byte), "
                  "including DTDs and entity declarations, which presetctl never processes.",

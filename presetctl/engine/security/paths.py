@@ -98,7 +98,8 @@ def check_url(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation
     if not joined.mentions("://"):
         return
     for t, m in joined.hits(_URL):
-        if t.role != "path" and not _LICENSE_URL.match(m.group()):
+        if t.role != "path" and not _LICENSE_URL.match(m.group()) and not t.location.pointer.endswith("/$schema"):
+            # `$schema` names the format the file follows: the one link a JSON preset is meant to carry
             yield Violation(f"URL {excerpt(m.group())} in {_where(t)}", t.location)
 
 
