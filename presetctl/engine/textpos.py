@@ -10,8 +10,9 @@ import json
 import re
 
 _WS = re.compile(rb"[ \t\r\n]*")
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _SCALAR = re.compile(rb"[^,\]\}\s]*")
+TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+|\s+', re.DOTALL)
 
 
 def line_col(data: bytes, pos: int) -> tuple[int, int]:
@@ -26,57 +27,49 @@ def _unescape_token(token: str) -> str:
     return token.replace("~1", "/").replace("~0", "~")
 
 
-def _skip_ws(data: bytes, i: int) -> int:
+def skip_ws(data: bytes, i: int) -> int:
     m = _WS.match(data, i)
     return m.end() if m else i
 
 
-def _skip_value(data: bytes, i: int) -> int:
+def skip_value(data: bytes, i: int) -> int:
     """Offset just past the JSON value starting at ``i`` (strings and brackets balanced)."""
-    i = _skip_ws(data, i)
-    if i >= len(data):
-        return i
+    i = skip_ws(data, i)
     c = data[i : i + 1]
     if c == b'"':
-        m = _STRING.match(data, i)
+        m = STRING.match(data, i)
         return m.end() if m else len(data)
     if c not in (b"{", b"["):
         m = _SCALAR.match(data, i)
         return m.end() if m else i + 1
     depth = 0
-    n = len(data)
-    while i < n:
-        c = data[i : i + 1]
-        if c == b'"':
-            m = _STRING.match(data, i)
-            i = m.end() if m else n
-            continue
-        if c in (b"{", b"["):
+    for m in TOKEN.finditer(data, i):  # one regex step per token, not per byte
+        t = m.group()
+        if t in (b"{", b"["):
             depth += 1
-        elif c in (b"}", b"]"):
+        elif t in (b"}", b"]"):
             depth -= 1
             if depth == 0:
-                return i + 1
-        i += 1
-    return n
+                return m.end()
+    return len(data)
 
 
 def locate_pointer(data: bytes, pointer: str) -> int | None:
     """Byte offset of the member (its key) or item a JSON pointer names, None if absent."""
     tokens = [_unescape_token(t) for t in pointer.split("/")[1:]] if pointer else []
-    i = _skip_ws(data, 0)
+    i = skip_ws(data, 0)
     member_start = i
     for token in tokens:
-        i = _skip_ws(data, i)
+        i = skip_ws(data, i)
         c = data[i : i + 1]
         if c == b"{":
             i += 1
             found = False
             while True:
-                i = _skip_ws(data, i)
+                i = skip_ws(data, i)
                 if data[i : i + 1] != b'"':
                     return None
-                m = _STRING.match(data, i)
+                m = STRING.match(data, i)
                 if m is None:
                     return None
                 try:
@@ -84,7 +77,7 @@ def locate_pointer(data: bytes, pointer: str) -> int | None:
                 except ValueError:
                     return None
                 key_start = i
-                i = _skip_ws(data, m.end())
+                i = skip_ws(data, m.end())
                 if data[i : i + 1] != b":":
                     return None
                 i += 1
@@ -92,7 +85,7 @@ def locate_pointer(data: bytes, pointer: str) -> int | None:
                     member_start = key_start
                     found = True
                     break
-                i = _skip_ws(data, _skip_value(data, i))
+                i = skip_ws(data, skip_value(data, i))
                 if data[i : i + 1] != b",":
                     return None
                 i += 1
@@ -104,11 +97,11 @@ def locate_pointer(data: bytes, pointer: str) -> int | None:
             index = int(token)
             i += 1
             for _ in range(index):
-                i = _skip_ws(data, _skip_value(data, i))
+                i = skip_ws(data, skip_value(data, i))
                 if data[i : i + 1] != b",":
                     return None
                 i += 1
-            i = _skip_ws(data, i)
+            i = skip_ws(data, i)
             if data[i : i + 1] == b"]":
                 return None
             member_start = i

@@ -10,17 +10,11 @@ body (after a byte order mark, if any); callers shift them.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from presetctl.engine.fix.model import Splice
-from presetctl.engine.textpos import locate_pointer
-
-_WS = re.compile(rb"[ \t\r\n]*")
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_SCALAR = re.compile(rb"[^,\]\}\s]*")
-_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+|\s+', re.DOTALL)
+from presetctl.engine.textpos import STRING, TOKEN, locate_pointer, skip_value, skip_ws
 
 
 def render(value: Any) -> bytes:
@@ -28,46 +22,19 @@ def render(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
-def _ws(data: bytes, i: int) -> int:
-    m = _WS.match(data, i)
-    return m.end() if m else i
-
-
-def skip_value(data: bytes, i: int) -> int:
-    """Offset just past the JSON value starting at ``i``."""
-    i = _ws(data, i)
-    c = data[i : i + 1]
-    if c == b'"':
-        m = _STRING.match(data, i)
-        return m.end() if m else len(data)
-    if c not in (b"{", b"["):
-        m = _SCALAR.match(data, i)
-        return m.end() if m else i + 1
-    depth = 0
-    for m in _TOKEN.finditer(data, i):
-        t = m.group()
-        if t in (b"{", b"["):
-            depth += 1
-        elif t in (b"}", b"]"):
-            depth -= 1
-            if depth == 0:
-                return m.end()
-    return len(data)
-
-
 def value_start(body: bytes, pointer: str) -> int | None:
     """Offset of the value a JSON pointer names, None when absent."""
     if pointer == "":
-        return _ws(body, 0)
+        return skip_ws(body, 0)
     pos = locate_pointer(body, pointer)
     if pos is None:
         return None
     if body[pos : pos + 1] == b'"':
-        m = _STRING.match(body, pos)
+        m = STRING.match(body, pos)
         if m is not None:
-            after = _ws(body, m.end())
+            after = skip_ws(body, m.end())
             if body[after : after + 1] == b":":  # an object member: the value follows the colon
-                pos = _ws(body, after + 1)
+                pos = skip_ws(body, after + 1)
     return pos
 
 
@@ -94,20 +61,20 @@ def insert_member(body: bytes, object_pointer: str, key: str, value: Any) -> Spl
     if start is None or body[start : start + 1] != b"{":
         return None
     open_at = start + 1
-    first = _ws(body, open_at)
+    first = skip_ws(body, open_at)
     if body[first : first + 1] == b"}":
         return Splice(open_at, open_at, render(key) + b": " + render(value))
-    m = _STRING.match(body, first)
+    m = STRING.match(body, first)
     if m is None:
         return None
-    colon = _ws(body, m.end())
-    value_at = _ws(body, colon + 1)
+    colon = skip_ws(body, m.end())
+    value_at = skip_ws(body, colon + 1)
     separator = body[m.end() : value_at]  # '": "' style of this file, e.g. b": " or b":"
     indent = body[open_at:first]
     if b"\n" not in indent:  # one-line object: space after commas as the file does
         end = skip_value(body, value_at)
-        after = _ws(body, end)
-        gap = body[after + 1 : _ws(body, after + 1)] if body[after : after + 1] == b"," else b""
+        after = skip_ws(body, end)
+        gap = body[after + 1 : skip_ws(body, after + 1)] if body[after : after + 1] == b"," else b""
         indent = gap if gap else (b" " if b", " in body[:4096] else b"")
     return Splice(first, first, render(key) + separator + render(value) + b"," + indent)
 
@@ -115,7 +82,7 @@ def insert_member(body: bytes, object_pointer: str, key: str, value: Any) -> Spl
 def _objects(body: bytes) -> Iterator[list[tuple[str, int]]]:
     """Members (key, offset of the key) of every object in the text, innermost first."""
     stack: list[tuple[list[tuple[str, int]], bool] | None] = []  # (members, expecting a key) or None: array
-    for m in _TOKEN.finditer(body):
+    for m in TOKEN.finditer(body):
         t = m.group()
         c = t[:1]
         if c == b"{":
