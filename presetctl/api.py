@@ -23,8 +23,9 @@ from presetctl.engine.fix.undo import undo as _undo
 from presetctl.engine.model import Finding, Location, RunResult, SecuritySeverity, Severity
 from presetctl.engine.options import Limits, Options, PackConfig, Thresholds
 from presetctl.engine.rules.registry import BY_CODE, RULES
-from presetctl.engine.runner import Progress, run
+from presetctl.engine.runner import run
 from presetctl.engine.security.scope import rate, scan_options
+from presetctl.engine.workers import Progress
 
 __all__ = [
     "ConfigError", "Finding", "FixResult", "FixSettings", "Limits", "Location", "Options", "PackConfig",

@@ -11,7 +11,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from presetctl.engine.runner import Progress as ProgressFn
+from presetctl.engine.workers import Progress as ProgressFn
 
 
 def use_color(mode: str, stream: TextIO) -> bool:

@@ -7,10 +7,8 @@ returns one :class:`RunResult` with findings, per-file outcomes and stage timing
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from presetctl.engine.discover import Candidate, Skipped, discover
@@ -18,10 +16,8 @@ from presetctl.engine.model import FileOutcome, FileStatus, Finding, RunResult, 
 from presetctl.engine.options import Options
 from presetctl.engine.pipeline import check_file, resolve
 from presetctl.engine.rules.selection import RuleSet
+from presetctl.engine.workers import PARALLEL_MIN_FILES, Progress, effective_jobs, map_chunks
 
-Progress = Callable[[int, int], None]  # (files done, files total)
-
-PARALLEL_MIN_FILES = 96  # below this, worker start-up costs more than it saves
 _WORKER_RULES: RuleSet | None = None
 
 
@@ -35,45 +31,16 @@ def _check_chunk(chunk: Sequence[Candidate]) -> list[FileOutcome]:
     return [check_file(c, _WORKER_RULES) for c in chunk]
 
 
-def effective_jobs(options: Options) -> int:
-    if options.jobs is not None and options.jobs > 0:
-        return options.jobs
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _chunks(items: Sequence[Candidate], jobs: int) -> list[Sequence[Candidate]]:
-    # Several chunks per worker keep both cores busy to the end; a cap keeps progress lively.
-    size = max(1, min(256, len(items) // (jobs * 8) or 1))
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _parallel(cands: Sequence[Candidate], options: Options, jobs: int, progress: Progress | None) -> Iterator[FileOutcome]:
-    total = len(cands)
-    done = 0
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(options,)) as pool:
-        pending: set[Future[list[FileOutcome]]] = {pool.submit(_check_chunk, c) for c in _chunks(cands, jobs)}
-        try:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    batch = fut.result()
-                    done += len(batch)
-                    yield from batch
-                if progress is not None:
-                    progress(done, total)
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
+def worker_count(options: Options, files: int) -> int:
+    """Processes a run of ``files`` files uses: 1 (in-process) for small runs."""
+    jobs = min(effective_jobs(options), max(1, files))
+    return jobs if files >= PARALLEL_MIN_FILES else 1
 
 
 def check_candidates(cands: Sequence[Candidate], options: Options, rules: RuleSet, progress: Progress | None = None) -> list[FileOutcome]:
-    jobs = min(effective_jobs(options), max(1, len(cands)))
-    if jobs > 1 and len(cands) >= PARALLEL_MIN_FILES:
-        return list(_parallel(cands, options, jobs, progress))
+    jobs = worker_count(options, len(cands))
+    if jobs > 1:
+        return list(map_chunks(cands, jobs, _init_worker, (options,), _check_chunk, progress))
     out: list[FileOutcome] = []
     for i, cand in enumerate(cands, 1):
         out.append(check_file(cand, rules))
@@ -137,4 +104,4 @@ def run(
         StageTiming("total", time.perf_counter() - t0),
     )
     return RunResult(command, tuple(paths), tuple(outcomes), tuple(findings), timings, suppressed, started,
-                     min(effective_jobs(options), max(1, len(cands))))
+                     worker_count(options, len(cands)))

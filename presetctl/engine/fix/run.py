@@ -32,14 +32,13 @@ from presetctl.engine.fix.names import numbered
 from presetctl.engine.fix.planner import FilePlan, PlanRules, plan_file
 from presetctl.engine.model import StageTiming
 from presetctl.engine.options import Options
-from presetctl.engine.runner import PARALLEL_MIN_FILES, effective_jobs
+from presetctl.engine.workers import PARALLEL_MIN_FILES, Progress, effective_jobs
 from presetctl.fsutil import atomic_write, fsync_dir
 from presetctl.state.backups import BackupStore, sha256
 from presetctl.state.journal import Journal, RunInfo, journal_path, list_runs, new_run_id, now_iso
 from presetctl.state.lock import StateLock
 from presetctl.state.paths import backups_dir, lock_path, state_dir
 
-Progress = Callable[[int, int], None]
 MODES = ("write", "diff", "dry-run")
 BATCH_FILES = 64  # files whose backups and journal records share one fsync
 BATCH_BYTES = 16 * 1024 * 1024

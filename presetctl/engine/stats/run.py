@@ -8,8 +8,7 @@ files and formats validate sees. Facts are gathered in worker processes as the r
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from presetctl.engine.discover import Candidate, discover
@@ -17,10 +16,10 @@ from presetctl.engine.errors import UsageError
 from presetctl.engine.model import FileStatus
 from presetctl.engine.options import Options
 from presetctl.engine.rules.selection import RuleSet
-from presetctl.engine.runner import PARALLEL_MIN_FILES, Progress, effective_jobs
 from presetctl.engine.stats import duplicates, naming, overview, sound, taxonomy
 from presetctl.engine.stats.extract import chunk_facts
 from presetctl.engine.stats.model import SECTIONS, FileFacts, Section, StatsContext, StatsResult, Wanted
+from presetctl.engine.workers import PARALLEL_MIN_FILES, Progress, effective_jobs, map_chunks
 
 Compute = Callable[[Sequence[FileFacts], StatsContext], Section]
 
@@ -63,35 +62,10 @@ def _work(chunk: Sequence[Candidate]) -> list[FileFacts]:
     return chunk_facts(chunk, *_WORKER)
 
 
-def _chunks(items: Sequence[Candidate], jobs: int) -> list[Sequence[Candidate]]:
-    size = max(1, min(256, len(items) // (jobs * 8) or 1))
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _parallel(cands: Sequence[Candidate], options: Options, want: Wanted, jobs: int,
-              progress: Progress | None) -> Iterator[FileFacts]:
-    done = 0
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(options, want)) as pool:
-        pending: set[Future[list[FileFacts]]] = {pool.submit(_work, c) for c in _chunks(cands, jobs)}
-        try:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    batch = fut.result()
-                    done += len(batch)
-                    yield from batch
-                if progress is not None:
-                    progress(done, len(cands))
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
-
-
 def gather(cands: Sequence[Candidate], options: Options, want: Wanted, progress: Progress | None = None) -> list[FileFacts]:
     jobs = min(effective_jobs(options), max(1, len(cands)))
     if jobs > 1 and len(cands) >= PARALLEL_MIN_FILES:
-        return list(_parallel(cands, options, want, jobs, progress))
+        return list(map_chunks(cands, jobs, _init_worker, (options, want), _work, progress))
     rules = RuleSet(options)
     out: list[FileFacts] = []
     step = 64
