@@ -152,9 +152,12 @@ def test_bank_bomb_member_is_cut_at_the_ratio_not_at_the_entry_limit() -> None:
                 member.write(block)
     data = buf.getvalue()
     tracemalloc.start()
-    doc = vital.BANK_LOADER.load(data, LoadContext(path=PurePath("bomb.vitalbank")))
+    doc = vital.BANK_LOADER.load(data, LoadContext(path=PurePath("bomb.vitalbank"), max_entry_size=100 << 20))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert [v.code for v in doc.problems] == ["T012"]
     assert "compressed size" in doc.problems[0].message
     assert peak < 2.5 * (200 * len(data) + (1 << 20))  # bounded by the ratio (about 40 MB), not by the 100 MiB limit
+    capped = vital.BANK_LOADER.load(data, LoadContext(path=PurePath("bomb.vitalbank")))
+    assert [v.code for v in capped.problems] == ["T012"]
+    assert f"past {25 << 20} bytes" in capped.problems[0].message  # the default per-member cap (ClamAV's 25 MB)

@@ -79,7 +79,8 @@ def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool = True) -> 
     if loader is None:
         return _unknown(data, path, pure, rules, t0)
     limits = rules.options.limits
-    ctx = LoadContext(pure, limits.max_nesting, limits.max_decompressed, limits.max_entries, limits.max_ratio)
+    ctx = LoadContext(pure, limits.max_nesting, limits.max_decompressed, limits.max_entries, limits.max_ratio,
+                      limits.max_entry_size)
     violations: list[Violation] = []
     try:
         doc = loader.load(data, ctx)

@@ -31,7 +31,8 @@ def check_bytes(data: bytes, path: PurePosixPath, rules: RuleSet) -> Checked:
     if loader is None:
         return Checked(None, ())
     limits = rules.options.limits
-    ctx = LoadContext(path, limits.max_nesting, limits.max_decompressed, limits.max_entries, limits.max_ratio)
+    ctx = LoadContext(path, limits.max_nesting, limits.max_decompressed, limits.max_entries, limits.max_ratio,
+                      limits.max_entry_size)
     found: list[Violation] = []
     try:
         doc = loader.load(data, ctx)

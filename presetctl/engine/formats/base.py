@@ -69,9 +69,10 @@ class LoadContext:
 
     path: PurePath  # path relative to the run's root, for messages
     max_nesting: int = 256
-    max_decompressed: int = 100 * 1024 * 1024
+    max_decompressed: int = 100 * 1024 * 1024  # total inflated from one file
     max_entries: int = 10_000
     max_ratio: int = 200
+    max_entry_size: int = 25 * 1024 * 1024  # inflated from one archive member
 
 
 class Loader(abc.ABC):

@@ -286,7 +286,7 @@ class VitalBankLoader(Loader):
         members: list[tuple[str, Any]] = []
         blobs: list[Blob] = []
         try:
-            for entry, content, problem in archive.iter_zip_members(data, ctx.max_entries, ctx.max_decompressed,
+            for entry, content, problem in archive.iter_zip_members(data, ctx.max_entries, ctx.max_entry_size,
                                                                     ctx.max_decompressed, ctx.max_ratio):
                 self._member(entry, content, problem, ctx, problems, presets, members, blobs)
         except ValueError as exc:  # not a zip, or too many entries: nothing was inflated
@@ -320,7 +320,7 @@ class VitalBankLoader(Loader):
                                             f"size ({entry.compressed} bytes); looks like a decompression bomb", name))
             return
         if problem == "limit":
-            problems.append(_member_problem("T012", f"member inflates past {ctx.max_decompressed} bytes; "
+            problems.append(_member_problem("T012", f"member inflates past {ctx.max_entry_size} bytes; "
                                             "not read further", name))
             return
         if problem:

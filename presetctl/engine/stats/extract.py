@@ -123,7 +123,8 @@ def file_facts(cand: Candidate, rules: RuleSet, want: Wanted, interned: Interned
     if loader is None:
         return FileFacts(path, "unknown", FileStatus.UNKNOWN, len(data))
     limits = rules.options.limits
-    ctx = LoadContext(pure, limits.max_nesting, limits.max_decompressed, limits.max_entries, limits.max_ratio)
+    ctx = LoadContext(pure, limits.max_nesting, limits.max_decompressed, limits.max_entries, limits.max_ratio,
+                      limits.max_entry_size)
     try:
         doc = loader.load(data, ctx)
     except Exception as exc:  # noqa: BLE001 - a loader bug must not end the run: the file counts as broken
