@@ -393,3 +393,36 @@ def test_generate_size_is_about_twenty_kilobytes_at_400_parameters(tmp_path: Pat
     files = generate.write_pack(tmp_path, 5, 400, seed=0)
     mean = sum(f.stat().st_size for f in files) / len(files)
     assert 19_000 < mean < 23_000  # 21.4 KB on average over 20,000
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(alphabet="ab{}[]\"\\ e1+-.", max_size=12),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(alphabet="k{[\"\\", max_size=4), inner, max_size=5),
+    max_leaves=40,
+)
+
+
+def _walk_depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_walk_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_walk_depth(v) for v in value), default=0)
+    return 0
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON_VALUES.filter(lambda v: isinstance(v, (dict, list))), st.booleans())
+def test_quick_shape_pass_never_hides_what_the_walk_finds(value: Any, indent: bool) -> None:
+    from presetctl.engine.security import json_shape
+
+    data = json.dumps(value, indent=2 if indent else None).encode()
+    depth = json_shape.quick_depth(data, 64)
+    if depth is None:
+        return  # the walk decides
+    assert depth == _walk_depth(value)
+    ctx = RuleContext(PurePosixPath("x.json"), Options())
+    doc = Document("presetctl", data, raw=json.loads(data), extra={})  # no locator: forces the walk
+    walked = content.scan_of(doc, ctx)
+    shape = json_shape._shape(doc, walked)
+    assert shape.deepest == depth and not shape.numbers and not shape.oversized

@@ -51,6 +51,40 @@ def _xml_depth(root: Element, scan: Scan) -> tuple[int, str]:
     return deepest, where
 
 
+# Byte maps for the quick pass over JSON text: numbers reduced to their shape, then brackets alone.
+_NUMBER_SHAPE = bytes(
+    ord("0") if chr(b).isdigit() else ord("e") if b in b"eE" else ord("+") if b in b"+-" else ord(" ")
+    for b in range(256)
+)
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'{}[]"')
+
+
+def quick_depth(data: bytes, limit: int) -> int | None:
+    """Nesting depth of JSON text when that is plainly all the walk would find, else None.
+
+    The walk below visits every value in Python (about 0.5 ms for a 20 KB preset). This pass
+    answers from the bytes in C-speed steps and is conservative: any number that might be huge
+    (16 digits, a two-digit exponent, NaN/Infinity), any escape in a string, or text big enough
+    to hold an oversized value sends the document to the walk, which alone reports findings.
+    """
+    if len(data) > min(MAX_ITEMS, 1 << 22) or b"\\" in data or b"NaN" in data or b"Infinity" in data:
+        return None
+    shape = data.translate(_NUMBER_SHAPE)
+    if b"0" * 16 in shape or b"e00" in shape or b"e+00" in shape:
+        return None
+    # Only brackets and quotes are left; a string without brackets shrinks to `""` and goes.
+    brackets = data.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in brackets:
+        return None  # a bracket inside a string
+    depth = 0
+    while brackets and depth <= limit:
+        # one nesting level per pass: innermost pairs become a marker first, so a pair they
+        # enclose is not removed in the same pass
+        brackets = brackets.replace(b"{}", b"\0").replace(b"[]", b"\0").replace(b"\0", b"")
+        depth += 1
+    return None if brackets else depth
+
+
 @dataclass
 class _Shape:
     deepest: int = 0
@@ -72,6 +106,11 @@ def _shape(doc: Document, scan: Scan) -> _Shape:
     if not isinstance(doc.raw, (dict, list)):
         return shape
     max_string = scan.limits.max_string
+    if doc.extra.get("locator") == "json" and len(doc.data) <= max_string:
+        depth = quick_depth(doc.data, scan.limits.max_nesting)
+        if depth is not None:
+            shape.deepest = depth
+            return shape
     stack: list[tuple[Any, int, Link]] = [(doc.raw, 0, None)]
     nodes = 0
     while stack:
