@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import gzip
 import io
+import json
 import zipfile
 from pathlib import PurePosixPath
 from typing import Any
@@ -41,7 +42,7 @@ def codes(doc: Document, path: str = "pack/Preset.json", options: Options = SCAN
 
 
 def jdoc(raw: Any, fmt: str = "presetctl", **extra: Any) -> Document:
-    return Document(fmt, b"{}", raw=raw, text=True, extra={"locator": "json", **extra})
+    return Document(fmt, json.dumps(raw).encode(), raw=raw, text=True, extra={"locator": "json", **extra})
 
 
 CLEAN = {"metadata": {"name": "Warm Pad", "author": "Alice", "comments": "Mod wheel opens the filter.",
