@@ -10,7 +10,9 @@ Generates the pack with ``benchmarks/generate.py`` (or reuses ``--dir`` when it 
   paths), in batches of ``--batch`` files per process (a command line has a length limit). Its
   cost per file is constant, so ``--cjs-files N`` (the first N files) gives its rate sooner.
 * ``presetctl validate DIR -o json -q -v`` on the whole pack, with all cores and with
-  ``--jobs 1``; the JSON report must show every file validated and zero findings.
+  ``--jobs 1``, twice: with every rule (the default), and doing the job check-jsonschema does
+  (``--select F,P,S``: file, parse and schema codes; every schema error is reported). The JSON
+  report must show every file validated and zero findings.
 
 Reports files per second (wall clock of the whole command, start-up included) and files per
 CPU second (user + system time of the command and its worker processes, which a busy shared
@@ -94,8 +96,15 @@ def time_check_jsonschema(files: list[Path], batch: int) -> tuple[float, float]:
 _TIMING = re.compile(r"(\w+)=([\d.]+)s")
 
 
-def time_presetctl(folder: Path, count: int, jobs: int | None) -> tuple[float, float, dict[str, float]]:
-    cmd = [tool("presetctl"), "validate", str(folder), "-o", "json", "-q", "-v"]
+# The same job as check-jsonschema: read, parse, validate against the schema, every error reported
+# (file, parse and schema codes). The default run adds every other rule (metadata, naming,
+# parameters, performance, pack and the security scan).
+SCHEMA_ONLY = ["--select", "F,P,S"]
+
+
+def time_presetctl(folder: Path, count: int, jobs: int | None,
+                   extra: list[str] | None = None) -> tuple[float, float, dict[str, float]]:
+    cmd = [tool("presetctl"), "validate", str(folder), "-o", "json", "-q", "-v", *(extra or [])]
     if jobs is not None:
         cmd += ["--jobs", str(jobs)]
     c0 = children_cpu()
@@ -135,11 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     cjs_rate, cjs_cpu_rate = len(subset) / cjs_wall, len(subset) / cjs_cpu
 
     runs: dict[str, dict[str, Any]] = {}
-    for label, jobs in (("all cores", None), ("--jobs 1", 1)):
+    variants = (("all rules, all cores", None, None), ("all rules, --jobs 1", 1, None),
+                ("schema job, all cores", None, SCHEMA_ONLY), ("schema job, --jobs 1", 1, SCHEMA_ONLY))
+    for label, jobs, extra in variants:
         print(f"presetctl validate ({label}) on {len(files)} files ...", file=sys.stderr)
         best: tuple[float, float, dict[str, float]] | None = None
         for _ in range(max(1, args.repeat)):
-            run = time_presetctl(folder, len(files), jobs)
+            run = time_presetctl(folder, len(files), jobs, extra)
             if best is None or run[0] < best[0]:
                 best = run
         assert best is not None
@@ -170,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'check-jsonschema':32} {len(subset):6} {cjs_wall:8.2f} {cjs_rate:8.1f} {1.0:6.1f} {cjs_cpu:8.2f} "
           f"{cjs_cpu_rate:11.1f} {1.0:6.1f}")
     for label, r in runs.items():
-        print(f"{'presetctl validate (' + label + ')':32} {r['files']:6} {r['seconds']:8.2f} {r['files_per_second']:8.1f} "
+        print(f"{'presetctl (' + label + ')':32} {r['files']:6} {r['seconds']:8.2f} {r['files_per_second']:8.1f} "
               f"{r['ratio']:6.1f} {r['cpu_seconds']:8.2f} {r['files_per_cpu_second']:11.1f} {r['cpu_ratio']:6.1f}")
         print("    stages: " + " ".join(f"{k}={v:.2f}s" for k, v in r["stages"].items()))
     if args.json_out is not None:
