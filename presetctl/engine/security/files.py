@@ -18,7 +18,7 @@ from presetctl.engine.options import Options
 from presetctl.engine.rules.base import Level, Rule, RuleContext, RuleDoc
 from presetctl.engine.security.base import HIGH, MEDIUM, printable, security_rule
 from presetctl.engine.security.content import LIMIT_CODE, Scan
-from presetctl.engine.security.payloads import find_executables
+from presetctl.engine.security.payloads import executable_at
 
 # What a preset extension may legitimately hold, by content kind.
 _EXPECTED: dict[str, frozenset[str]] = {
@@ -38,9 +38,9 @@ _DISGUISES = (
 
 def content_kind(data: bytes) -> str:
     """What the first bytes say the file is: an executable or container kind, else text/binary."""
-    for off, kind in find_executables(data[:1 << 16]):
-        if off == 0:
-            return kind
+    kind = executable_at(data)  # the head only: a search of the whole file is X010's job
+    if kind:
+        return kind
     for magic, kind in _DISGUISES:
         if data.startswith(magic):
             return kind

@@ -58,6 +58,11 @@ def find_executables(data: bytes) -> Iterator[tuple[int, str]]:
     yield from sorted(found)
 
 
+def executable_at(data: bytes, off: int = 0) -> str:
+    """The kind of executable whose header starts at ``off``, or ""."""
+    return _identify(data, off, data[off : off + 4])
+
+
 def _identify(data: bytes, off: int, magic: bytes) -> str:
     if magic[:2] == b"MZ":
         lfanew = int.from_bytes(data[off + 0x3C : off + 0x40], "little")
