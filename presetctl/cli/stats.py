@@ -25,7 +25,6 @@ from presetctl.cli.console import progress_bar, use_color, width, write_stdout
 from presetctl.cli.errors import EXIT_OK, guarded
 from presetctl.engine.errors import UsageError
 from presetctl.engine.stats.model import SECTIONS, Chart, Section, StatsResult, Table
-from presetctl.engine.stats.run import collect
 from presetctl.engine.stats.taxonomy import alias_toml, toml_string
 from presetctl.engine.taxonomy import PROFILES
 from presetctl.fsutil import atomic_write
@@ -214,6 +213,8 @@ def stats(
     chosen = _split(section)
     if aliases is not None and chosen and "taxonomy" not in chosen:
         chosen = (*chosen, "taxonomy")
+    from presetctl.engine.stats.run import collect  # here: it loads numpy, which other commands never need
+
     with progress_bar(not quiet and not as_json and not as_csv, "reading") as progress:
         # CSV is for further work: it keeps every row, as JSON does; --top only trims what is drawn.
         result = collect(targets, options, chosen, threshold=threshold, top=sys.maxsize if as_csv else top,

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from presetctl.engine.model import FileStatus
 from presetctl.engine.options import Options
+
+if TYPE_CHECKING:  # numpy loads when stats runs, not with every command
+    import numpy as np
+    import numpy.typing as npt
 
 Cell = str | int | float | tuple[str, ...]  # a tuple: a list of paths, one per line
 
