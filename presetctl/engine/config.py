@@ -90,6 +90,8 @@ def options_from_config(section: Mapping[str, Any], base: Options | None = None)
     for key, value in section.items():
         if key in ("select", "extend-select", "ignore", "include", "exclude", "taxonomy"):
             changes[key.replace("-", "_")] = _strs(value, key)
+        elif key in ("profile", "profiles"):
+            changes["profiles"] = _strs(value, key)
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError("per-file-ignores must be a table of glob = [codes]")

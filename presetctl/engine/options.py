@@ -55,6 +55,7 @@ class PackConfig:
 @dataclass(frozen=True)
 class Options:
     select: tuple[str, ...] = ("ALL",)
+    profiles: tuple[str, ...] = ()  # opt-in rule profiles enabled on top of the default set
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (glob, codes)

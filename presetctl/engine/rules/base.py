@@ -87,6 +87,9 @@ class Rule:
     security: SecuritySeverity | None = None
     needs_unparsed: bool = False  # also run when the document could not be parsed
     also_emits: tuple[str, ...] = ()  # other codes this check reports (each registered on its own)
+    # "default": in the default set. Any other name is an opt-in profile (house style, curation,
+    # audio rendering): such a rule runs only when its profile is enabled or a selector names it.
+    profile: str = "default"
 
     @property
     def fixable(self) -> bool:

@@ -16,6 +16,15 @@ def _matches(code: str, selectors: tuple[str, ...]) -> bool:
     return any(s == "ALL" or code.startswith(s) for s in selectors)
 
 
+def _named(code: str, selectors: tuple[str, ...]) -> bool:
+    """A selector other than ALL names this code (by code or prefix): that opts in a profile rule."""
+    return any(s != "ALL" and code.startswith(s) for s in selectors)
+
+
+def known_profiles() -> frozenset[str]:
+    return frozenset(r.profile for r in RULES) | {"default", "all"}
+
+
 def check_selectors(selectors: tuple[str, ...], what: str) -> None:
     """Reject selectors that match no rule, so a typo in config is an error, not a no-op."""
     for s in selectors:
@@ -31,13 +40,19 @@ class RuleSet:
         for code in options.severity_overrides:
             if code not in BY_CODE:
                 raise ConfigError(f"severity override for unknown rule code {code!r}")
+        unknown = set(options.profiles) - known_profiles()
+        if unknown:
+            raise ConfigError(f"unknown rule profile {sorted(unknown)[0]!r} (known: {', '.join(sorted(known_profiles()))})")
         levels = options.levels
+        selectors = options.select + options.extend_select
+        profiles = set(options.profiles)
         self.enabled_codes = frozenset(
             r.code
             for r in RULES
-            if _matches(r.code, options.select + options.extend_select)
+            if _matches(r.code, selectors)
             and not _matches(r.code, options.ignore)
             and (levels is None or r.level.value in levels)
+            and (r.profile == "default" or r.profile in profiles or "all" in profiles or _named(r.code, selectors))
         )
         self._per_file = tuple(options.per_file_ignores)
 
