@@ -28,7 +28,7 @@ from hostile import gzip_lying_bytes, zip_bomb_bytes  # noqa: E402
 
 from presetctl.engine.options import Options  # noqa: E402
 from presetctl.engine.runner import run  # noqa: E402
-from presetctl.engine.security.scope import rate, scan_options  # noqa: E402
+from presetctl.engine.security.scope import scan_options  # noqa: E402
 
 MIB = 1 << 20
 
@@ -60,9 +60,9 @@ if mode == "scanner":
 else:
     from presetctl.engine.options import Options
     from presetctl.engine.runner import run
-    from presetctl.engine.security.scope import rate, scan_options
+    from presetctl.engine.security.scope import scan_options
     t0 = time.perf_counter()
-    result = rate(run([path], scan_options(Options(jobs=1)), command="scan-security"))
+    result = run([path], scan_options(Options(jobs=1)), command="scan-security")
     codes = sorted({f.code for f in result.findings})
 seconds = time.perf_counter() - t0
 _, peak = tracemalloc.get_traced_memory()
@@ -75,7 +75,7 @@ def corpus_rate(corpus: Path, jobs: int | None) -> dict[str, object]:
     options = scan_options(Options(jobs=jobs))
     run([str(corpus)], options, command="scan-security")  # warm-up: imports, page cache
     t0 = time.perf_counter()
-    result = rate(run([str(corpus)], options, command="scan-security"))
+    result = run([str(corpus)], options, command="scan-security")
     seconds = time.perf_counter() - t0
     scanned = sum(1 for o in result.files if o.status.value != "unknown")
     return {"files": len(result.files), "scanned": scanned, "seconds": round(seconds, 3),

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from presetctl.engine.baseline import read_baseline
+from presetctl.engine.baseline import Baseline, read_baseline
 from presetctl.engine.config import resolve_options
 from presetctl.engine.errors import ConfigError, PresetctlError, UsageError
+from presetctl.engine.events import Event, FileChecked, Sink, no_sink
 from presetctl.engine.fix.model import FixResult, UndoResult
 from presetctl.engine.fix.run import FixSettings
 from presetctl.engine.fix.run import fix as _fix
@@ -24,7 +25,7 @@ from presetctl.engine.model import Finding, Location, RunResult, SecuritySeverit
 from presetctl.engine.options import Limits, Options, PackConfig, Thresholds
 from presetctl.engine.rules.registry import BY_CODE, RULES
 from presetctl.engine.runner import run
-from presetctl.engine.security.scope import rate, scan_options
+from presetctl.engine.security.scope import scan_options
 from presetctl.engine.workers import Progress
 
 __all__ = [
@@ -39,30 +40,58 @@ def load_options(paths: Sequence[str], config: str | None = None) -> Options:
     return resolve_options(list(paths), config)[0]
 
 
+def _sink(sink: Sink | None, progress: Progress | None) -> Sink:
+    if progress is None:
+        return sink or no_sink
+    report = progress
+
+    def with_progress(event: Event) -> None:
+        if isinstance(event, FileChecked):
+            report(event.done, event.total)
+        if sink is not None:
+            sink(event)
+
+    return with_progress
+
+
+def _baseline(baseline: Baseline | str | Path | None) -> Baseline | None:
+    if baseline is None or isinstance(baseline, Baseline):
+        return baseline
+    return read_baseline(Path(baseline))
+
+
 def validate(
     paths: Sequence[str],
     options: Options | None = None,
     *,
-    baseline: str | Path | None = None,
+    baseline: Baseline | str | Path | None = None,
+    sink: Sink | None = None,
     progress: Progress | None = None,
     cwd: str | None = None,
 ) -> RunResult:
-    """Validate files and folders; ``options`` default to the config file found for ``paths``."""
+    """Validate files and folders; ``options`` default to the config file found for ``paths``.
+
+    ``sink`` receives the run's events as they happen (see presetctl.engine.events): per-file
+    outcomes in report order, then the cross-file findings, then the result.
+    """
     opts = options if options is not None else load_options(paths)
-    keys = read_baseline(Path(baseline)) if baseline is not None else None
-    return run(list(paths) or ["."], opts, command="validate", progress=progress, baseline=keys, cwd=cwd)
+    return run(list(paths) or ["."], opts, command="validate", sink=_sink(sink, progress), baseline=_baseline(baseline),
+               cwd=cwd)
 
 
 def scan_security(
     paths: Sequence[str],
     options: Options | None = None,
     *,
+    baseline: Baseline | str | Path | None = None,
+    sink: Sink | None = None,
     progress: Progress | None = None,
     cwd: str | None = None,
 ) -> RunResult:
     """Run the security rules only; findings carry a :class:`SecuritySeverity` in ``security``."""
     opts = scan_options(options if options is not None else load_options(paths))
-    return rate(run(list(paths) or ["."], opts, command="scan-security", progress=progress, cwd=cwd))
+    return run(list(paths) or ["."], opts, command="scan-security", sink=_sink(sink, progress),
+               baseline=_baseline(baseline), cwd=cwd)
 
 
 def fix(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from typer.testing import CliRunner
 
@@ -17,6 +19,40 @@ SAMPLES = REPO / "sample_presets"
 
 def corpus_root() -> Path:
     return Path(os.environ.get("PRESETCTL_CORPUS", REPO.parent / "shared" / "corpus")).resolve()
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Make this process the subreaper of everything the tests start: a worker orphaned by a
+    killed presetctl is re-parented here (not to init), so the leak check below sees it."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _describe(p: psutil.Process) -> str:
+    try:
+        return f"{p.pid} {' '.join(p.cmdline()[:6])}"
+    except psutil.Error:
+        return str(p.pid)
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left_behind() -> Iterator[None]:
+    """A test fails when any process it started (or an orphan of one) outlives it."""
+    yield
+    left = psutil.Process().children(recursive=True)
+    if not left:
+        return
+    # Processes that are exiting (a reaped pool, a killed run's workers) get a moment to be gone.
+    _, alive = psutil.wait_procs(left, timeout=10)
+    if alive:
+        described = [_describe(p) for p in alive]
+        for p in alive:
+            p.kill()
+        psutil.wait_procs(alive, timeout=10)
+        pytest.fail(f"processes outlived the test: {described}")
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ def _preset(name: str, **meta: object) -> bytes:
 def test_scan_security_rates_findings(tmp_path: Path) -> None:
     (tmp_path / "leak.json").write_bytes(_preset("Leak", description="see C:\\Users\\alice\\Desktop\\x.wav"))
     (tmp_path / "clean.json").write_bytes(_preset("Clean"))
-    result = api.scan_security([str(tmp_path)], api.Options(jobs=1), cwd=str(tmp_path))
+    result = api.scan_security(["."], api.Options(jobs=1), cwd=str(tmp_path))
     assert {f.path for f in result.findings} == {"leak.json"}
     assert all(f.code.startswith("X") and f.security is not None for f in result.findings)
 

@@ -181,9 +181,9 @@ def test_regex_newline_divergence_is_reported() -> None:
 
 def test_divergence_is_reported_next_to_reference_errors() -> None:
     doc = {"format_version": "1.0\n", "metadata": {"name": 7}, "parameters": []}
-    assert _s001(doc) == [
-        ("/metadata/name", "/metadata/name: 7 is not of type 'string'"),
+    assert _s001(doc) == [  # in report order: by line
         ("/format_version", '/format_version: "1.0\\n" does not match "^1\\.[0-9]+$"'),
+        ("/metadata/name", "/metadata/name: 7 is not of type 'string'"),
     ]
 
 

@@ -42,7 +42,7 @@ def test_diff_shows_changes_and_changes_nothing(cli, two: Path, monkeypatch: pyt
         '-    "category": "basses",\n-    "tags": ["Dark", "dark "]\n'
         '+    "category": "Bass",\n+    "tags": ["dark"]\n'
         '   },\n   "parameters": []\n'
-        "Would fix 2 issues in 1 of 1 files (M004 x1, M005 x1).\n")
+        "Would fix 2 issues in 1 of 1 file (M004 x1, M005 x1).\n")
     assert (two / "Bass.json").read_bytes() == preset("Bass")
     assert cli(["fix", "--diff", "Clean.json"]).exit_code == 0
 
@@ -70,7 +70,7 @@ def test_fix_show_fixes_then_undo_restores_bytes_and_mtime(cli, two: Path) -> No
     assert hist.exit_code == 0 and hist.output.count(" complete ") == 1
     u = cli(["fix", "--undo"])
     assert u.exit_code == 0, u.output
-    assert "1 files restored" in u.output
+    assert "1 file restored" in u.output
     assert (two / "Bass.json").read_bytes() == preset("Bass")
     assert (two / "Bass.json").stat().st_mtime_ns == 1_000_000_000
     assert " undone " in cli(["fix", "--history"]).output
@@ -215,7 +215,7 @@ def test_parallel_planning_matches_one_process(pack: Path) -> None:
 
     for i in range(120):  # over PARALLEL_MIN_FILES, so two workers plan
         (pack / f"P{i:03d}.json").write_bytes(preset(f"P{i:03d}") if i % 2 else CLEAN.replace(b"Clean", b"P%03d" % i))
-    runs = [fix([str(pack)], replace(Options(), jobs=jobs), Options(), FixSettings(mode="diff"), cwd=str(pack))
+    runs = [fix(["."], replace(Options(), jobs=jobs), Options(), FixSettings(mode="diff"), cwd=str(pack))
             for jobs in (1, 2)]
     assert [(f.path, f.applied, f.diff) for f in runs[0].files] == [(f.path, f.applied, f.diff) for f in runs[1].files]
     assert len(runs[0].changed) == 60

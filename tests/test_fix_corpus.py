@@ -32,7 +32,7 @@ def test_fix_then_undo_restores_every_corpus_file(corpus: Path, tmp_path: Path) 
     original = _tree(corpus)
     options = Options(pack=PackConfig(author="Corpus Author", license="CC-BY-4.0"), jobs=1)
     state = str(tmp_path / "state")
-    result = fix([str(copy)], options, options, FixSettings(unsafe=True, fsync=False, state_dir=state), cwd=str(tmp_path))
+    result = fix(["corpus"], options, options, FixSettings(unsafe=True, fsync=False, state_dir=state), cwd=str(tmp_path))
     assert not result.failed, [(f.path, f.error) for f in result.failed]
     fixed = [f for f in result.files if f.status is FileFixStatus.FIXED]
     now = _tree(copy)

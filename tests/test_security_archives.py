@@ -131,7 +131,7 @@ def test_bomb_disguised_as_json_through_the_whole_run(tmp_path: Path) -> None:
     (tmp_path / "Pad.json").write_bytes(zip_bomb_bytes(1024))
     tracemalloc.start()
     try:
-        result = run([str(tmp_path)], scan_options(Options()), command="scan-security", cwd=str(tmp_path))
+        result = run(["."], scan_options(Options()), command="scan-security", cwd=str(tmp_path))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -22,7 +22,7 @@ from presetctl.engine.options import Options
 from presetctl.engine.rules.base import Level, RuleContext
 from presetctl.engine.rules.registry import RULES
 from presetctl.engine.runner import run
-from presetctl.engine.security.scope import rate, scan_options
+from presetctl.engine.security.scope import scan_options
 
 pytestmark = pytest.mark.corpus
 SECURITY = tuple(r for r in RULES if r.level is Level.SECURITY and r.check is not None)
@@ -108,5 +108,4 @@ def test_vital_and_helm_scan_security(corpus: Path) -> None:
     assert codes.count("X005") == expected_urls
     # the one duplicate key of the corpus (checked by hand: "fil_release" twice in NW Pyramid Dreams.helm)
     assert codes.count("P002") == 1
-    rated = rate(result)
-    assert not rated.fails_security(SecuritySeverity.HIGH) and rated.fails_security(SecuritySeverity.MEDIUM)
+    assert not result.fails_security(SecuritySeverity.HIGH) and result.fails_security(SecuritySeverity.MEDIUM)

@@ -30,7 +30,7 @@ def corpus_stats() -> tuple[Path, dict[str, Any]]:
         if os.environ.get("PRESETCTL_REQUIRE_CORPUS"):
             pytest.fail(f"PRESETCTL_REQUIRE_CORPUS is set but the corpus is missing at {root}")
         pytest.skip(f"real corpus not found at {root} (set PRESETCTL_CORPUS)")
-    result = collect([str(root)], Options(), cwd=str(root))
+    result = collect(["."], Options(), cwd=str(root))
     return root, result.to_json()
 
 
@@ -185,7 +185,7 @@ def test_planted_exact_and_near(tmp_path: Path) -> None:
     step = 0.5  # Helm's cutoff spans 28..127 (a 99-semitone range)
     settings[key] = float(settings[key]) + step if float(settings[key]) + step <= 127 else float(settings[key]) - step
     (pack / "zz near.helm").write_text(json.dumps(near))
-    result = collect([str(pack)], Options(jobs=1), ["duplicates"], threshold=0.01, cwd=str(tmp_path)).to_json()
+    result = collect(["pack"], Options(jobs=1), ["duplicates"], threshold=0.01, cwd=str(tmp_path)).to_json()
     dup = result["duplicates"]
     assert [f"pack/{files[0].name}", "pack/zz copy.helm"] in dup["exact"]
     cluster = next(c for c in dup["near"] if "pack/zz near.helm" in c["paths"])
@@ -201,7 +201,7 @@ def test_banks_are_named_with_their_voice_number(tmp_path: Path) -> None:
         pytest.skip("real corpus not found")
     shutil.copy(rom, tmp_path / "a.syx")
     shutil.copy(rom, tmp_path / "b.syx")
-    result = collect([str(tmp_path)], Options(jobs=1), ["duplicates", "taxonomy"], cwd=str(tmp_path)).to_json()
+    result = collect(["."], Options(jobs=1), ["duplicates", "taxonomy"], cwd=str(tmp_path)).to_json()
     exact = result["duplicates"]["exact"]
     assert len(exact) == 32 and ["a.syx#1", "b.syx#1"] in exact and ["a.syx#32", "b.syx#32"] in exact
     assert result["taxonomy"]["banks"] == {"a.syx": 32, "b.syx": 32}
@@ -247,7 +247,7 @@ def test_unknown_section_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_empty_folder(tmp_path: Path) -> None:
-    result = collect([str(tmp_path)], Options(), cwd=str(tmp_path)).to_json()
+    result = collect(["."], Options(), cwd=str(tmp_path)).to_json()
     assert result["overview"]["files"] == 0 and result["overview"]["by_format"] == {}
     assert result["duplicates"]["exact"] == [] and result["duplicates"]["near"] == []
 
@@ -278,7 +278,7 @@ def test_hostile_parameters_do_not_break_stats(tmp_path: Path) -> None:
     (tmp_path / "b.json").write_text(preset("b", [{"name": "x", "type": "float", "value": -1e308}]))
     (tmp_path / "c.json").write_text(preset("c", []))
     (tmp_path / "d.json").write_bytes(b"{broken")
-    result = collect([str(tmp_path)], Options(jobs=1), cwd=str(tmp_path)).to_json()
+    result = collect(["."], Options(jobs=1), cwd=str(tmp_path)).to_json()
     assert result["overview"]["by_status"] == {"validated": 3, "broken": 1}
     assert result["overview"]["unreadable"][0]["path"] == "d.json"
     assert result["duplicates"]["near"] == []

@@ -67,7 +67,7 @@ def test_exit_0_when_clean(cli, pack: Path) -> None:  # type: ignore[no-untyped-
     only(pack, "Warm Pad.json")
     result = cli(["validate", "pack", "-o", "concise"])
     assert result.exit_code == 0
-    assert result.stdout == "1 files, 0 findings (0 errors, 0 warnings, 0 info)\n"
+    assert result.stdout == "1 file, 0 findings (0 errors, 0 warnings, 0 info)\n"
 
 
 def test_exit_1_on_errors(cli, pack: Path) -> None:  # type: ignore[no-untyped-def]
@@ -141,7 +141,7 @@ def test_concise_is_one_line_per_finding_plus_summary(cli, pack: Path) -> None: 
         "pack/Bass.json: M002 [warning] preset has no author [/metadata/author]",
         "pack/Broken.json:2:15: P001 [error] invalid JSON: unexpected end of data",
         "pack/Keys.json: M006 [info] preset has no description [/metadata/description]",
-        "4 files, 3 findings (1 errors, 1 warnings, 1 info)",
+        "4 files, 3 findings (1 error, 1 warning, 1 info)",
     ]
 
 

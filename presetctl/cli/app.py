@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from presetctl import __version__
 from presetctl.cli import fix, rules, security, stats, validate
+from presetctl.cli.errors import Interrupted, install_signal_handlers
 
 app = typer.Typer(
     name="presetctl",
@@ -42,4 +44,9 @@ app.command("stats")(stats.stats)
 
 
 def main() -> None:
-    app(prog_name="presetctl")
+    install_signal_handlers()
+    try:
+        app(prog_name="presetctl")
+    except Interrupted as exc:  # a signal outside any command (while parsing options): same code, one line
+        sys.stderr.write(exc.message() + "\n")
+        sys.exit(exc.exit_code)

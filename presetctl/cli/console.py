@@ -11,7 +11,9 @@ from typing import TextIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from presetctl.cli.options import Color
 from presetctl.engine.workers import Progress as ProgressFn
+from presetctl.report.base import ReportContext
 
 
 def use_color(mode: str, stream: TextIO) -> bool:
@@ -31,6 +33,19 @@ def width(stream: TextIO) -> int:
         return max(60, min(os.get_terminal_size(stream.fileno()).columns, 200)) if stream.isatty() else 100
     except (OSError, ValueError):
         return 100
+
+
+def is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except ValueError:
+        return False
+
+
+def report_context(color: Color, *, verbose: bool, quiet: bool, show_unknown: bool, fail_threshold: str) -> ReportContext:
+    """How stdout reports look: colour and wrapping only on a terminal (a pipe gets whole lines)."""
+    return ReportContext(color=use_color(color.value, sys.stdout), width=width(sys.stdout), wrap=is_terminal(sys.stdout),
+                         verbose=verbose, quiet=quiet, show_unknown=show_unknown, fail_threshold=fail_threshold)
 
 
 def stderr_console(color: str) -> Console:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,19 +13,23 @@ import typer
 
 from presetctl.cli import options as o
 from presetctl.cli.console import progress_bar, write_stdout
-from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
+from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, Interrupted, guarded
 from presetctl.engine.errors import UsageError
 from presetctl.engine.fix.model import FileFix, FixResult, UndoResult, counts_by_code
-from presetctl.engine.fix.run import FixSettings
+from presetctl.engine.fix.run import FixSettings, interrupted_runs
 from presetctl.engine.fix.run import fix as run_fix
 from presetctl.engine.fix.undo import history, resumable, undo
 from presetctl.engine.options import Options
+from presetctl.report.plural import plural
 from presetctl.report.safe_text import visible
+from presetctl.state.journal import RunInfo
+from presetctl.state.paths import state_dir
 
 UnsafeOpt = Annotated[bool, typer.Option("--unsafe-fixes", help="Also apply fixes that may change the sound or a name.")]
 DiffOpt = Annotated[bool, typer.Option("--diff", help="Show what would change (unified diff; a summary for binary "
                                        "files) and change nothing. Exit 1 if anything would change.")]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="List the fixes that would be applied; change nothing.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="List the fixes that would be applied (with --undo: the "
+                                         "files that would be restored); change nothing.")]
 ShowFixesOpt = Annotated[bool, typer.Option("--show-fixes", help="List every fix applied.")]
 UndoOpt = Annotated[bool, typer.Option("--undo", help="Restore the files of a run byte for byte: "
                                        "`fix --undo [RUN_ID]` (default: the latest run not undone).")]
@@ -33,7 +39,7 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="With --undo: restore fi
                                         "(what is there now is backed up first).")]
 NoFsyncOpt = Annotated[bool, typer.Option("--no-fsync", help="Skip fsync (faster; for throwaway copies: a power "
                                           "loss may lose fixes or backups).")]
-StateDirOpt = Annotated[Path | None, typer.Option("--state-dir", help="Journal and backup folder (default: "
+StateDirOpt = Annotated[Path | None, typer.Option("--state-dir", metavar="DIR", help="Journal and backup folder (default: "
                                                   "PRESETCTL_STATE_DIR, else the user state folder).")]
 
 
@@ -48,10 +54,10 @@ def render_result(result: FixResult, show_fixes: bool, quiet: bool) -> str:
         if result.mode == "diff" and f.diff:
             out.append(visible_diff(f.diff))
         elif result.mode == "dry-run" and f.applied:
-            out.append(f"{shown}: would apply {len(f.applied)} fixes\n")
+            out.append(f"{shown}: would apply {plural(len(f.applied), 'fix')}\n")
             out.extend(_fixes(f, ""))
         elif f.applied and show_fixes:
-            out.append(f"{shown}: {len(f.applied)} fixes\n")
+            out.append(f"{shown}: {plural(len(f.applied), 'fix')}\n")
             out.extend(_fixes(f, ""))
         for r in f.rolled_back:
             out.append(f"{visible(f.path)}: rolled back {r.code} {visible(r.description)}: {visible(r.reason)}\n")
@@ -69,23 +75,37 @@ def visible_diff(diff: str) -> str:
 def summary(result: FixResult) -> str:
     files = len(result.changed)
     by_code = ", ".join(f"{c} x{n}" for c, n in counts_by_code(result.changed).items())
+    if not result.files:
+        return "No presets found.\n"
     verb = {"write": "Fixed", "diff": "Would fix", "dry-run": "Would fix"}[result.mode]
-    line = f"{verb} {result.applied_count} issues in {files} of {len(result.files)} files"
+    line = f"{verb} {plural(result.applied_count, 'issue')} in {files} of {plural(len(result.files), 'file')}"
     line += f" ({by_code})" if by_code else ""
     if result.rolled_back_count:
-        line += f"; {result.rolled_back_count} fixes rolled back"
+        line += f"; {plural(result.rolled_back_count, 'fix')} rolled back"
     if result.failed:
-        line += f"; {len(result.failed)} files could not be written"
+        line += f"; {plural(len(result.failed), 'file')} could not be written"
     line += ".\n"
+    if result.unsafe_available:
+        line += (f"{plural(result.unsafe_available, 'more fix')} available with `--unsafe-fixes` "
+                 f"(they may change the sound or a name).\n")
     if result.run_id and files:
         line += f"Run {result.run_id}: undo with `presetctl fix --undo {result.run_id}`.\n"
     return line
 
 
 def render_undo(result: UndoResult, cwd: str) -> str:
+    if result.run_id is None:
+        return "Nothing left to undo: every recorded fix run is undone already.\n"
+    if result.already_undone:
+        return f"Nothing left to undo: fix run {result.run_id} was undone already.\n"
     out = [f"{visible(os.path.relpath(p, cwd))}: changed since the fix, not restored ({why})\n"
            for p, why in result.refused]
-    out.append(f"Undo of run {result.run_id}: {len(result.restored)} files restored, {len(result.unchanged)} "
+    if result.dry_run:
+        out.extend(f"would restore {visible(os.path.relpath(p, cwd))}\n" for p in result.restored)
+        out.append(f"Undo of run {result.run_id} would restore {plural(len(result.restored), 'file')}; "
+                   f"{len(result.unchanged)} already original, {len(result.refused)} refused.\n")
+        return "".join(out)
+    out.append(f"Undo of run {result.run_id}: {plural(len(result.restored), 'file')} restored, {len(result.unchanged)} "
                f"already original, {len(result.refused)} refused.\n")
     return "".join(out)
 
@@ -104,7 +124,65 @@ def render_history(state: str | None) -> str:
 def _check_options(targets: list[str], config: Path | None, include: list[str] | None,
                    exclude: list[str] | None) -> Options:
     """All configured rules: what a fixed file is validated against, whatever --select says."""
-    return o.build_options(targets, config, include=include, exclude=exclude)
+    return o.build_options(targets, config, include=include, exclude=exclude).options
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a fix (or resume) run was asked to do; a resume reads it back from the journal."""
+
+    targets: list[str]
+    options: Options
+    check: Options
+    unsafe: bool
+    header: dict[str, Any]
+    cwd: str | None = None
+    resume: RunInfo | None = None
+
+
+def _new_job(paths: list[Path] | None, config: Path | None, select: list[str] | None, extend_select: list[str] | None,
+             ignore: list[str] | None, include: list[str] | None, exclude: list[str] | None, unsafe: bool,
+             jobs: int | None) -> _Job:
+    targets = o.path_strings(paths)
+    options = o.build_options(targets, config, select, extend_select, ignore, include, exclude, jobs).options
+    header = {"paths": targets, "select": select, "extend_select": extend_select, "ignore": ignore,
+              "include": include, "exclude": exclude, "config": str(Path(config).resolve()) if config else None,
+              "unsafe": unsafe}
+    return _Job(targets, options, _check_options(targets, config, include, exclude), unsafe, header)
+
+
+def _resume_job(state: str | None, run_id: str | None) -> _Job:
+    info = resumable(state, run_id)
+    header = dict(info.header)
+    cwd = str(header.get("cwd") or os.getcwd())
+    targets = [str(p) for p in header.get("paths", [])]  # as given, relative to the run's cwd
+    where = [os.path.join(cwd, t) for t in targets]  # for finding the config from anywhere
+    cfg = Path(header["config"]) if header.get("config") else None
+    options = o.build_options(where, cfg, header.get("select"), header.get("extend_select"), header.get("ignore"),
+                              header.get("include"), header.get("exclude")).options
+    return _Job(targets, options, _check_options(where, cfg, header.get("include"), header.get("exclude")),
+                bool(header.get("unsafe")), header, cwd, info)
+
+
+def _run(job: _Job, mode: str, state: str | None, fsync: bool, quiet: bool) -> FixResult:
+    settings = FixSettings(mode=mode, unsafe=job.unsafe, fsync=fsync, state_dir=state, header=job.header)
+    try:
+        with progress_bar(not quiet, "fixing") as progress:
+            return run_fix(job.targets, job.options, job.check, settings, cwd=job.cwd, progress=progress,
+                           resume=job.resume)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        stuck = interrupted_runs(state_dir(state)) if mode == "write" else []
+        if stuck:
+            raise Interrupted(signum, f"every file is as it was or fixed; finish with `presetctl fix --resume` or "
+                                      f"roll back with `presetctl fix --undo {stuck[-1].run_id}`") from None
+        raise
+
+
+def _single_run_id(paths: list[Path] | None, flag: str) -> str | None:
+    if paths is not None and len(paths) > 1:
+        raise UsageError(f"{flag} takes at most one RUN_ID")
+    return str(paths[0]) if paths else None
 
 
 @guarded
@@ -119,60 +197,40 @@ def fix(
     show_history: HistoryOpt = False,
     force: ForceOpt = False,
     no_fsync: NoFsyncOpt = False,
-    state_dir: StateDirOpt = None,
+    state_dir_opt: StateDirOpt = None,
     config: o.ConfigOpt = None,
     select: o.SelectOpt = None,
     extend_select: o.ExtendSelectOpt = None,
     ignore: o.IgnoreOpt = None,
     include: o.IncludeOpt = None,
     exclude: o.ExcludeOpt = None,
+    jobs: o.JobsOpt = None,
     quiet: o.QuietOpt = False,
     verbose: o.VerboseOpt = False,
 ) -> None:
     """Fix presets: safe fixes by default, --unsafe-fixes for the rest. Every change is backed up and
-    journaled first; `fix --undo` restores a run byte for byte.
+    journaled first; `fix --undo` restores a run byte for byte (`--undo --dry-run` previews it).
 
     Exit codes: 0 done (or nothing to change), 1 --diff/--dry-run found changes or a file could not be
-    written, 2 usage, config or state error, 130 interrupted.
+    written, 2 usage, config or state error, 130 interrupted (143 on SIGTERM, 129 on SIGHUP; the run
+    can be finished with --resume).
     """
-    state = str(state_dir) if state_dir else None
-    if sum((diff, dry_run, undo_run, resume, show_history)) > 1:
-        raise UsageError("choose one of --diff, --dry-run, --undo, --resume and --history")
+    state = str(state_dir_opt) if state_dir_opt else None
+    if sum((diff, undo_run, resume, show_history)) > 1 or dry_run and (diff or resume or show_history):
+        raise UsageError("choose one of --diff, --dry-run, --undo, --resume and --history (--dry-run goes with --undo)")
     if show_history:
         write_stdout(render_history(state))
         raise typer.Exit(EXIT_OK)
     if undo_run:
-        if paths is not None and len(paths) > 1:
-            raise UsageError("--undo takes at most one RUN_ID")
-        undone = undo(str(paths[0]) if paths else None, state=state, force=force, fsync=not no_fsync)
+        undone = undo(_single_run_id(paths, "--undo"), state=state, force=force, fsync=not no_fsync, dry_run=dry_run)
         write_stdout(render_undo(undone, os.getcwd()))
         raise typer.Exit(EXIT_OK if undone.ok else EXIT_FINDINGS)
-    header: dict[str, Any]
-    cwd: str | None = None
     if resume:
-        if paths is not None and len(paths) > 1:
-            raise UsageError("--resume takes at most one RUN_ID")
-        info = resumable(state, str(paths[0]) if paths else None)
-        header = dict(info.header)
-        cwd = str(header.get("cwd") or os.getcwd())
-        targets = [str(p) for p in header.get("paths", [])]
-        cfg = Path(header["config"]) if header.get("config") else None
-        options = o.build_options(targets, cfg, header.get("select"), header.get("extend_select"),
-                                  header.get("ignore"), header.get("include"), header.get("exclude"))
-        check = _check_options(targets, cfg, header.get("include"), header.get("exclude"))
-        unsafe_fixes = bool(header.get("unsafe"))
+        job = _resume_job(state, _single_run_id(paths, "--resume"))
     else:
-        info = None
-        targets = [os.path.abspath(p) for p in o.path_strings(paths)]
-        options = o.build_options(targets, config, select, extend_select, ignore, include, exclude)
-        check = _check_options(targets, config, include, exclude)
-        header = {"paths": targets, "select": select, "extend_select": extend_select, "ignore": ignore,
-                  "include": include, "exclude": exclude, "config": str(Path(config).resolve()) if config else None,
-                  "unsafe": unsafe_fixes}
+        job = _new_job(paths, config, select, extend_select, ignore, include, exclude, unsafe_fixes, jobs)
     mode = "diff" if diff else "dry-run" if dry_run else "write"
-    settings = FixSettings(mode=mode, unsafe=unsafe_fixes, fsync=not no_fsync, state_dir=state, header=header)
-    with progress_bar(not quiet, "fixing") as progress:
-        result = run_fix(targets, options, check, settings, cwd=cwd, progress=progress, resume=info)
+    result = _run(job, mode, state, not no_fsync, quiet)
     write_stdout(render_result(result, show_fixes or verbose, quiet))
     if verbose:
         sys.stderr.write(" ".join(f"{t.stage}={t.seconds:.3f}s" for t in result.timings) + "\n")

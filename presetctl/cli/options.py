@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +26,8 @@ class FailOn(str, enum.Enum):
     info = "info"
 
 
-def _split(values: list[str] | None) -> tuple[str, ...]:
+def split(values: list[str] | None) -> tuple[str, ...]:
+    """Repeated and comma-separated values as one tuple."""
     out: list[str] = []
     for v in values or []:
         out.extend(p.strip() for p in v.split(",") if p.strip())
@@ -34,17 +35,22 @@ def _split(values: list[str] | None) -> tuple[str, ...]:
 
 
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="Files and folders to check (default: the current folder).",
-                                                      show_default=False)]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (default: presetctl.toml or "
-                                                "[tool.presetctl] in pyproject.toml, searched upwards).")]
-SelectOpt = Annotated[list[str] | None, typer.Option("--select", help="Rule codes or prefixes to enable (comma-separated; "
-                                                     "replaces the configured selection).")]
-ExtendSelectOpt = Annotated[list[str] | None, typer.Option("--extend-select", help="Rule codes or prefixes to add.")]
-IgnoreOpt = Annotated[list[str] | None, typer.Option("--ignore", help="Rule codes or prefixes to disable.")]
-IncludeOpt = Annotated[list[str] | None, typer.Option("--include", help="Only check files matching these globs.")]
-ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Skip paths matching these .gitignore-style patterns.")]
-JobsOpt = Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")]
-MaxSizeOpt = Annotated[int | None, typer.Option("--max-file-size", min=1, help="Largest file to read, in bytes "
+                                                      show_default=False, metavar="PATH")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", metavar="FILE", help="Config file (default: presetctl.toml "
+                                                "or [tool.presetctl] in pyproject.toml, searched upwards).")]
+SelectOpt = Annotated[list[str] | None, typer.Option("--select", metavar="CODES", help="Rule codes or prefixes to "
+                                                     "enable (comma-separated; replaces the configured selection).")]
+ExtendSelectOpt = Annotated[list[str] | None, typer.Option("--extend-select", metavar="CODES",
+                                                           help="Rule codes or prefixes to add.")]
+IgnoreOpt = Annotated[list[str] | None, typer.Option("--ignore", metavar="CODES", help="Rule codes or prefixes to disable.")]
+ProfileOpt = Annotated[list[str] | None, typer.Option("--profile", metavar="NAMES", help="Opt-in rule profiles to add "
+                                                      "to the default set (see `presetctl rules`), e.g. marketplace.")]
+IncludeOpt = Annotated[list[str] | None, typer.Option("--include", metavar="GLOBS",
+                                                      help="Only check files matching these globs.")]
+ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", metavar="PATTERNS",
+                                                      help="Skip paths matching these .gitignore-style patterns.")]
+JobsOpt = Annotated[int | None, typer.Option("--jobs", "-j", min=1, metavar="N", help="Worker processes (default: all cores).")]
+MaxSizeOpt = Annotated[int | None, typer.Option("--max-file-size", min=1, metavar="BYTES", help="Largest file to read "
                                                 "(default 64 MiB); larger files are reported, never read.")]
 ColorOpt = Annotated[Color, typer.Option("--color", help="Colour output: auto honours NO_COLOR, FORCE_COLOR and the terminal.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print findings only: no summary, no progress.")]
@@ -52,6 +58,20 @@ VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Add fix hints
 ShowUnknownOpt = Annotated[bool, typer.Option("--show-unknown", help="List files in no format presetctl knows.")]
 ExitZeroOpt = Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings reach --fail-on "
                                            "(tool errors still exit 2).")]
+StatisticsOpt = Annotated[bool, typer.Option("--statistics", help="Print how many findings each rule has, "
+                                             "instead of the findings.")]
+ReportOpt = Annotated[list[str] | None, typer.Option("--report", metavar="FORMAT:PATH",
+                                                     help="Also write a report in FORMAT to PATH (repeatable).")]
+BaselineOpt = Annotated[Path | None, typer.Option("--baseline", metavar="FILE",
+                                                  help="Report only findings not in this baseline file.")]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Options from config and flags, and the config file they came from (if any)."""
+
+    options: Options
+    config: Path | None
 
 
 def build_options(
@@ -66,30 +86,34 @@ def build_options(
     max_file_size: int | None = None,
     show_unknown: bool = False,
     base: Options | None = None,
-) -> Options:
+    profile: list[str] | None = None,
+) -> Resolved:
     """Config file first, command-line flags on top (as ruff does)."""
-    opts, _ = resolve_options(paths, str(config) if config else None, base)
+    opts, found = resolve_options(paths, str(config) if config else None, base)
     changes: dict[str, object] = {}
     if select:
-        changes["select"] = _split(select)
+        changes["select"] = split(select)
     if extend_select:
-        changes["extend_select"] = opts.extend_select + _split(extend_select)
+        changes["extend_select"] = opts.extend_select + split(extend_select)
     if ignore:
-        changes["ignore"] = opts.ignore + _split(ignore)
+        changes["ignore"] = opts.ignore + split(ignore)
+    if profile:
+        changes["profiles"] = opts.profiles + split(profile)
     if include:
-        changes["include"] = opts.include + _split(include)
+        changes["include"] = opts.include + split(include)
     if exclude:
-        changes["exclude"] = opts.exclude + _split(exclude)
+        changes["exclude"] = opts.exclude + split(exclude)
     if jobs is not None:
         changes["jobs"] = jobs
     if max_file_size is not None:
         changes["limits"] = replace(opts.limits, max_file_size=max_file_size)
     if show_unknown:
         changes["show_unknown"] = True
-    return replace(opts, **changes)  # type: ignore[arg-type]
+    return Resolved(replace(opts, **changes), found)  # type: ignore[arg-type]
 
 
 def parse_report_specs(specs: list[str] | None, known: set[str]) -> list[tuple[str, Path]]:
+    """``FORMAT:PATH`` pairs, checked before any work starts (a bad one is a usage error)."""
     out = []
     for spec in specs or []:
         fmt, sep, dest = spec.partition(":")
@@ -97,7 +121,13 @@ def parse_report_specs(specs: list[str] | None, known: set[str]) -> list[tuple[s
             raise UsageError(f"--report takes FORMAT:PATH, got {spec!r}")
         if fmt not in known:
             raise UsageError(f"--report: unknown format {fmt!r} (known: {', '.join(sorted(known))})")
-        out.append((fmt, Path(dest)))
+        path = Path(dest)
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():
+            raise UsageError(f"--report {spec}: the folder {str(folder)!r} does not exist")
+        if path.is_dir():
+            raise UsageError(f"--report {spec}: {dest!r} is a folder")
+        out.append((fmt, path))
     return out
 
 

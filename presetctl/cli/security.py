@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import enum
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from presetctl.api import scan_security as run_scan
 from presetctl.cli import options as o
-from presetctl.cli.console import progress_bar, use_color, width, write_stdout
+from presetctl.cli.console import report_context
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
-from presetctl.cli.validate import OutputFormat, write_reports
+from presetctl.cli.reporting import CheckRequest, run_and_report
+from presetctl.cli.validate import OutputFormatOpt, stage_line
 from presetctl.engine.baseline import read_baseline
 from presetctl.engine.model import SecuritySeverity
-from presetctl.engine.runner import run
-from presetctl.engine.security.scope import rate, scan_options
-from presetctl.report.base import ReportContext
 from presetctl.report.registry import REPORTERS
 
 
@@ -31,13 +29,13 @@ class SecurityFailOn(enum.StrEnum):
 @guarded
 def scan_security(
     paths: o.PathsArg = None,
-    output_format: Annotated[OutputFormat, typer.Option("--output-format", "-o", help="Format of the report on stdout.")] = "full",  # type: ignore[assignment]
-    report: Annotated[list[str] | None, typer.Option("--report", metavar="FORMAT:PATH",
-                      help="Also write a report in FORMAT to PATH (repeatable).")] = None,
+    output_format: OutputFormatOpt = "full",  # type: ignore[assignment]
+    report: o.ReportOpt = None,
     fail_on: Annotated[SecurityFailOn, typer.Option("--fail-on", help="Lowest security rating that makes the exit "
                                                     "code 1.")] = SecurityFailOn.high,
     exit_zero: o.ExitZeroOpt = False,
-    baseline: Annotated[Path | None, typer.Option("--baseline", help="Report only findings not in this baseline file.")] = None,
+    baseline: o.BaselineOpt = None,
+    statistics: o.StatisticsOpt = False,
     config: o.ConfigOpt = None,
     select: o.SelectOpt = None,
     extend_select: o.ExtendSelectOpt = None,
@@ -59,22 +57,22 @@ def scan_security(
     Nothing is written, fetched or extracted.
 
     Exit codes: 0 no finding rated at or above --fail-on, 1 findings at or above it, 2 usage,
-    config or internal error, 130 interrupted.
+    config or internal error, 130 interrupted (143 on SIGTERM, 129 on SIGHUP).
     """
     targets = o.path_strings(paths)
-    options = scan_options(o.build_options(targets, config, select, extend_select, ignore, include, exclude, jobs,
-                                           max_file_size, show_unknown))
-    extra_reports = o.parse_report_specs(report, set(REPORTERS))
-    keys = read_baseline(baseline) if baseline is not None else None
-    with progress_bar(not quiet, "scanning") as progress:
-        result = rate(run(targets, options, command="scan-security", progress=progress, baseline=keys))
+    resolved = o.build_options(targets, config, select, extend_select, ignore, include, exclude, jobs,
+                               max_file_size, show_unknown)
     threshold = SecuritySeverity.parse(fail_on.value)
     # Reporters that mark failures compare validate severities: pass the one this rating maps to.
-    ctx = ReportContext(color=use_color(color.value, sys.stdout), width=width(sys.stdout), verbose=verbose,
-                        quiet=quiet, show_unknown=show_unknown, fail_threshold=threshold.severity.label)
-    write_stdout(REPORTERS[output_format.value].render(result, ctx))
-    write_reports(result, extra_reports, ctx)
+    request = CheckRequest(
+        targets, resolved.options, output_format.value, o.parse_report_specs(report, set(REPORTERS)),
+        report_context(color, verbose=verbose, quiet=quiet, show_unknown=show_unknown,
+                       fail_threshold=threshold.severity.label),
+        baseline=read_baseline(baseline, resolved.config) if baseline is not None else None,
+        statistics=statistics, exit_zero=exit_zero)
+    result = run_and_report(
+        request, lambda sink: run_scan(targets, request.options, baseline=request.baseline, sink=sink), "scanning")
     if verbose:
-        sys.stderr.write(" ".join(f"{t.stage}={t.seconds:.3f}s" for t in result.timings) + f" jobs={result.jobs}\n")
+        sys.stderr.write(stage_line(result))
     failed = result.fails_security(threshold)
     raise typer.Exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)

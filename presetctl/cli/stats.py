@@ -164,7 +164,7 @@ def aliases_config(result: StatsResult) -> str:
 # --- the command ----------------------------------------------------------------------------
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(p.strip() for v in values or [] for p in v.split(",") if p.strip()))
+    return tuple(dict.fromkeys(o.split(values)))
 
 
 SectionOpt = Annotated[list[str] | None, typer.Option("--section", "-s", help=f"Sections to show (repeatable or "
@@ -203,7 +203,8 @@ def stats(
     if as_json and as_csv:
         raise UsageError("choose one of --json and --csv")
     targets = o.path_strings(paths)
-    options = o.build_options(targets, config, include=include, exclude=exclude, jobs=jobs, max_file_size=max_file_size)
+    options = o.build_options(targets, config, include=include, exclude=exclude, jobs=jobs,
+                              max_file_size=max_file_size).options
     profiles = _split(taxonomy)
     unknown = [p for p in profiles if p != "auto" and p not in PROFILES]
     if unknown:

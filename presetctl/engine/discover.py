@@ -26,11 +26,12 @@ DEFAULT_EXCLUDES = (".git/", ".hg/", ".svn/", "__pycache__/", ".presetctl-tmp-*"
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A regular file to read: absolute path, reported path, size from lstat."""
+    """A regular file to read: absolute path, reported path, size from lstat, path from the cwd."""
 
     path: str
-    display: str
+    display: str  # as the user named it: under an absolute root absolute, else relative
     size: int
+    rel: str = ""  # relative to the working directory: what per-file ignores match
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +41,32 @@ class Skipped:
     display: str
     violation: Violation
     size: int = 0
+    rel: str = ""
 
 
 def display_path(path: str, cwd: str) -> str:
-    """Paths in output are relative to the working directory, with forward slashes."""
+    """``path`` relative to the working directory, with forward slashes."""
     rel = os.path.relpath(path, cwd)
     return rel.replace(os.sep, "/")
+
+
+@dataclass(frozen=True, slots=True)
+class _Namer:
+    """Names an entry under a root the way the user wrote the root (absolute stays absolute)."""
+
+    raw: str  # the root as given
+    root: str  # the root's absolute path
+    cwd: str
+
+    def shown(self, full: str) -> str:
+        if os.path.isabs(self.raw):
+            return os.path.normpath(full).replace(os.sep, "/")
+        inside = os.path.relpath(full, self.root)
+        joined = os.path.normpath(os.path.join(self.raw, inside) if inside != "." else self.raw)
+        return joined.replace(os.sep, "/")
+
+    def rel(self, full: str) -> str:
+        return display_path(full, self.cwd)
 
 
 class _Matcher:
@@ -89,19 +110,19 @@ def _special_violation(mode: int) -> Violation:
     return Violation(f"{kind} is not a regular file; not opened", code="F006")
 
 
-def _classify(full: str, st: os.stat_result, root: str, cwd: str, limit: int) -> Candidate | Skipped | None:
+def _classify(full: str, st: os.stat_result, root: str, namer: _Namer, limit: int) -> Candidate | Skipped | None:
     mode = st.st_mode
-    shown = display_path(full, cwd)
+    shown, rel = namer.shown(full), namer.rel(full)
     if stat.S_ISLNK(mode):
-        return Skipped(shown, _symlink_violation(full, root))
+        return Skipped(shown, _symlink_violation(full, root), rel=rel)
     if stat.S_ISREG(mode):
         if st.st_size > limit:
             v = Violation(f"file is {st.st_size} bytes, over the {limit}-byte limit; not read", code="F002")
-            return Skipped(shown, v, st.st_size)
-        return Candidate(full, shown, st.st_size)
+            return Skipped(shown, v, st.st_size, rel)
+        return Candidate(full, shown, st.st_size, rel)
     if stat.S_ISDIR(mode):
         return None
-    return Skipped(shown, _special_violation(mode))
+    return Skipped(shown, _special_violation(mode), rel=rel)
 
 
 def discover(paths: Sequence[str], options: Options, cwd: str | None = None) -> tuple[list[Candidate], list[Skipped]]:
@@ -121,10 +142,10 @@ def discover(paths: Sequence[str], options: Options, cwd: str | None = None) -> 
         if stat.S_ISDIR(st.st_mode) or (stat.S_ISLNK(st.st_mode) and os.path.isdir(full)):
             # A root the user names explicitly may itself be a link to a folder: that is the folder asked for.
             root = os.path.realpath(full) if stat.S_ISLNK(st.st_mode) else full
-            for item in _walk(root, matcher, limit, cwd):
+            for item in _walk(root, matcher, limit, _Namer(raw, root, cwd)):
                 _keep(item, seen, candidates, skipped)
             continue
-        single = _classify(full, st, os.path.dirname(full), cwd, limit)
+        single = _classify(full, st, os.path.dirname(full), _Namer(raw, full, cwd), limit)
         if single is not None:
             _keep(single, seen, candidates, skipped)
     return candidates, skipped
@@ -141,7 +162,7 @@ def _keep(item: Candidate | Skipped, seen: set[str], candidates: list[Candidate]
         skipped.append(item)
 
 
-def _walk(root: str, matcher: _Matcher, limit: int, cwd: str) -> Iterator[Candidate | Skipped]:
+def _walk(root: str, matcher: _Matcher, limit: int, namer: _Namer) -> Iterator[Candidate | Skipped]:
     """Iterative walk (deep trees cannot exhaust the stack); never descends through a link."""
     stack = [root]
     visited: set[tuple[int, int]] = set()
@@ -157,7 +178,7 @@ def _walk(root: str, matcher: _Matcher, limit: int, cwd: str) -> Iterator[Candid
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             v = Violation(f"folder cannot be read: {exc.strerror}", code="F007")
-            yield Skipped(display_path(folder, cwd), v)
+            yield Skipped(namer.shown(folder), v, rel=namer.rel(folder))
             continue
         subdirs: list[str] = []
         for entry in entries:
@@ -165,7 +186,8 @@ def _walk(root: str, matcher: _Matcher, limit: int, cwd: str) -> Iterator[Candid
             try:
                 est = entry.stat(follow_symlinks=False)
             except OSError as exc:
-                yield Skipped(display_path(entry.path, cwd), Violation(f"cannot stat: {exc.strerror}", code="F007"))
+                yield Skipped(namer.shown(entry.path), Violation(f"cannot stat: {exc.strerror}", code="F007"),
+                              rel=namer.rel(entry.path))
                 continue
             is_dir = stat.S_ISDIR(est.st_mode)
             if matcher.excluded(rel, is_dir):
@@ -175,7 +197,7 @@ def _walk(root: str, matcher: _Matcher, limit: int, cwd: str) -> Iterator[Candid
                 continue
             if not matcher.included(rel):
                 continue
-            item = _classify(entry.path, est, root, cwd, limit)
+            item = _classify(entry.path, est, root, namer, limit)
             if item is not None:
                 yield item
         stack.extend(reversed(subdirs))

@@ -266,6 +266,7 @@ class RunResult:
     baseline_suppressed: int = 0
     started_at: str = ""
     jobs: int = 1
+    pack: tuple[Finding, ...] = ()  # the cross-file findings (also at the end of ``findings``)
 
     @cached_property
     def counts(self) -> dict[str, int]:

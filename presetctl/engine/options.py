@@ -69,4 +69,5 @@ class Options:
     pack: PackConfig = field(default_factory=PackConfig)
     jobs: int | None = None  # None: all cores
     levels: frozenset[str] | None = None  # restrict to these rule levels (scan-security)
+    rate_security: bool = False  # give file/parse codes their security rating (scan-security)
     show_unknown: bool = False

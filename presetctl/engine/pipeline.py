@@ -25,11 +25,13 @@ HEAD_BYTES = 4096
 UNKNOWN_TEXT_LIMIT = 1 << 20  # unknown files up to this size are scanned as text when they decode
 
 
-def resolve(rules: RuleSet, path: str, violations: Iterable[Violation], doc: Document | None = None) -> tuple[Finding, ...]:
-    """Turn violations into findings: selection, per-file ignores, severity, line/column."""
+def resolve(rules: RuleSet, path: str, violations: Iterable[Violation], doc: Document | None = None,
+            key: str = "") -> tuple[Finding, ...]:
+    """Turn violations into findings, in report order: selection, per-file ignores (matched
+    against ``key``, the path from the working directory, else ``path``), severity, line/column."""
     out: list[Finding] = []
     for v in violations:
-        if not rules.reports(path, v.code):
+        if not rules.reports(key or path, v.code):
             continue
         rule = rules.rule(v.code)
         line = col = None
@@ -38,8 +40,9 @@ def resolve(rules: RuleSet, path: str, violations: Iterable[Violation], doc: Doc
         out.append(Finding(
             path=path, code=v.code, severity=rules.severity(v.code), message=v.message,
             location=v.location, line=line, column=col, hint=v.hint or rule.doc.fix.split("\n", 1)[0],
-            fixable=rule.fixable, security=rule.security, rule_name=rule.name,
+            fixable=rule.fixable, security=rules.security(v.code), rule_name=rule.name,
         ))
+    out.sort(key=Finding.sort_key)
     return tuple(out)
 
 
@@ -69,15 +72,15 @@ def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool = True) -> 
         data = read_bounded(cand.path, rules.options.limits.max_file_size)
     except OverflowError as exc:
         v = Violation(f"file grew to {exc.args[0]} bytes, over the size limit; not read", code="F002")
-        return FileOutcome(path, "unknown", FileStatus.SKIPPED, cand.size, findings=resolve(rules, path, [v]))
+        return FileOutcome(path, "unknown", FileStatus.SKIPPED, cand.size, findings=resolve(rules, path, [v], key=cand.rel))
     except OSError as exc:
         code = "F003" if exc.errno == errno.ELOOP else "F007"  # ELOOP: the file was swapped for a link
         v = Violation(f"file cannot be read: {exc.strerror or exc}", code=code)
-        return FileOutcome(path, "unknown", FileStatus.SKIPPED, cand.size, findings=resolve(rules, path, [v]))
+        return FileOutcome(path, "unknown", FileStatus.SKIPPED, cand.size, findings=resolve(rules, path, [v], key=cand.rel))
 
     loader = detect(data[:HEAD_BYTES], pure)
     if loader is None:
-        return _unknown(data, path, pure, rules, t0)
+        return _unknown(data, path, pure, rules, t0, cand.rel)
     limits = rules.options.limits
     ctx = LoadContext(pure, limits.max_nesting, limits.max_decompressed, limits.max_entries, limits.max_ratio,
                       limits.max_entry_size)
@@ -114,12 +117,12 @@ def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool = True) -> 
             PresetSummary(path, doc.format, p.name, p.author, p.category, _sound_hash(doc, i), p.index, p.tags)
             for i, p in enumerate(doc.presets)
         )
-    findings = resolve(rules, path, violations, doc if violations else None)
+    findings = resolve(rules, path, violations, doc if violations else None, key=cand.rel)
     return FileOutcome(path, doc.format, status, len(data), len(doc.presets), findings, summaries,
                        time.perf_counter() - t0)
 
 
-def _unknown(data: bytes, path: str, pure: PurePosixPath, rules: RuleSet, t0: float) -> FileOutcome:
+def _unknown(data: bytes, path: str, pure: PurePosixPath, rules: RuleSet, t0: float, key: str) -> FileOutcome:
     """A file no loader claims is not a preset, but it sits in the pack: the rules that read raw
     content (executables, scripts, spoofed file names) still look at it."""
     text = _as_text(data)
@@ -134,7 +137,7 @@ def _unknown(data: bytes, path: str, pure: PurePosixPath, rules: RuleSet, t0: fl
                 violations.append(v if v.code else _with_code(v, rule.code))
         except Exception as exc:  # noqa: BLE001 - a rule bug is reported, the run goes on
             violations.append(Violation(f"internal error in rule {rule.code}: {type(exc).__name__}: {exc}", code="E001"))
-    return FileOutcome(path, "unknown", FileStatus.UNKNOWN, len(data), findings=resolve(rules, path, violations),
+    return FileOutcome(path, "unknown", FileStatus.UNKNOWN, len(data), findings=resolve(rules, path, violations, key=key),
                        seconds=time.perf_counter() - t0)
 
 

@@ -1,59 +1,45 @@
-"""Running a check over many files: discovery, parallel per-file checks, pack rules.
+"""Running a check over many files: discovery, per-file checks in order, pack rules.
 
-Work is split into chunks handed to worker processes (``Options.jobs``, default all cores);
-small runs stay in-process, where starting workers would cost more than it saves. Every run
+Files are checked in report order (sorted by the path shown) by the shared worker pool,
+and each file's outcome is handed to the sink as soon as it and every file before it are
+done, so reports stream. Cross-file rules (duplicates) run once every file is in. Every run
 returns one :class:`RunResult` with findings, per-file outcomes and stage timings.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from presetctl.engine.baseline import Baseline
 from presetctl.engine.discover import Candidate, Skipped, discover
+from presetctl.engine.events import FileChecked, PackChecked, RunFinished, RunStarted, Sink, no_sink
 from presetctl.engine.model import FileOutcome, FileStatus, Finding, RunResult, StageTiming, Violation
 from presetctl.engine.options import Options
 from presetctl.engine.pipeline import check_file, resolve
 from presetctl.engine.rules.selection import RuleSet
-from presetctl.engine.workers import PARALLEL_MIN_FILES, Progress, effective_jobs, map_chunks
+from presetctl.engine.workers import map_chunks, worker_count
 
-_WORKER_RULES: RuleSet | None = None
-
-
-def _init_worker(options: Options) -> None:
-    global _WORKER_RULES
-    _WORKER_RULES = RuleSet(options)
+Item = Candidate | Skipped
 
 
-def _check_chunk(chunk: Sequence[Candidate]) -> list[FileOutcome]:
-    assert _WORKER_RULES is not None
-    return [check_file(c, _WORKER_RULES) for c in chunk]
+def _check_item(rules: RuleSet, item: Item) -> FileOutcome:
+    if isinstance(item, Skipped):
+        return FileOutcome(item.display, "unknown", FileStatus.SKIPPED, item.size,
+                           findings=resolve(rules, item.display, [item.violation], key=item.rel))
+    return check_file(item, rules)
 
 
-def worker_count(options: Options, files: int) -> int:
-    """Processes a run of ``files`` files uses: 1 (in-process) for small runs."""
-    jobs = min(effective_jobs(options), max(1, files))
-    return jobs if files >= PARALLEL_MIN_FILES else 1
+def _check_chunk(rules: RuleSet, chunk: Sequence[Item]) -> list[FileOutcome]:
+    return [_check_item(rules, item) for item in chunk]
 
 
-def check_candidates(cands: Sequence[Candidate], options: Options, rules: RuleSet, progress: Progress | None = None) -> list[FileOutcome]:
-    jobs = worker_count(options, len(cands))
-    if jobs > 1:
-        return list(map_chunks(cands, jobs, _init_worker, (options,), _check_chunk, progress))
-    out: list[FileOutcome] = []
-    for i, cand in enumerate(cands, 1):
-        out.append(check_file(cand, rules))
-        if progress is not None and (i % 50 == 0 or i == len(cands)):
-            progress(i, len(cands))
-    return out
-
-
-def _skipped_outcomes(skipped: Iterable[Skipped], rules: RuleSet) -> list[FileOutcome]:
-    return [
-        FileOutcome(s.display, "unknown", FileStatus.SKIPPED, s.size, findings=resolve(rules, s.display, [s.violation]))
-        for s in skipped
-    ]
+def _lost(rules: RuleSet, item: Item) -> FileOutcome:
+    """A file whose check killed its worker process twice (a crash in native code, the OOM killer)."""
+    v = Violation("checking this file made a worker process die twice; it was not checked", code="E002")
+    return FileOutcome(item.display, "unknown", FileStatus.SKIPPED, item.size,
+                       findings=resolve(rules, item.display, [v], key=item.rel))
 
 
 def _pack_findings(outcomes: Sequence[FileOutcome], rules: RuleSet) -> list[Finding]:
@@ -74,8 +60,8 @@ def run(
     options: Options,
     *,
     command: str = "validate",
-    progress: Progress | None = None,
-    baseline: frozenset[tuple[str, str, str]] | None = None,
+    sink: Sink = no_sink,
+    baseline: Baseline | None = None,
     cwd: str | None = None,
 ) -> RunResult:
     """Check ``paths`` and return everything the run found. Raises only for tool errors."""
@@ -83,25 +69,45 @@ def run(
     t0 = time.perf_counter()
     rules = RuleSet(options)
     cands, skipped = discover(paths, options, cwd)
+    items: list[Item] = sorted([*cands, *skipped], key=lambda i: i.display)
+    jobs = worker_count(options, len(cands))
     t1 = time.perf_counter()
-    outcomes = _skipped_outcomes(skipped, rules)
-    outcomes.extend(check_candidates(cands, options, rules, progress))
-    t2 = time.perf_counter()
-    pack = _pack_findings(outcomes, rules)
-    t3 = time.perf_counter()
-    findings = [f for o in outcomes for f in o.findings] + pack
+    sink(RunStarted(command, tuple(paths), started, len(items), jobs))
+    keep = baseline.keeper(cwd) if baseline is not None else None
+    outcomes: list[FileOutcome] = []
+    findings: list[Finding] = []
     suppressed = 0
-    if baseline is not None:
-        kept = [f for f in findings if f.baseline_key() not in baseline]
-        suppressed = len(findings) - len(kept)
-        findings = kept
-    findings.sort(key=Finding.sort_key)
-    outcomes.sort(key=lambda o: o.path)
+    for _chunk, results in map_chunks(items, jobs, lambda: rules, (), _check_chunk,
+                                      on_lost=lambda item: _lost(rules, item)):
+        for outcome in results:
+            if keep is not None and outcome.findings:
+                kept = tuple(f for f in outcome.findings if keep(f))
+                suppressed += len(outcome.findings) - len(kept)
+                outcome = _with_findings(outcome, kept)
+            outcomes.append(outcome)
+            findings.extend(outcome.findings)
+            sink(FileChecked(outcome, len(outcomes), len(items)))
+    t2 = time.perf_counter()
+    pack = sorted(_pack_findings(outcomes, rules), key=Finding.sort_key)
+    if keep is not None:
+        kept_pack = [f for f in pack if keep(f)]
+        suppressed += len(pack) - len(kept_pack)
+        pack = kept_pack
+    sink(PackChecked(tuple(pack)))
+    findings.extend(pack)
+    t3 = time.perf_counter()
     timings = (
         StageTiming("discover", t1 - t0),
         StageTiming("check", t2 - t1),
         StageTiming("pack", t3 - t2),
         StageTiming("total", time.perf_counter() - t0),
     )
-    return RunResult(command, tuple(paths), tuple(outcomes), tuple(findings), timings, suppressed, started,
-                     worker_count(options, len(cands)))
+    result = RunResult(command, tuple(paths), tuple(outcomes), tuple(findings), timings, suppressed, started, jobs,
+                       pack=tuple(pack))
+    sink(RunFinished(result))
+    return result
+
+
+def _with_findings(outcome: FileOutcome, findings: tuple[Finding, ...]) -> FileOutcome:
+    return FileOutcome(outcome.path, outcome.format, outcome.status, outcome.size, outcome.presets, findings,
+                       outcome.summaries, outcome.seconds)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from presetctl.engine.model import Finding, RunResult
-from presetctl.report.base import ReportContext, Reporter
+from presetctl.engine.model import FileOutcome, Finding, RunResult
+from presetctl.report.base import ReportContext, Reporter, ReportWriter
+from presetctl.report.plural import plural
 from presetctl.report.safe_text import visible
 
 
@@ -16,14 +17,35 @@ def finding_line(f: Finding) -> str:
     return f"{where}: {f.code} [{f.severity.label}] {visible(f.message)}{suffix}"
 
 
+def lines(findings: tuple[Finding, ...]) -> str:
+    return "".join(finding_line(f) + "\n" for f in findings)
+
+
+def summary_line(result: RunResult) -> str:
+    if not result.files:
+        return "No presets found."
+    c = result.counts
+    return (f"{plural(len(result.files), 'file')}, {plural(len(result.findings), 'finding')} "
+            f"({plural(c['error'], 'error')}, {plural(c['warning'], 'warning')}, {c['info']} info)")
+
+
+class _ConciseWriter(ReportWriter):
+    def __init__(self, ctx: ReportContext) -> None:
+        self.ctx = ctx
+
+    def file(self, outcome: FileOutcome) -> str:
+        return lines(outcome.findings)
+
+    def pack(self, findings: tuple[Finding, ...]) -> str:
+        return lines(findings)
+
+    def end(self, result: RunResult) -> str:
+        return "" if self.ctx.quiet else summary_line(result) + "\n"
+
+
 class ConciseReporter(Reporter):
     name = "concise"
     description = "one line per finding: path:line:col: CODE [severity] message"
 
-    def render(self, result: RunResult, ctx: ReportContext) -> str:
-        lines = [finding_line(f) for f in result.findings]
-        if not ctx.quiet:
-            c = result.counts
-            lines.append(f"{len(result.files)} files, {len(result.findings)} findings "
-                         f"({c['error']} errors, {c['warning']} warnings, {c['info']} info)")
-        return "\n".join(lines) + "\n" if lines else ""
+    def writer(self, ctx: ReportContext) -> ReportWriter:
+        return _ConciseWriter(ctx)

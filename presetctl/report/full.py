@@ -1,19 +1,21 @@
 """``full``: the interactive report. Findings grouped by file, then a summary table.
 
 All text from files goes through :func:`visible` and into ``rich.text.Text`` objects, so
-neither control characters nor rich markup in a preset name can reach the terminal.
+neither control characters nor rich markup in a preset name can reach the terminal. Lines
+are never hard-wrapped unless ``ctx.wrap`` (a terminal), and a path is never split.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from presetctl.engine.model import Finding, RunResult, Severity
-from presetctl.report.base import ReportContext, Reporter
+from presetctl.engine.model import FileOutcome, Finding, RunResult, Severity
+from presetctl.report.base import ReportContext, Reporter, ReportWriter
 from presetctl.report.safe_text import visible
 
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -21,7 +23,7 @@ STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: 
 
 def make_console(ctx: ReportContext, buffer: io.StringIO) -> Console:
     return Console(file=buffer, force_terminal=ctx.color, no_color=not ctx.color, color_system="standard" if ctx.color else None,
-                   width=ctx.width, markup=False, emoji=False, highlight=False, soft_wrap=False)
+                   width=ctx.width, markup=False, emoji=False, highlight=False, soft_wrap=not ctx.wrap)
 
 
 def _finding_text(f: Finding, verbose: bool) -> Text:
@@ -63,25 +65,59 @@ def summary_table(result: RunResult) -> Table:
     return table
 
 
+class _FullWriter(ReportWriter):
+    def __init__(self, ctx: ReportContext) -> None:
+        self.ctx = ctx
+        self.buf = io.StringIO()
+        self.console = make_console(ctx, self.buf)
+
+    def _take(self) -> str:
+        text = self.buf.getvalue()
+        self.buf.seek(0)
+        self.buf.truncate()
+        return text
+
+    def _group(self, path: str, findings: Iterable[Finding]) -> None:
+        self.console.print(Text(visible(path), style="bold underline", no_wrap=True, overflow="ignore"))
+        for f in findings:
+            self.console.print(_finding_text(f, self.ctx.verbose))
+        self.console.print()
+
+    def file(self, outcome: FileOutcome) -> str:
+        if outcome.findings:
+            self._group(outcome.path, outcome.findings)
+        return self._take()
+
+    def pack(self, findings: tuple[Finding, ...]) -> str:
+        if findings:
+            self.console.print(Text("Across files", style="bold"))
+            by_path: dict[str, list[Finding]] = {}
+            for f in findings:
+                by_path.setdefault(f.path, []).append(f)
+            for path, group in by_path.items():
+                self._group(path, group)
+        return self._take()
+
+    def end(self, result: RunResult) -> str:
+        if self.ctx.show_unknown:
+            unknown = [o.path for o in result.files if o.status.value == "unknown"]
+            if unknown:
+                self.console.print(Text(f"Unknown files ({len(unknown)}):", style="bold"))
+                for p in unknown:
+                    self.console.print(Text("  " + visible(p), no_wrap=True, overflow="ignore"))
+                self.console.print()
+        if not self.ctx.quiet:
+            if not result.files:
+                self.console.print("No presets found.")
+            else:
+                self.console.print(summary_table(result))
+        return self._take()
+
+
 class FullReporter(Reporter):
     name = "full"
     description = "grouped by file, with a summary table (rich)"
 
-    def render(self, result: RunResult, ctx: ReportContext) -> str:
-        buf = io.StringIO()
-        console = make_console(ctx, buf)
-        for path, findings in result.findings_by_path().items():
-            console.print(Text(visible(path), style="bold underline"))
-            for f in findings:
-                console.print(_finding_text(f, ctx.verbose))
-            console.print()
-        if ctx.show_unknown:
-            unknown = [o.path for o in result.files if o.status.value == "unknown"]
-            if unknown:
-                console.print(Text(f"Unknown files ({len(unknown)}):", style="bold"))
-                for p in unknown:
-                    console.print(Text("  " + visible(p)))
-                console.print()
-        if not ctx.quiet:
-            console.print(summary_table(result))
-        return buf.getvalue()
+    def writer(self, ctx: ReportContext) -> ReportWriter:
+        return _FullWriter(ctx)
+

@@ -8,8 +8,8 @@ as visible escapes first).
 
 from __future__ import annotations
 
-from presetctl.engine.model import Finding, RunResult, Severity
-from presetctl.report.base import ReportContext, Reporter
+from presetctl.engine.model import FileOutcome, Finding, Severity
+from presetctl.report.base import ReportContext, Reporter, ReportWriter
 from presetctl.report.safe_text import visible as _visible
 from presetctl.report.sarif import encodable
 
@@ -47,9 +47,17 @@ def annotation(f: Finding) -> str:
     return f"::{COMMAND[f.severity]} {','.join(props)}::{escape_data(message)}"
 
 
+class _GithubWriter(ReportWriter):
+    def file(self, outcome: FileOutcome) -> str:
+        return "".join(annotation(f) + "\n" for f in outcome.findings)
+
+    def pack(self, findings: tuple[Finding, ...]) -> str:
+        return "".join(annotation(f) + "\n" for f in findings)
+
+
 class GithubReporter(Reporter):
     name = "github"
     description = "GitHub Actions workflow commands (annotations on the changed files)"
 
-    def render(self, result: RunResult, ctx: ReportContext) -> str:
-        return "".join(annotation(f) + "\n" for f in result.findings)
+    def writer(self, ctx: ReportContext) -> ReportWriter:
+        return _GithubWriter()

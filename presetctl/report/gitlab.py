@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from presetctl.engine.model import Finding, RunResult, SecuritySeverity, Severity
-from presetctl.report.base import ReportContext, Reporter
+from presetctl.engine.events import RunStarted
+from presetctl.engine.model import FileOutcome, Finding, RunResult, SecuritySeverity, Severity
+from presetctl.report.base import ReportContext, Reporter, ReportWriter
+from presetctl.report.json_report import JsonArrayWriter
 from presetctl.report.safe_text import visible
-from presetctl.report.sarif import dumps
 
 SEVERITY = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.INFO: "info"}
 SECURITY = {SecuritySeverity.CRITICAL: "blocker", SecuritySeverity.HIGH: "critical",
@@ -30,15 +31,17 @@ def gitlab_severity(f: Finding) -> str:
     return level
 
 
-def fingerprints(findings: tuple[Finding, ...]) -> list[str]:
-    seen: dict[tuple[str, str, str], int] = {}
-    out: list[str] = []
-    for f in findings:
+class Fingerprints:
+    """Unique fingerprints: the key plus its occurrence number among findings sharing it."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str, str], int] = {}
+
+    def __call__(self, f: Finding) -> str:
         key = f.baseline_key()
-        seen[key] = seen.get(key, 0) + 1
-        text = "\0".join((*key, str(seen[key])))
-        out.append(hashlib.md5(text.encode("utf-8", "surrogateescape"), usedforsecurity=False).hexdigest())
-    return out
+        self.seen[key] = self.seen.get(key, 0) + 1
+        text = "\0".join((*key, str(self.seen[key])))
+        return hashlib.md5(text.encode("utf-8", "surrogateescape"), usedforsecurity=False).hexdigest()
 
 
 def issue(f: Finding, fingerprint: str) -> dict[str, Any]:
@@ -56,9 +59,27 @@ def issue(f: Finding, fingerprint: str) -> dict[str, Any]:
     }
 
 
+class _GitlabWriter(ReportWriter):
+    def __init__(self) -> None:
+        self.items = JsonArrayWriter(1)
+        self.fingerprint = Fingerprints()
+
+    def begin(self, run: RunStarted) -> str:
+        return "["
+
+    def file(self, outcome: FileOutcome) -> str:
+        return "".join(self.items.item(issue(f, self.fingerprint(f))) for f in outcome.findings)
+
+    def pack(self, findings: tuple[Finding, ...]) -> str:
+        return "".join(self.items.item(issue(f, self.fingerprint(f))) for f in findings)
+
+    def end(self, result: RunResult) -> str:
+        return self.items.close() + "\n"
+
+
 class GitlabReporter(Reporter):
     name = "gitlab"
     description = "GitLab Code Quality JSON (artifacts:reports:codequality)"
 
-    def render(self, result: RunResult, ctx: ReportContext) -> str:
-        return dumps([issue(f, fp) for f, fp in zip(result.findings, fingerprints(result.findings), strict=True)])
+    def writer(self, ctx: ReportContext) -> ReportWriter:
+        return _GitlabWriter()

@@ -2,15 +2,17 @@
 
 Text from files is kept exactly, but C1 controls, bidi and other invisible characters are written
 as ``\\uXXXX`` escapes (the same JSON value) and undecodable file-name bytes as visible escapes,
-through :func:`presetctl.report.safe_text.json_dumps`.
+through :func:`presetctl.report.safe_text.json_dumps`. The ``json`` document is written as the
+run goes: findings first (per file in report order, then the cross-file ones), the summary last.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from presetctl.engine.model import Finding, RunResult
-from presetctl.report.base import ReportContext, Reporter
+from presetctl.engine.events import RunStarted
+from presetctl.engine.model import FileOutcome, Finding, RunResult
+from presetctl.report.base import ReportContext, Reporter, ReportWriter
 from presetctl.report.safe_text import json_dumps
 
 SCHEMA_VERSION = 1
@@ -51,30 +53,70 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
     }
 
 
-def result_dict(result: RunResult, ctx: ReportContext) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "version": SCHEMA_VERSION,
-        "tool": {"name": "presetctl", "version": ctx.tool_version},
-        "command": result.command,
-        "summary": summary_dict(result),
-        "findings": [finding_dict(f) for f in result.findings],
-    }
-    if ctx.show_unknown:
-        out["unknown_files"] = [o.path for o in result.files if o.status.value == "unknown"]
-    return out
+def indented(value: Any, depth: int) -> str:
+    """``value`` as indented JSON nested ``depth`` levels deep (two spaces a level)."""
+    return json_dumps(value).replace("\n", "\n" + "  " * depth)
+
+
+class JsonArrayWriter:
+    """The items of a JSON array written one by one, as ``json_dumps`` would lay them out."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.count = 0
+
+    def item(self, value: Any) -> str:
+        sep = "," if self.count else ""
+        self.count += 1
+        return f"{sep}\n{'  ' * self.depth}{indented(value, self.depth)}"
+
+    def close(self) -> str:
+        return f"\n{'  ' * (self.depth - 1)}]" if self.count else "]"
+
+
+class _JsonWriter(ReportWriter):
+    def __init__(self, ctx: ReportContext) -> None:
+        self.ctx = ctx
+        self.items = JsonArrayWriter(2)
+
+    def begin(self, run: RunStarted) -> str:
+        head = json_dumps({"version": SCHEMA_VERSION, "tool": {"name": "presetctl", "version": self.ctx.tool_version},
+                           "command": run.command})
+        return head[:-2] + ',\n  "findings": ['  # drop the closing "\n}"
+
+    def file(self, outcome: FileOutcome) -> str:
+        return "".join(self.items.item(finding_dict(f)) for f in outcome.findings)
+
+    def pack(self, findings: tuple[Finding, ...]) -> str:
+        return "".join(self.items.item(finding_dict(f)) for f in findings)
+
+    def end(self, result: RunResult) -> str:
+        tail: dict[str, Any] = {"summary": summary_dict(result)}
+        if self.ctx.show_unknown:
+            tail["unknown_files"] = [o.path for o in result.files if o.status.value == "unknown"]
+        rest = json_dumps(tail)[1:]  # '\n  "summary": ...\n}'
+        return self.items.close() + "," + rest + "\n"
+
+
+class _JsonLinesWriter(ReportWriter):
+    def file(self, outcome: FileOutcome) -> str:
+        return "".join(json_dumps(finding_dict(f), indent=False) + "\n" for f in outcome.findings)
+
+    def pack(self, findings: tuple[Finding, ...]) -> str:
+        return "".join(json_dumps(finding_dict(f), indent=False) + "\n" for f in findings)
 
 
 class JsonReporter(Reporter):
     name = "json"
-    description = "one JSON object: summary and findings"
+    description = "one JSON object: findings and summary"
 
-    def render(self, result: RunResult, ctx: ReportContext) -> str:
-        return json_dumps(result_dict(result, ctx)) + "\n"
+    def writer(self, ctx: ReportContext) -> ReportWriter:
+        return _JsonWriter(ctx)
 
 
 class JsonLinesReporter(Reporter):
     name = "json-lines"
     description = "one JSON object per finding, one per line"
 
-    def render(self, result: RunResult, ctx: ReportContext) -> str:
-        return "".join(json_dumps(finding_dict(f), indent=False) + "\n" for f in result.findings)
+    def writer(self, ctx: ReportContext) -> ReportWriter:
+        return _JsonLinesWriter()

@@ -12,15 +12,17 @@ render bidi overrides either.
 from __future__ import annotations
 
 import re
+import tempfile
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
-from presetctl.engine.model import FileStatus, Finding, RunResult, Severity
-from presetctl.report.base import ReportContext, Reporter
+from presetctl.engine.model import FileOutcome, FileStatus, Finding, RunResult, Severity
+from presetctl.report.base import ReportContext, Reporter, ReportWriter
 from presetctl.report.safe_text import visible
 
 # Left over by visible(): code points XML 1.0 forbids (surrogates, U+FFFE, U+FFFF).
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
+SPOOL_BYTES = 1 << 20
 SKIPPED_STATUS = {FileStatus.SKIPPED: "not read (see its findings)", FileStatus.UNKNOWN: "no known preset format"}
 
 
@@ -50,58 +52,94 @@ def finding_line(f: Finding, with_path: bool = False) -> str:
     return xml_text(text)
 
 
-def _testcase(suite: ET.Element, path: str, format_id: str, seconds: float) -> ET.Element:
-    return ET.SubElement(suite, "testcase", {"name": xml_text(path), "classname": xml_text(format_id),
-                                             "time": f"{seconds:.3f}"})
+def _case_xml(path: str, format_id: str, seconds: float, findings: tuple[Finding, ...] | list[Finding],
+              status: FileStatus | None, threshold: Severity) -> tuple[str, bool, bool]:
+    """One ``testcase`` element as indented text, and whether it failed / was skipped."""
+    case = ET.Element("testcase", {"name": xml_text(path), "classname": xml_text(format_id), "time": f"{seconds:.3f}"})
+    failing = [f for f in findings if f.severity >= threshold]
+    skipped = False
+    if failing:
+        failure = ET.SubElement(case, "failure", {
+            "message": f"{len(failing)} finding{'s' if len(failing) != 1 else ''} at or above {threshold.label}",
+            "type": failing[0].code})
+        failure.text = "\n".join(finding_line(f) for f in failing)
+    elif status in SKIPPED_STATUS:
+        skipped = True
+        ET.SubElement(case, "skipped", {"message": SKIPPED_STATUS[status]})
+    ET.indent(case, space="  ", level=1)
+    return "  " + ET.tostring(case, encoding="unicode") + "\n", bool(failing), skipped
 
 
-def junit_tree(result: RunResult, ctx: ReportContext) -> ET.Element:
-    threshold = Severity.parse(ctx.fail_threshold)
-    by_path = result.findings_by_path()
-    suite = ET.Element("testsuite", {"name": f"presetctl {result.command}",
-                                     "timestamp": timestamp(result.started_at), "hostname": "localhost"})
-    props = ET.SubElement(suite, "properties")
-    for name, value in (("presetctl.version", ctx.tool_version), ("fail-threshold", threshold.label),
-                        ("baseline-suppressed", str(result.baseline_suppressed))):
-        ET.SubElement(props, "property", {"name": name, "value": value})
+class _JunitWriter(ReportWriter):
+    """The suite's counts belong in its start tag but are known only at the end: testcases and
+    the below-threshold lines are spooled to a temporary file (memory, then disk), never a tree."""
 
-    cases: list[tuple[str, str, float, FileStatus | None]] = [
-        (o.path, o.format, o.seconds, o.status) for o in result.files]
-    known = {o.path for o in result.files}
-    cases += [(p, "presetctl", 0.0, None) for p in sorted(by_path) if p not in known]  # pack-level paths
+    def __init__(self, ctx: ReportContext) -> None:
+        self.ctx = ctx
+        self.threshold = Severity.parse(ctx.fail_threshold)
+        self.cases = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8")
+        self.below = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8")
+        self.tests = self.failures = self.skipped = 0
+        self.known: set[str] = set()
 
-    failures = skipped = 0
-    below: list[Finding] = []
-    for path, format_id, seconds, status in cases:
-        case = _testcase(suite, path, format_id, seconds)
-        findings = by_path.get(path, [])
-        failing = [f for f in findings if f.severity >= threshold]
-        below += [f for f in findings if f.severity < threshold]
-        if failing:
-            failures += 1
-            failure = ET.SubElement(case, "failure", {
-                "message": f"{len(failing)} finding{'s' if len(failing) != 1 else ''} at or above {threshold.label}",
-                "type": failing[0].code})
-            failure.text = "\n".join(finding_line(f) for f in failing)
-        elif status in SKIPPED_STATUS:
-            skipped += 1
-            ET.SubElement(case, "skipped", {"message": SKIPPED_STATUS[status]})
+    def _case(self, path: str, format_id: str, seconds: float, findings: tuple[Finding, ...] | list[Finding],
+              status: FileStatus | None) -> None:
+        text, failed, skipped = _case_xml(path, format_id, seconds, findings, status, self.threshold)
+        self.cases.write(text)
+        self.tests += 1
+        self.failures += failed
+        self.skipped += skipped
+        for f in findings:
+            if f.severity < self.threshold:
+                self.below.write(finding_line(f, with_path=True) + "\n")
 
-    out = ET.SubElement(suite, "system-out")
-    if below:
-        out.text = "\n".join(finding_line(f, with_path=True) for f in below) + "\n"
-    ET.SubElement(suite, "system-err")
-    for key, count in (("tests", len(cases)), ("failures", failures), ("errors", 0), ("skipped", skipped)):
-        suite.set(key, str(count))
-    suite.set("time", f"{result.duration():.3f}")
-    return suite
+    def file(self, outcome: FileOutcome) -> str:
+        self.known.add(outcome.path)
+        self._case(outcome.path, outcome.format, outcome.seconds, outcome.findings, outcome.status)
+        return ""
+
+    def pack(self, findings: tuple[Finding, ...]) -> str:
+        by_path: dict[str, list[Finding]] = {}
+        for f in findings:
+            by_path.setdefault(f.path, []).append(f)
+        for path in sorted(by_path):
+            if path not in self.known:  # a pack-level path: a testcase of its own
+                self._case(path, "presetctl", 0.0, by_path[path], None)
+            else:  # pragma: no cover - cross-file findings on a checked file: its lines go with the others
+                for f in by_path[path]:
+                    self.below.write(finding_line(f, with_path=True) + "\n")
+        return ""
+
+    def end(self, result: RunResult) -> str:
+        attrs = {"name": f"presetctl {result.command}", "timestamp": timestamp(result.started_at),
+                 "hostname": "localhost", "tests": str(self.tests), "failures": str(self.failures), "errors": "0",
+                 "skipped": str(self.skipped), "time": f"{result.duration():.3f}"}
+        head = ET.tostring(ET.Element("testsuite", attrs), encoding="unicode")[:-3] + ">\n"  # from "<testsuite ... />"
+        props = ET.Element("properties")
+        for name, value in (("presetctl.version", self.ctx.tool_version), ("fail-threshold", self.threshold.label),
+                            ("baseline-suppressed", str(result.baseline_suppressed))):
+            ET.SubElement(props, "property", {"name": name, "value": value})
+        ET.indent(props, space="  ", level=1)
+        out = ['<?xml version="1.0" encoding="UTF-8"?>\n', head, "  ", ET.tostring(props, encoding="unicode"), "\n"]
+        self.cases.seek(0)
+        out.append(self.cases.read())
+        self.below.seek(0)
+        below = self.below.read()
+        if below:
+            system_out = ET.Element("system-out")
+            system_out.text = below
+            out.append("  " + ET.tostring(system_out, encoding="unicode") + "\n")
+        else:
+            out.append("  <system-out />\n")
+        out.append("  <system-err />\n</testsuite>\n")
+        self.cases.close()
+        self.below.close()
+        return "".join(out)
 
 
 class JunitReporter(Reporter):
     name = "junit"
     description = "JUnit XML: one testcase per file (CI test-report views)"
 
-    def render(self, result: RunResult, ctx: ReportContext) -> str:
-        tree = junit_tree(result, ctx)
-        ET.indent(tree, space="  ")
-        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(tree, encoding="unicode") + "\n"
+    def writer(self, ctx: ReportContext) -> ReportWriter:
+        return _JunitWriter(ctx)

@@ -9,14 +9,15 @@ invisible character: those are written as ``\\uXXXX`` escapes, which decode to t
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from presetctl.engine.model import Finding, Location, RunResult, SecuritySeverity, Severity
+from presetctl.engine.events import RunStarted
+from presetctl.engine.model import FileOutcome, Finding, Location, RunResult, SecuritySeverity, Severity
 from presetctl.engine.rules.base import Rule
 from presetctl.engine.rules.registry import BY_CODE
-from presetctl.report.base import ReportContext, Reporter
+from presetctl.report.base import ReportContext, Reporter, ReportWriter
+from presetctl.report.json_report import JsonArrayWriter, indented
 from presetctl.report.safe_text import encodable, json_dumps, json_safe
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -49,17 +50,6 @@ def fingerprint(f: Finding) -> str:
     """Line-independent identity of a finding: it survives edits that move lines."""
     key = "\0".join((f.path, f.code, f.location.render()))
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def occurrence_fingerprints(findings: Iterable[Finding]) -> list[str]:
-    """One fingerprint per finding; identical keys are told apart by their occurrence number."""
-    seen: dict[str, int] = {}
-    out: list[str] = []
-    for f in findings:
-        base = fingerprint(f)
-        seen[base] = seen.get(base, 0) + 1
-        out.append(f"{base}:{seen[base]}")
-    return out
 
 
 def _help_text(rule: Rule) -> tuple[str, str]:
@@ -153,50 +143,77 @@ def result_location(f: Finding) -> dict[str, Any]:
     return out
 
 
-def sarif_log(result: RunResult, ctx: ReportContext) -> dict[str, Any]:
-    by_code: dict[str, list[Finding]] = {}
-    for f in result.findings:
-        by_code.setdefault(f.code, []).append(f)
-    codes = sorted(by_code)
-    index = {code: i for i, code in enumerate(codes)}
-    results = []
-    for f, fp in zip(result.findings, occurrence_fingerprints(result.findings), strict=True):
-        item: dict[str, Any] = {
-            "ruleId": f.code,
-            "ruleIndex": index[f.code],
-            "level": LEVEL[f.severity],
-            "message": {"text": f.message},
-            "locations": [result_location(f)],
-            "partialFingerprints": {FINGERPRINT_KEY: fp},
-        }
-        props: dict[str, Any] = {"fixable": f.fixable}
-        if f.hint:
-            props["hint"] = f.hint
-        if f.security is not None:
-            props["securityRating"] = f.security.label
-        item["properties"] = props
-        results.append(item)
-    return {
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [{
+def result_item(f: Finding, rule_index: int, fp: str) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "ruleId": f.code,
+        "ruleIndex": rule_index,
+        "level": LEVEL[f.severity],
+        "message": {"text": f.message},
+        "locations": [result_location(f)],
+        "partialFingerprints": {FINGERPRINT_KEY: fp},
+    }
+    props: dict[str, Any] = {"fixable": f.fixable}
+    if f.hint:
+        props["hint"] = f.hint
+    if f.security is not None:
+        props["securityRating"] = f.security.label
+    item["properties"] = props
+    return item
+
+
+class _SarifWriter(ReportWriter):
+    """Results are written as they come; the rules they used (in order of first use, which
+    ``ruleIndex`` points into) follow in ``tool`` at the end: JSON members have no order."""
+
+    def __init__(self, ctx: ReportContext) -> None:
+        self.ctx = ctx
+        self.results = JsonArrayWriter(4)
+        self.by_code: dict[str, list[Finding]] = {}  # one finding per code, plus those with a rating
+        self.index: dict[str, int] = {}
+        self.seen: dict[str, int] = {}
+
+    def begin(self, run: RunStarted) -> str:
+        return '{\n  "$schema": ' + json_dumps(SCHEMA_URI) + ',\n  "version": "2.1.0",\n  "runs": [\n    {\n' \
+               '      "results": ['
+
+    def _items(self, findings: tuple[Finding, ...]) -> str:
+        out: list[str] = []
+        for f in findings:
+            if f.code not in self.index:
+                self.index[f.code] = len(self.index)
+                self.by_code[f.code] = [f]
+            elif f.security is not None:
+                self.by_code[f.code].append(f)
+            base = fingerprint(f)
+            self.seen[base] = self.seen.get(base, 0) + 1
+            out.append(self.results.item(result_item(f, self.index[f.code], f"{base}:{self.seen[base]}")))
+        return "".join(out)
+
+    def file(self, outcome: FileOutcome) -> str:
+        return self._items(outcome.findings)
+
+    def pack(self, findings: tuple[Finding, ...]) -> str:
+        return self._items(findings)
+
+    def end(self, result: RunResult) -> str:
+        tail = {
             "tool": {"driver": {
                 "name": "presetctl",
-                "version": ctx.tool_version,
+                "version": self.ctx.tool_version,
                 "informationUri": INFORMATION_URI,
-                "rules": [rule_descriptor(code, by_code[code]) for code in codes],
+                "rules": [rule_descriptor(code, self.by_code[code]) for code in self.index],
             }},
             "invocations": [{"executionSuccessful": True}],
             "columnKind": "unicodeCodePoints",
-            "results": results,
             "properties": {"command": result.command, "baselineSuppressed": result.baseline_suppressed},
-        }],
-    }
+        }
+        rest = indented(tail, 2)[1:]  # the members, without the opening brace
+        return self.results.close() + "," + rest + "\n  ]\n}\n"
 
 
 class SarifReporter(Reporter):
     name = "sarif"
     description = "SARIF 2.1.0 (GitHub code scanning and other SARIF viewers)"
 
-    def render(self, result: RunResult, ctx: ReportContext) -> str:
-        return dumps(sarif_log(result, ctx))
+    def writer(self, ctx: ReportContext) -> ReportWriter:
+        return _SarifWriter(ctx)

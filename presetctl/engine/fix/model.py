@@ -79,6 +79,7 @@ class FileFix:
     seconds: float = 0.0  # planning (load, fix, re-validate) time
     check_seconds: float = 0.0  # of which loading and validating
     write_seconds: float = 0.0  # backup, journal and write time
+    unsafe_left: int = 0  # findings an unsafe fix would address with --unsafe-fixes
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,11 @@ class FixResult:
         return sum(len(f.applied) for f in self.changed)
 
     @cached_property
+    def unsafe_available(self) -> int:
+        """Fixes held back because they are unsafe (``--unsafe-fixes`` would apply them)."""
+        return sum(f.unsafe_left for f in self.files)
+
+    @cached_property
     def rolled_back_count(self) -> int:
         return sum(len(f.rolled_back) for f in self.files)
 
@@ -111,10 +117,12 @@ class FixResult:
 
 @dataclass(frozen=True)
 class UndoResult:
-    run_id: str
-    restored: tuple[str, ...]
-    unchanged: tuple[str, ...]
-    refused: tuple[tuple[str, str], ...]  # (path, why)
+    run_id: str | None  # None: no run was left to undo
+    restored: tuple[str, ...] = ()  # with ``dry_run``: the files that would be restored
+    unchanged: tuple[str, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()  # (path, why)
+    dry_run: bool = False
+    already_undone: bool = False  # the run named was undone before: nothing was left to do
 
     @property
     def ok(self) -> bool:

@@ -43,11 +43,19 @@ class PlanRules:
     def build(cls, options: Options, check_options: Options, unsafe: bool) -> PlanRules:
         return cls(RuleSet(options), RuleSet(check_options), unsafe)
 
-    def wanted(self, path: str, code: str) -> bool:
+    def _fixable(self, path: str, code: str) -> FixSafety | None:
         rule = BY_CODE.get(code)
         if rule is None or rule.fix is None or code not in FIXERS or not self.fix.reports(path, code):
-            return False
-        return self.unsafe or rule.fix.safety is FixSafety.SAFE
+            return None
+        return rule.fix.safety
+
+    def wanted(self, path: str, code: str) -> bool:
+        safety = self._fixable(path, code)
+        return safety is not None and (self.unsafe or safety is FixSafety.SAFE)
+
+    def held_back(self, path: str, code: str) -> bool:
+        """An unsafe fix that would apply with --unsafe-fixes."""
+        return not self.unsafe and self._fixable(path, code) is FixSafety.UNSAFE
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class FilePlan:
     seconds: float = 0.0
     parsed: bool = True
     check_seconds: float = 0.0  # of ``seconds``: loading and validating (before and after each pass)
+    unsafe_left: int = 0  # findings an unsafe fix would address with --unsafe-fixes
 
     @property
     def changed(self) -> bool:
@@ -206,5 +215,7 @@ def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Op
             continue
         applied.extend(AppliedFix(a.code, a.description, a.location, _safety(a.code)) for a in kept)
         cur, name, state = new, new_name, after
+    shown = str(planner.path(name))
+    unsafe_left = sum(1 for v in state.violations if rules.held_back(shown, v.code))
     return FilePlan(fmt, data, cur, display.name, name, tuple(applied), tuple(rolled), passes, time.perf_counter() - t0,
-                    check_seconds=planner.check_seconds)
+                    check_seconds=planner.check_seconds, unsafe_left=unsafe_left)

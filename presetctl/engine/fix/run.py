@@ -12,13 +12,10 @@ are written in batches of up to 64, steps 1 and 2 once per batch):
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import stat
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -32,8 +29,8 @@ from presetctl.engine.fix.names import numbered
 from presetctl.engine.fix.planner import FilePlan, PlanRules, plan_file
 from presetctl.engine.model import StageTiming
 from presetctl.engine.options import Options
-from presetctl.engine.workers import PARALLEL_MIN_FILES, Progress, effective_jobs
-from presetctl.fsutil import atomic_write, fsync_dir
+from presetctl.engine.workers import Progress, map_chunks, worker_count
+from presetctl.fsutil import atomic_write, fsync_dir, signals_deferred
 from presetctl.state.backups import BackupStore, sha256
 from presetctl.state.journal import Journal, RunInfo, journal_path, list_runs, new_run_id, now_iso
 from presetctl.state.lock import StateLock
@@ -42,7 +39,6 @@ from presetctl.state.paths import backups_dir, lock_path, state_dir
 MODES = ("write", "diff", "dry-run")
 BATCH_FILES = 64  # files whose backups and journal records share one fsync
 BATCH_BYTES = 16 * 1024 * 1024
-CHUNK = 32  # files planned per task in a worker process
 
 
 @dataclass(frozen=True)
@@ -127,7 +123,7 @@ class _Writer:
     def _prepare(self, src: Path, shown: str, plan: FilePlan) -> _Pending | FileFix:
         base = FileFix(shown, FileFixStatus.FAILED, plan.format, applied=plan.applied, rolled_back=plan.rolled_back,
                        before_sha=sha256(plan.before), after_sha=sha256(plan.after), passes=plan.passes,
-                       seconds=plan.seconds, check_seconds=plan.check_seconds)
+                       seconds=plan.seconds, check_seconds=plan.check_seconds, unsafe_left=plan.unsafe_left)
         try:
             st = os.lstat(src)
         except OSError as exc:
@@ -174,7 +170,8 @@ class _Writer:
                 self.journal.sync()
         for i, p in enumerate(prepared):
             if isinstance(p, _Pending) and i not in out:
-                out[i] = self._write(p)
+                with signals_deferred():  # an interrupt lands between files, never inside one's write
+                    out[i] = self._write(p)
         share = (time.perf_counter() - t0) / max(1, len(items))
         return [replace(out[i], write_seconds=share) for i in range(len(items))]
 
@@ -202,13 +199,13 @@ def _preview(shown: str, plan: FilePlan, mode: str) -> FileFix:
     diff = render_diff(shown, new_shown or shown, plan.before, plan.after, plan.applied) if mode == "diff" else ""
     return FileFix(shown, FileFixStatus.WOULD_FIX, plan.format, new_shown, plan.applied, plan.rolled_back,
                    before_sha=sha256(plan.before), after_sha=sha256(plan.after), diff=diff, passes=plan.passes,
-                   seconds=plan.seconds, check_seconds=plan.check_seconds)
+                   seconds=plan.seconds, check_seconds=plan.check_seconds, unsafe_left=plan.unsafe_left)
 
 
 def _unchanged(shown: str, plan: FilePlan) -> FileFix:
     status = FileFixStatus.UNCHANGED if plan.parsed else FileFixStatus.SKIPPED
     return FileFix(shown, status, plan.format, rolled_back=plan.rolled_back, passes=plan.passes, seconds=plan.seconds,
-                   check_seconds=plan.check_seconds)
+                   check_seconds=plan.check_seconds, unsafe_left=plan.unsafe_left)
 
 
 def interrupted_runs(root: Path) -> list[RunInfo]:
@@ -235,7 +232,7 @@ def fix(
     t1 = time.perf_counter()
     if settings.mode != "write":
         files = [_fix_one(c, plan, settings.mode, progress, i, len(cands))
-                 for i, (c, plan) in enumerate(_plans(cands, options, check_options, rules), 1)]
+                 for i, (c, plan) in enumerate(_plans(cands, options, rules), 1)]
         return _result(settings.mode, None, files, started, t0, t1)
     root = state_dir(settings.state_dir)
     with StateLock(lock_path(root)) as lock:
@@ -258,7 +255,7 @@ def fix(
             def open_journal() -> Journal:
                 return Journal(journal_path(root, run_id), fsync=settings.fsync)
         writer = _Writer(open_journal, BackupStore(backups_dir(root), fsync=settings.fsync), settings.fsync)
-        files = _write_all(cands, _plans(cands, options, check_options, rules, lock.fileno()), writer, progress)
+        files = _write_all(cands, _plans(cands, options, rules, lock.fileno()), writer, progress)
         if resume is not None:
             writer.journal  # noqa: B018 - a resumed run is closed even when nothing was left to do
         writer.close(sum(f.status is FileFixStatus.FIXED for f in files))
@@ -273,47 +270,26 @@ def _read_and_plan(cand: Candidate, rules: PlanRules, options: Options) -> FileP
     return plan_file(data, PurePosixPath(cand.display), rules, options)
 
 
-_WORKER: tuple[PlanRules, Options] | None = None
-
-
-def _init_worker(options: Options, check_options: Options, unsafe: bool, close_fd: int) -> None:
-    global _WORKER
-    if close_fd >= 0:  # the state lock, inherited by fork: only the parent may hold it
-        os.close(close_fd)
-    _WORKER = (PlanRules.build(options, check_options, unsafe), options)
-
-
-def _plan_chunk(chunk: Sequence[Candidate]) -> list[FilePlan | FileFix]:
-    assert _WORKER is not None
-    rules, options = _WORKER
+def _plan_chunk(state: tuple[PlanRules, Options], chunk: Sequence[Candidate]) -> list[FilePlan | FileFix]:
+    rules, options = state
     return [_read_and_plan(c, rules, options) for c in chunk]
 
 
-def _plans(cands: Sequence[Candidate], options: Options, check_options: Options, rules: PlanRules,
+def _lost(cand: Candidate) -> FilePlan | FileFix:
+    return FileFix(cand.display, FileFixStatus.SKIPPED,
+                   error="planning its fixes made a worker process die twice; not changed")
+
+
+def _plans(cands: Sequence[Candidate], options: Options, rules: PlanRules,
            close_fd: int = -1) -> Iterator[tuple[Candidate, FilePlan | FileFix]]:
-    """Plans in discovery order; planned by worker processes for large runs (writes stay here)."""
-    jobs = min(effective_jobs(options), max(1, len(cands)))
-    if jobs <= 1 or len(cands) < PARALLEL_MIN_FILES:
-        for cand in cands:
-            yield cand, _read_and_plan(cand, rules, options)
-        return
-    chunks = [cands[i : i + CHUNK] for i in range(0, len(cands), CHUNK)]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_init_worker, initargs=(options, check_options, rules.unsafe, close_fd)) as pool:
-        ahead: deque[tuple[Sequence[Candidate], Future[list[FilePlan | FileFix]]]] = deque()
-        try:
-            for chunk in chunks:
-                ahead.append((chunk, pool.submit(_plan_chunk, chunk)))
-                if len(ahead) > 2 * jobs:  # bounded: plans hold the bytes of their files
-                    done_chunk, fut = ahead.popleft()
-                    yield from zip(done_chunk, fut.result(), strict=True)
-            while ahead:
-                done_chunk, fut = ahead.popleft()
-                yield from zip(done_chunk, fut.result(), strict=True)
-        except BaseException:
-            for _, fut in ahead:
-                fut.cancel()
-            raise
+    """Plans in discovery order; planned by worker processes for large runs (writes stay here).
+
+    Ordered with a bounded look-ahead: plans hold the bytes of their files."""
+    jobs = worker_count(options, len(cands))
+    # The state lock, inherited by fork, is closed in workers: only this process may hold it.
+    for chunk, plans in map_chunks(cands, jobs, lambda: (rules, options), (), _plan_chunk, on_lost=_lost,
+                                   window=2 * jobs, close_fds=(close_fd,) if close_fd >= 0 else ()):
+        yield from zip(chunk, plans, strict=True)
 
 
 def _fix_one(cand: Candidate, plan: FilePlan | FileFix, mode: str,

@@ -75,15 +75,18 @@ def repair_in_flight(info: RunInfo) -> None:
 
 
 class _Restorer:
-    def __init__(self, store: BackupStore, fsync: bool, force: bool) -> None:
+    def __init__(self, store: BackupStore, fsync: bool, force: bool, journal: Journal | None) -> None:
         self.store = store
         self.fsync = fsync
         self.force = force
+        self.journal = journal  # None: a dry run, which only says what it would do
         self.restored: list[str] = []
         self.unchanged: list[str] = []
         self.refused: list[tuple[str, str]] = []
 
     def _put_back(self, rec: dict[str, Any], src: Path) -> None:
+        if self.journal is None:
+            return
         original = self.store.get(rec["before"], rec.get("blob"))
         atomic_write(src, original, fsync=self.fsync, mode=int(rec.get("mode", 0o644)))
         mtime = rec.get("mtime_ns")
@@ -95,9 +98,14 @@ class _Restorer:
         if not self.force:
             self.refused.append((str(path), "changed since the fix (use --force to restore anyway)"))
             return True
-        if now is not None:
+        if now is not None and self.journal is not None:
             self.store.put(path.read_bytes())  # keep what --force overwrites
         return False
+
+    def _restored(self, src: Path) -> None:
+        self.restored.append(str(src))
+        if self.journal is not None:  # progress: what an interrupted undo had already put back
+            self.journal.append({"t": "undone", "path": str(src)}, durable=False)
 
     def undo(self, rec: dict[str, Any]) -> None:
         src = Path(rec["path"])
@@ -111,8 +119,9 @@ class _Restorer:
             if now_src is not None and not linked and now_src != before and self._changed_since(src, now_src):
                 return
             self._put_back(rec, src)
-            os.unlink(dst)
-            self.restored.append(str(src))
+            if self.journal is not None:
+                os.unlink(dst)
+            self._restored(src)
             return
         if now_src == before:
             self.unchanged.append(str(src))
@@ -120,30 +129,43 @@ class _Restorer:
         if now_src != after and self._changed_since(src, now_src):
             return
         self._put_back(rec, src)
-        self.restored.append(str(src))
+        self._restored(src)
 
 
-def undo(run_id: str | None, *, state: str | None = None, force: bool = False, fsync: bool = True) -> UndoResult:
+def undo(run_id: str | None, *, state: str | None = None, force: bool = False, fsync: bool = True,
+         dry_run: bool = False) -> UndoResult:
+    """Restore the files of fix run ``run_id`` (default: the latest run not undone yet).
+
+    Undoing when every run is undone already is not an error: there is nothing left to undo.
+    ``dry_run`` reports what would be restored and changes nothing.
+    """
     root = state_dir(state)
     with StateLock(lock_path(root)):
         if run_id is None:
             live = [r for r in list_runs(root) if r.status != "undone"]
             if not live:
-                raise StateError(f"no fix run to undo in {root}")
+                return UndoResult(None, dry_run=dry_run)
             info = live[-1]
         else:
             info = load_run(root, run_id)
         if info.status == "undone" and not force:
-            raise StateError(f"fix run {info.run_id} was already undone")
-        restorer = _Restorer(BackupStore(backups_dir(root), fsync=fsync), fsync, force)
+            return UndoResult(info.run_id, dry_run=dry_run, already_undone=True)
         begins = [dict(r) for r in info.records if r.get("t") == "begin"]
-        for rec in reversed(begins):
-            restorer.undo(rec)
-        _clean_temporaries({Path(r["path"]).parent for r in in_flight(info)})
-        if not restorer.refused:
+        store = BackupStore(backups_dir(root), fsync=fsync)
+        if dry_run:
+            restorer = _Restorer(store, fsync, force, None)
+            for rec in reversed(begins):
+                restorer.undo(rec)
+        else:
             with Journal(journal_path(root, info.run_id), fsync=fsync) as journal:
-                journal.append({"t": "undo", "at": now_iso(), "restored": len(restorer.restored)})
-    return UndoResult(info.run_id, tuple(restorer.restored), tuple(restorer.unchanged), tuple(restorer.refused))
+                restorer = _Restorer(store, fsync, force, journal)
+                for rec in reversed(begins):
+                    restorer.undo(rec)
+                _clean_temporaries({Path(r["path"]).parent for r in in_flight(info)})
+                if not restorer.refused:
+                    journal.append({"t": "undo", "at": now_iso(), "restored": len(restorer.restored)})
+    return UndoResult(info.run_id, tuple(restorer.restored), tuple(restorer.unchanged), tuple(restorer.refused),
+                      dry_run=dry_run)
 
 
 def history(state: str | None = None) -> list[RunInfo]:

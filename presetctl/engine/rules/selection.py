@@ -6,10 +6,11 @@ from fnmatch import fnmatch
 from functools import lru_cache
 
 from presetctl.engine.errors import ConfigError
-from presetctl.engine.model import Severity
+from presetctl.engine.model import SecuritySeverity, Severity
 from presetctl.engine.options import Options
 from presetctl.engine.rules.base import Level, Rule
 from presetctl.engine.rules.registry import BY_CODE, RULES
+from presetctl.engine.security.ratings import RATINGS
 
 
 def _matches(code: str, selectors: tuple[str, ...]) -> bool:
@@ -61,6 +62,13 @@ class RuleSet:
 
     def rule(self, code: str) -> Rule:
         return BY_CODE[code]
+
+    def security(self, code: str) -> SecuritySeverity | None:
+        """The security rating a finding of ``code`` carries (file/parse codes only in scan-security)."""
+        rating = BY_CODE[code].security
+        if rating is None and self.options.rate_security:
+            return RATINGS.get(code)
+        return rating
 
     def severity(self, code: str) -> Severity:
         override = self.options.severity_overrides.get(code)

@@ -19,7 +19,7 @@ from presetctl.engine.rules.selection import RuleSet
 from presetctl.engine.stats import duplicates, naming, overview, sound, taxonomy
 from presetctl.engine.stats.extract import chunk_facts
 from presetctl.engine.stats.model import SECTIONS, FileFacts, Section, StatsContext, StatsResult, Wanted
-from presetctl.engine.workers import PARALLEL_MIN_FILES, Progress, effective_jobs, map_chunks
+from presetctl.engine.workers import Progress, map_chunks, worker_count
 
 Compute = Callable[[Sequence[FileFacts], StatsContext], Section]
 
@@ -30,9 +30,6 @@ COMPUTE: dict[str, Compute] = {
     "naming": naming.compute,
     "sound": sound.compute,
 }
-
-_WORKER: tuple[RuleSet, Wanted] | None = None
-
 
 def history_section() -> Section:
     """Kept in the list so outputs have a stable shape; filled once runs are recorded."""
@@ -52,25 +49,17 @@ def wanted(sections: Sequence[str]) -> Wanted:
                   sound_hash="duplicates" in chosen)
 
 
-def _init_worker(options: Options, want: Wanted) -> None:
-    global _WORKER
-    _WORKER = (RuleSet(options), want)
-
-
-def _work(chunk: Sequence[Candidate]) -> list[FileFacts]:
-    assert _WORKER is not None
-    return chunk_facts(chunk, *_WORKER)
+def _lost(cand: Candidate) -> FileFacts:
+    return FileFacts(cand.display, "unknown", FileStatus.SKIPPED, cand.size,
+                     problem="E002: checking this file made a worker process die twice")
 
 
 def gather(cands: Sequence[Candidate], options: Options, want: Wanted, progress: Progress | None = None) -> list[FileFacts]:
-    jobs = min(effective_jobs(options), max(1, len(cands)))
-    if jobs > 1 and len(cands) >= PARALLEL_MIN_FILES:
-        return list(map_chunks(cands, jobs, _init_worker, (options, want), _work, progress))
     rules = RuleSet(options)
     out: list[FileFacts] = []
-    step = 64
-    for i in range(0, len(cands), step):
-        out.extend(chunk_facts(cands[i : i + step], rules, want))
+    for _chunk, facts in map_chunks(cands, worker_count(options, len(cands)), lambda: rules, (),
+                                    lambda r, chunk: chunk_facts(chunk, r, want), on_lost=_lost, ordered=False):
+        out.extend(facts)
         if progress is not None:
             progress(len(out), len(cands))
     return out
@@ -108,6 +97,6 @@ def collect(
     facts.sort(key=lambda f: f.path)
     ctx = StatsContext(options, threshold, top)
     out = tuple(history_section() if name == "history" else COMPUTE[name](facts, ctx) for name in chosen)
-    jobs = min(effective_jobs(options), len(cands)) if len(cands) >= PARALLEL_MIN_FILES else 1
+    jobs = worker_count(options, len(cands))
     return StatsResult(tuple(paths), out, len(facts), sum(len(f.presets) for f in facts),
                        time.perf_counter() - t0, jobs)
