@@ -37,11 +37,21 @@ def start_presetctl(args: list[str], cwd: Path, env: dict[str, str] | None = Non
 
 
 def read_line(proc: subprocess.Popen[bytes], timeout: float = 60) -> bytes:
-    """The first line the process prints (waits for the event, with a hang guard)."""
+    """The next line the process prints (waits for the event, with a hang guard).
+
+    Reads the descriptor byte by byte: a buffered readline would swallow later lines that
+    ``communicate()`` (which reads the descriptor directly) then never sees."""
     assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    assert ready, "no output"
-    return proc.stdout.readline()
+    fd = proc.stdout.fileno()
+    line = b""
+    while not line.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], timeout)
+        assert ready, "no output"
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        line += byte
+    return line
 
 
 def wait_for_workers(proc: subprocess.Popen[bytes], count: int, timeout: float = 60) -> list[psutil.Process]:

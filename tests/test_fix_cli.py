@@ -68,12 +68,19 @@ def test_fix_show_fixes_then_undo_restores_bytes_and_mtime(cli, two: Path) -> No
     assert again.exit_code == 0 and "Fixed 0 issues in 0 of 2 files.\n" in again.output
     hist = cli(["fix", "--history"])
     assert hist.exit_code == 0 and hist.output.count(" complete ") == 1
+    preview = cli(["fix", "--undo", "--dry-run"])
+    assert (preview.exit_code, preview.stdout) == (0, f"would restore {two / 'Bass.json'}\n"
+                                                      f"Undo of run {hist.output.split()[5]} would restore 1 file; "
+                                                      "0 already original, 0 refused.\n")
+    assert (two / "Bass.json").read_bytes() == fixed("Bass")  # a preview changes nothing
     u = cli(["fix", "--undo"])
     assert u.exit_code == 0, u.output
     assert "1 file restored" in u.output
     assert (two / "Bass.json").read_bytes() == preset("Bass")
     assert (two / "Bass.json").stat().st_mtime_ns == 1_000_000_000
     assert " undone " in cli(["fix", "--history"]).output
+    second = cli(["fix", "--undo"])
+    assert (second.exit_code, second.stdout) == (0, "Nothing left to undo: every recorded fix run is undone already.\n")
 
 
 def test_undo_refuses_a_file_changed_since_unless_forced(cli, two: Path) -> None:  # type: ignore[no-untyped-def]
@@ -103,7 +110,10 @@ def test_rename_never_overwrites_and_is_undone(cli, pack: Path) -> None:  # type
 def test_unsafe_fixes_need_the_flag(cli, pack: Path) -> None:  # type: ignore[no-untyped-def]
     body = b'{"format_version": "1.0", "metadata": {"name": "Other"}, "parameters": []}'
     (pack / "Bass.json").write_bytes(body)
-    assert cli(["fix", "--select", "N001", str(pack)]).exit_code == 0
+    safe_only = cli(["fix", "--select", "N001", str(pack)])
+    assert safe_only.exit_code == 0
+    assert safe_only.stdout == ("Fixed 0 issues in 0 of 1 file.\n"
+                                "1 more fix available with `--unsafe-fixes` (they may change the sound or a name).\n")
     assert (pack / "Bass.json").read_bytes() == body
     assert cli(["fix", "--select", "N001", "--unsafe-fixes", str(pack)]).exit_code == 0
     assert (pack / "Bass.json").read_bytes() == body.replace(b'"Other"', b'"Bass"')

@@ -68,7 +68,7 @@ def test_fix_stopped_by_a_signal_says_how_to_resume_and_resume_finishes(tmp_path
     now = {p: p.read_bytes() for p in pack.rglob("*.json")}
     assert set(now) == set(original)  # nothing half-written, no temporary file left (checked below)
     assert not [p for p in pack.rglob("*") if p.name.startswith(".presetctl-tmp-")]
-    for p, data in now.items():
+    for data in now.values():
         json.loads(data)  # every file whole: old or new
     resumed = start_presetctl(["fix", "--resume", "--no-fsync"], pack, env)
     _, err = drain_to_eof(resumed, timeout=120)

@@ -29,7 +29,7 @@ def _children_cpu() -> float:
 
 @pytest.mark.slow
 def test_head_of_a_huge_run_returns_at_once(tmp_path: Path) -> None:
-    pack = broken_pack(tmp_path / "pack", BIG, params=12)
+    broken_pack(tmp_path / "pack", BIG, params=12)
     cmd = f"{sys.executable} -m presetctl validate pack -o concise; echo \"exit=$?\" >&2"
     before, t0 = _children_cpu(), time.monotonic()
     proc = subprocess.run(["bash", "-c", f"set -o pipefail; ({cmd}) | head -1"], cwd=tmp_path, capture_output=True,

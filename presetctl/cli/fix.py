@@ -93,15 +93,20 @@ def summary(result: FixResult) -> str:
     return line
 
 
+def _shown(path: str, cwd: str) -> str:
+    """A journaled (absolute) path: relative when it is under the working folder, else absolute."""
+    rel = os.path.relpath(path, cwd)
+    return visible(path if rel.startswith("..") else rel)
+
+
 def render_undo(result: UndoResult, cwd: str) -> str:
     if result.run_id is None:
         return "Nothing left to undo: every recorded fix run is undone already.\n"
     if result.already_undone:
         return f"Nothing left to undo: fix run {result.run_id} was undone already.\n"
-    out = [f"{visible(os.path.relpath(p, cwd))}: changed since the fix, not restored ({why})\n"
-           for p, why in result.refused]
+    out = [f"{_shown(p, cwd)}: changed since the fix, not restored ({why})\n" for p, why in result.refused]
     if result.dry_run:
-        out.extend(f"would restore {visible(os.path.relpath(p, cwd))}\n" for p in result.restored)
+        out.extend(f"would restore {_shown(p, cwd)}\n" for p in result.restored)
         out.append(f"Undo of run {result.run_id} would restore {plural(len(result.restored), 'file')}; "
                    f"{len(result.unchanged)} already original, {len(result.refused)} refused.\n")
         return "".join(out)

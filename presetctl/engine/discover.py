@@ -138,7 +138,13 @@ def discover(paths: Sequence[str], options: Options, cwd: str | None = None) -> 
         try:
             st = os.lstat(full)
         except OSError as exc:
-            raise UsageError(f"cannot access {raw!r}: {exc.strerror}") from None
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                raise UsageError(f"cannot access {raw!r}: {exc.strerror}") from None
+            # There but not readable (a permission): the same finding as inside a folder.
+            namer = _Namer(raw, full, cwd)
+            v = Violation(f"cannot stat: {exc.strerror}", code="F007")
+            _keep(Skipped(namer.shown(full), v, rel=namer.rel(full)), seen, candidates, skipped)
+            continue
         if stat.S_ISDIR(st.st_mode) or (stat.S_ISLNK(st.st_mode) and os.path.isdir(full)):
             # A root the user names explicitly may itself be a link to a folder: that is the folder asked for.
             root = os.path.realpath(full) if stat.S_ISLNK(st.st_mode) else full

@@ -111,6 +111,16 @@ RULES = (
                  "run goes on with the other files.",
                  "presetctl could not fully check the file, so it must not be reported as clean.",
                  "", "Report the message to the presetctl maintainers with the file if you can share it.")),
+    Rule("E002", "worker-crashed", Level.FILE, E, "Checking this file made a worker process die",
+         RuleDoc("Reports a file whose check killed the worker process checking it twice in a row (the "
+                 "file was retried alone in a fresh worker): a crash in native code, or the system's "
+                 "out-of-memory killer. Other files are not affected: a worker that dies is replaced, and "
+                 "the files it held are checked again.",
+                 "The file was not checked, so it must not be reported as clean; a file that crashes a "
+                 "checker may crash other programs that read it too.",
+                 "a bank whose check is killed by the out-of-memory killer on a small CI runner",
+                 "Report it to the presetctl maintainers with the file if you can share it; check "
+                 "the machine's memory limits (`dmesg` names the OOM killer).")),
     Rule("R001", "recognized-not-validated", Level.FILE, I, "Format recognized but not validated in depth",
          RuleDoc("Reports a file in a format presetctl recognizes (another synth's fxp or sysex, "
                  "ZynAddSubFX, u-he, Ableton) but does not validate in depth. Security scanning still "

@@ -22,4 +22,5 @@ RATINGS: dict[str, SecuritySeverity] = {
     "P003": HIGH,  # nesting past the parser's limit: stack exhaustion
     "P004": MEDIUM,  # NaN/Infinity/overflowing numbers
     "E001": MEDIUM,  # presetctl failed on the file: not fully scanned
+    "E002": MEDIUM,  # the file crashed a worker process: not scanned
 }
