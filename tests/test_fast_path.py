@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from presetctl.api import validate
 from presetctl.engine.discover import Candidate
-from presetctl.engine.formats.base import Document
+from presetctl.engine.formats.base import Document, DocumentFacts
 from presetctl.engine.formats.jsonutil import parse_json
 from presetctl.engine.options import Options
 from presetctl.engine.pipeline import check_file
@@ -422,7 +422,7 @@ def test_quick_shape_pass_never_hides_what_the_walk_finds(value: Any, indent: bo
         return  # the walk decides
     assert depth == _walk_depth(value)
     ctx = RuleContext(PurePosixPath("x.json"), Options())
-    doc = Document("presetctl", data, raw=json.loads(data), extra={})  # no locator: forces the walk
+    doc = Document("presetctl", data, raw=json.loads(data), facts=DocumentFacts())  # no locator: forces the walk
     walked = content.scan_of(doc, ctx)
     shape = json_shape._shape(doc, walked)
     assert shape.deepest == depth and not shape.numbers and not shape.oversized

@@ -83,7 +83,7 @@ def test_bank_voices_names_and_parameters() -> None:
     assert doc.format == "dx7-syx" and doc.validated and doc.parsed
     assert [p.index for p in doc.presets] == list(range(1, 33))
     assert doc.presets[0].name == "VOICE 1" and doc.presets[31].name == "VOICE 32"
-    assert doc.extra["texts"][0] == (Location(pointer="/name", offset=6 + 118, voice=1), "VOICE 1   ")
+    assert doc.facts.texts[0] == (Location(pointer="/name", offset=6 + 118, voice=1), "VOICE 1   ")
     params = {p.name: p for p in doc.presets[0].parameters}
     assert len(params) == 145
     assert (params["algorithm"].value, params["algorithm"].maximum) == (8, 31)
@@ -114,7 +114,7 @@ def test_single_voice_dump_unpacked() -> None:
 def test_header_found_anywhere_on_any_channel() -> None:
     data = b"garbage" + bank(channel=5)
     doc = load(data)
-    assert doc.format == "dx7-syx" and len(doc.presets) == 32 and doc.extra["header"]["channel"] == 5
+    assert doc.format == "dx7-syx" and len(doc.presets) == 32 and doc.facts.header["channel"] == 5
     assert found(data) == [("D012", "7 bytes outside any sysex message (F0 ... F7): a MIDI device sees them as noise",
                             "byte 0")]
 
@@ -123,7 +123,7 @@ def test_files_without_dx7_voices_go_to_the_other_sysex_loader() -> None:
     other = b"\xf0\x43\x00\x7e\x01\x28LM  8952PM" + b"0" * 20 + b"\xf7"
     doc = load(other, "perf.syx")
     assert (doc.format, doc.validated, doc.parsed) == ("syx", False, True)
-    assert doc.extra["kinds"] == ("Yamaha universal bulk dump",)
+    assert doc.facts.kinds == ("Yamaha universal bulk dump",)
     assert codes(other, "R") == ["R001"] and codes(other) == []
     text = load(b"<html>not found</html>", "bank.syx")
     assert (text.format, text.parsed) == ("syx", False)

@@ -74,7 +74,7 @@ def test_models_and_detection() -> None:
     assert (doc.format, doc.validated, doc.parsed) == ("zyn-xiz", False, True)
     assert (p.name, p.author, p.description, p.synth, p.synth_version) == ("Warm Pad", "Paul", "slow", "ZynAddSubFX",
                                                                           "2.4.1")
-    assert doc.problems == () and doc.extra["leading_space"] == 1
+    assert doc.problems == () and doc.facts.leading_space == 1
     assert [(v.code, v.location.offset) for v in violations(doc, "x.xiz") if v.code.startswith("G")] == [("G007", 0)]
     assert codes(load(recognized.XIZ_LOADER, gzip.compress(XIZ.lstrip()), "x.xiz"), "x.xiz") == {"R001"}
 
@@ -87,10 +87,10 @@ def test_models_and_detection() -> None:
     p = doc.presets[0]
     assert (p.name, p.author, p.category, p.description, p.synth, p.synth_version) == (
         "Piano", "Rob", "Keys", 'Based on "it"', "Diva", "10001")
-    assert [(loc.pointer, t) for loc, t in doc.extra["texts"]] == [
+    assert [(loc.pointer, t) for loc, t in doc.facts.texts] == [
         ("/@Meta/Author", "Rob"), ("/@Meta/Description", 'Based on "it"'), ("/@Meta/Categories", "Keys:Piano"),
         ("/Module", "Chorus1")]
-    assert doc.extra["texts"][0][0].offset == H2P.index(b"Rob")
+    assert doc.facts.texts[0][0].offset == H2P.index(b"Rob")
     assert doc.problems == ()
     for data, name, loader in ((XIZ, "x.xml", recognized.XIZ_LOADER), (H2P, "x.txt", recognized.H2P_LOADER),
                                (ADG, "x.xml", recognized.ABLETON_LOADER),
@@ -102,10 +102,10 @@ def test_other_fxp_header_checks() -> None:
     serum = other_fxp(b"XfsX", zlib.compress(b"serum state" * 10))
     doc = load(fxp.OTHER_LOADER, serum, "x.fxp")
     assert (doc.format, doc.validated, doc.problems, doc.presets[0].synth) == ("fxp", False, (), "Serum")
-    (blob,) = doc.extra["blobs"]
+    (blob,) = doc.facts.blobs
     assert blob.read() == b"serum state" * 10 and blob.location.offset == 60
     sylenth = other_fxp(b"syl1", b"1lys" + struct.pack("<I", 11) + zlib.compress(b"hello world"))
-    assert load(fxp.OTHER_LOADER, sylenth, "x.fxp").extra["blobs"][0].read() == b"hello world"
+    assert load(fxp.OTHER_LOADER, sylenth, "x.fxp").facts.blobs[0].read() == b"hello world"
     assert load(fxp.OTHER_LOADER, other_fxp(b"XfsX", b"abc", byte_size=len(other_fxp(b"XfsX", b"abc"))),
                 "x.fxp").problems == ()  # Serum's byteSize quirk is accepted
     cases = {
@@ -156,7 +156,7 @@ def test_gzip_bomb_is_bounded() -> None:
     assert (v.code, doc.parsed) == ("G006", False) and "not read" in v.message
     serum = load(fxp.OTHER_LOADER, other_fxp(b"XfsX", zlib.compress(b"\0" * (4 << 20))), "x.fxp", limit=1 << 20)
     with pytest.raises(ValueError, match="not fully inflated"):
-        serum.extra["blobs"][0].read()
+        serum.facts.blobs[0].read()
 
 
 PROPS = settings(max_examples=150, deadline=timedelta(seconds=5), suppress_health_check=[HealthCheck.too_slow])
@@ -168,7 +168,7 @@ def _no_crash(data: bytes) -> None:
         name = f"x{loader.extensions[0]}"
         doc = load(loader, data, name, limit=1 << 20)
         violations(doc, name)
-        for blob in doc.extra.get("blobs", ()):
+        for blob in doc.facts.blobs:
             try:
                 blob.read()
             except ValueError:
@@ -256,10 +256,10 @@ def test_corpus_other_fxp(corpus: Path) -> None:
             try:
                 inflated = zlib.decompressobj().decompress(data[60 if plugin == "XfsX" else 68 :])
             except zlib.error:
-                assert doc.extra["blobs"] == ()
+                assert doc.facts.blobs == ()
                 raw_chunks += 1
             else:
-                (blob,) = doc.extra["blobs"]
+                (blob,) = doc.facts.blobs
                 assert blob.read() == inflated
         if plugin == "OBXf":
             category = re.search(rb' category="([^"]*)"', data)

@@ -85,9 +85,9 @@ def test_model_and_detection() -> None:
     assert [(m.source, m.target, m.amount) for m in p.modulations] == [("modsource 6", "a_osc1_param4", -0.5)]
     assert [(q.name, q.value, q.pointer) for q in p.parameters] == [
         ("polylimit", 16, "/patch/parameters/polylimit"), ("a_osc1_param4", 27.5, "/patch/parameters/a_osc1_param4")]
-    (blob,) = doc.extra["blobs"]
+    (blob,) = doc.facts.blobs
     assert (blob.kind, blob.location.offset, blob.read()) == ("wavetable", 92 + len(XML), wavetable())
-    assert doc.extra["header"]["program_name"] == b"Acid" and doc.extra["header"]["xml_size"] == len(XML)
+    assert doc.facts.header["program_name"] == b"Acid" and doc.facts.header["xml_size"] == len(XML)
     assert p.location("category").pointer == "/patch/meta/@category"
     assert codes(doc) == []
     # the sound key ignores the metadata: same sound, other name -> same key
@@ -100,7 +100,7 @@ def test_scripts_are_decoded() -> None:
     xml = XML.replace(b"</parameters>", b"</parameters><extraoscdata><osc_extra_sc0_osc0 scene=\"0\" osc=\"0\" "
                       b"wavetable_formula=\"" + base64.b64encode(b"return 1") + b"\" /></extraoscdata><formulae>"
                       b"<formula scene=\"0\" i=\"0\" formula=\"" + base64.b64encode(lua) + b"\" /></formulae>")
-    scripts = load(make(xml)).extra["scripts"]
+    scripts = load(make(xml)).facts.scripts
     assert [(s.language, s.source, s.location.pointer) for s in scripts] == [
         ("lua", lua, "/patch/formulae/formula[1]/@formula"),
         ("lua", b"return 1", "/patch/extraoscdata/osc_extra_sc0_osc0/@wavetable_formula")]
@@ -119,7 +119,7 @@ def test_legacy_xml_chunk() -> None:
     head = struct.pack(">4sI4sI4sII28sI", b"CcnK", 0, b"FPCh", 1, b"cjs3", 1, 1, b"Acid", len(XML))
     assert load(make(XML + b"\0")).problems == ()  # a NUL terminator counted in the XML size is harmless
     doc = load(head + XML)
-    assert doc.parsed and doc.presets[0].name == "Acid" and doc.extra["header"]["binary"] is False
+    assert doc.parsed and doc.presets[0].name == "Acid" and doc.facts.header["binary"] is False
     assert codes(doc) == []
 
 
@@ -194,7 +194,7 @@ def test_extension_after_wavetables_is_accounted_for() -> None:
     xml = XML.replace(b'revision="16"', b'revision="29"').replace(
         b"</parameters>", b'</parameters><serialization absSize="' + str(len(ext)).encode() + b'" />')
     doc = load(make(xml, tail=ext))
-    assert codes(doc) == [] and [b.kind for b in doc.extra["blobs"]] == ["extension"]
+    assert codes(doc) == [] and [b.kind for b in doc.facts.blobs] == ["extension"]
     assert codes(load(make(xml, tail=ext + b"x"))) == ["U003"]
 
 
@@ -210,7 +210,7 @@ def test_fix_writer_output_loads_clean(with_wavetable: bool) -> None:
         assert doc.problems == (), attr
         p = doc.presets[0]
         assert {"name": p.name, "category": p.category, "license": p.license}[attr] == value
-        assert [b.read() for b in doc.extra["blobs"]] == [b.read() for b in load(data).extra["blobs"]]
+        assert [b.read() for b in doc.facts.blobs] == [b.read() for b in load(data).facts.blobs]
         assert codes(doc, "Pads/x.fxp" if attr == "category" else "Leads/x.fxp") == []
 
 
@@ -231,7 +231,7 @@ def _no_crash(data: bytes) -> None:
     for loader in (fxp.LOADER, fxp.OTHER_LOADER):
         doc = loader.load(data, LoadContext(PurePosixPath("Leads/x.fxp"), max_decompressed=1 << 20))
         violations(doc)
-        for blob in doc.extra.get("blobs", ()):
+        for blob in doc.facts.blobs:
             try:
                 blob.read()
             except ValueError:
@@ -321,8 +321,8 @@ def test_corpus_surge(corpus: Path) -> None:  # noqa: PLR0915 - one pass over 46
         leaf = _singular(re.split(r"[\\/]", html.unescape(meta.group(2).decode()))[-1])
         category_mismatch += folder in SURGE_FOLDERS and bool(leaf) and leaf != folder
         oracle_scripts += len(re.findall(rb'(?:formula|wavetable_formula)="[^"]+"', xml))
-        scripts += len(doc.extra["scripts"])
-        assert len(doc.extra["blobs"]) == sum(1 for s in wt if s)
+        scripts += len(doc.facts.scripts)
+        assert len(doc.facts.blobs) == sum(1 for s in wt if s)
     assert (zero_size, len8) == (456, 11)
     assert (blobs, files_with_blobs) == (189, 130)
     assert strict_failures == 1 and (scripts, oracle_scripts) == (0, 0)
@@ -349,7 +349,7 @@ def test_corpus_fix_writer_round_trip(corpus: Path) -> None:
         out = apply_splices(data, fxp_writer.set_meta(data, "name", "Renamed by presetctl") or ())
         doc = load(out)
         assert doc.problems == () and doc.presets[0].name == "Renamed by presetctl"
-        assert [b.read() for b in doc.extra["blobs"]] == [b.read() for b in load(data).extra["blobs"]]
+        assert [b.read() for b in doc.facts.blobs] == [b.read() for b in load(data).facts.blobs]
 
 
 @pytest.mark.corpus

@@ -51,7 +51,7 @@ def test_mapping_and_lazy_blobs() -> None:
     assert [(m.source, m.target, m.amount) for m in p.modulations] == [("lfo_1", "filter_1_cutoff", 0.5)]
     cutoff = next(x for x in p.parameters if x.name == "filter_1_cutoff")
     assert (cutoff.minimum, cutoff.maximum, cutoff.pointer) == (8.0, 136.0, "/settings/filter_1_cutoff")
-    (blob,) = doc.extra["blobs"]
+    (blob,) = doc.facts.blobs
     assert blob.kind == "sample" and blob.location.pointer == "/settings/sample/samples"
     assert blob.read() == b"\0" * 600
 
@@ -103,7 +103,7 @@ def test_vitalbank() -> None:
     assert [p.index for p in doc.presets] == [1, 2]
     got = sorted((v.code, v.location.entry) for v in doc.problems)
     assert got == [("P001", "Presets/B.vital"), ("T011", "../evil.vital")]
-    assert any(b.kind == "archive-member" and b.location.entry == "Wavetables/w.vitaltable" for b in doc.extra["blobs"])
+    assert any(b.kind == "archive-member" and b.location.entry == "Wavetables/w.vitaltable" for b in doc.facts.blobs)
     empty = vital.BANK_LOADER.load(bank({"w.vitaltable": b"{}"}), LoadContext(PurePath("b.vitalbank")))
     assert [v.code for v in empty.problems] == ["T013"]
     broken = vital.BANK_LOADER.load(b"PK\x03\x04garbage", LoadContext(PurePath("b.vitalbank")))
@@ -138,7 +138,7 @@ def test_load_decodes_no_blob_until_asked(corpus: Path, monkeypatch: pytest.Monk
     real = base64.b64decode
     monkeypatch.setattr(vital.base64, "b64decode", lambda s, *a, **k: calls.append(len(s)) or real(s, *a, **k))
     doc = vital.LOADER.load(biggest.read_bytes(), LoadContext(PurePath(biggest.name)))
-    blobs = doc.extra["blobs"]
+    blobs = doc.facts.blobs
     assert blobs and calls == []
     assert blobs[0].read() and len(calls) == 1
 

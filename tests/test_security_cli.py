@@ -10,7 +10,7 @@ import pytest
 from conftest import run_subprocess
 from hostile import build
 
-from presetctl.report.safe_text import csv_cell
+from presetctl.safe_text import csv_cell
 
 # Raw bytes/characters that must never reach a report: ESC, the C1 CSI/OSC/DCS controls, BEL,
 # and the bidi override used in the hostile file name.

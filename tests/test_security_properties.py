@@ -17,7 +17,7 @@ from hostile import PE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from presetctl.engine.formats.base import Blob, Document, Script
+from presetctl.engine.formats.base import Blob, Document, DocumentFacts, Script
 from presetctl.engine.model import Location, Violation
 from presetctl.engine.options import Options
 from presetctl.engine.rules.base import Level, RuleContext
@@ -57,7 +57,7 @@ def test_any_bytes(data: bytes, name: str) -> None:
 @given(json_values, texts)
 def test_any_json_value_and_file_name(raw: Any, name: str) -> None:
     safe_name = name.replace("/", "_").replace("\x00", "_") or "x"
-    _scan(Document("presetctl", b"{}", raw=raw, extra={"locator": "json"}), f"pack/{safe_name}.json")
+    _scan(Document("presetctl", b"{}", raw=raw, facts=DocumentFacts(locator="json")), f"pack/{safe_name}.json")
 
 
 @SETTINGS
@@ -67,11 +67,11 @@ def test_any_xml_and_texts(attrs: list[tuple[str, str]], blob: bytes) -> None:
     for i, (name, value) in enumerate(attrs):
         clean = "".join(c for c in name if c.isalnum()) or "a"
         SubElement(root, f"e{i}", {clean: value, "formula": base64.b64encode(value.encode("utf-8", "replace")).decode()})
-    doc = Document("surge-fxp", blob, raw=root, extra={
-        "texts": tuple((Location(voice=1), v) for _, v in attrs),
-        "blobs": (Blob(Location(pointer="/b"), "sample", lambda: blob), Blob(Location(), "bad", _raise)),
-        "scripts": (Script(Location(), "lua", blob), Script(Location(), "lua-bytecode", blob)),
-    })
+    doc = Document("surge-fxp", blob, raw=root, facts=DocumentFacts(
+        texts=tuple((Location(voice=1), v) for _, v in attrs),
+        blobs=(Blob(Location(pointer="/b"), "sample", lambda: blob), Blob(Location(), "bad", _raise)),
+        scripts=(Script(Location(), "lua", blob), Script(Location(), "lua-bytecode", blob)),
+    ))
     _scan(doc, "pack/x.fxp")
 
 

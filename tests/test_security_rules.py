@@ -18,7 +18,7 @@ from xml.etree.ElementTree import Element, SubElement
 import pytest
 from hostile import ELF, LUA_BYTECODE, PE, billion_laughs_bytes, xxe_bytes
 
-from presetctl.engine.formats.base import Blob, Document, Script
+from presetctl.engine.formats.base import Blob, Document, DocumentFacts, Script
 from presetctl.engine.model import Location, Violation
 from presetctl.engine.options import Limits, Options
 from presetctl.engine.rules.base import Level, RuleContext
@@ -42,7 +42,7 @@ def codes(doc: Document, path: str = "pack/Preset.json", options: Options = SCAN
 
 
 def jdoc(raw: Any, fmt: str = "presetctl", **extra: Any) -> Document:
-    return Document(fmt, json.dumps(raw).encode(), raw=raw, text=True, extra={"locator": "json", **extra})
+    return Document(fmt, json.dumps(raw).encode(), raw=raw, text=True, facts=DocumentFacts(locator="json", **extra))
 
 
 CLEAN = {"metadata": {"name": "Warm Pad", "author": "Alice", "comments": "Mod wheel opens the filter.",
@@ -156,7 +156,7 @@ def test_script_payload_negative_and_shebang_blob() -> None:
 # -- Lua ----------------------------------------------------------------------------------------------
 def _lua_doc(source: bytes, language: str = "lua") -> Document:
     return Document("surge-fxp", b"", raw=Element("patch"),
-                    extra={"scripts": (Script(Location(pointer="/patch/formulae/formula"), language, source),)})
+                    facts=DocumentFacts(scripts=(Script(Location(pointer="/patch/formulae/formula"), language, source),)))
 
 
 def test_lua_present_is_info_only() -> None:
@@ -267,7 +267,7 @@ def test_file_name_is_scanned_like_text() -> None:
 
 
 def test_escape_in_binary_format_texts() -> None:
-    doc = Document("dx7-syx", b"\xf0", raw=None, extra={"texts": ((Location(voice=1), "\x1b]52;c;eA==\x07"),)})
+    doc = Document("dx7-syx", b"\xf0", raw=None, facts=DocumentFacts(texts=((Location(voice=1), "\x1b]52;c;eA==\x07"),)))
     assert codes(doc, "p/a.syx") == ["X061", "X063"]
 
 

@@ -27,7 +27,7 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 
 from presetctl.engine.errors import ConfigError, PresetctlError, StateError, UsageError
-from presetctl.report.safe_text import visible
+from presetctl.safe_text import visible
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130

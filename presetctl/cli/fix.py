@@ -21,7 +21,7 @@ from presetctl.engine.fix.run import fix as run_fix
 from presetctl.engine.fix.undo import history, resumable, undo
 from presetctl.engine.options import Options
 from presetctl.report.plural import plural
-from presetctl.report.safe_text import visible
+from presetctl.safe_text import visible
 from presetctl.state.journal import RunInfo
 from presetctl.state.paths import state_dir
 

@@ -29,7 +29,7 @@ from presetctl.engine.stats.taxonomy import alias_toml, toml_string
 from presetctl.engine.taxonomy import PROFILES
 from presetctl.fsutil import atomic_write
 from presetctl.report.html import HtmlPage
-from presetctl.report.safe_text import csv_cell, encodable, json_dumps, visible
+from presetctl.safe_text import csv_cell, encodable, json_dumps, visible
 
 BAR_WIDTH = 40
 CSV_HEADER = ("section", "table", "row", "column", "value")

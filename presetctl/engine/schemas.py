@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import jsonschema_rs
 import orjson
 
+from presetctl.engine import pointer
+
 if TYPE_CHECKING:  # the reference is imported when an invalid document needs it (~80 ms off start-up)
     import jsonschema
     from jsonschema.exceptions import ValidationError
@@ -49,7 +51,7 @@ def reference_validator(name: str = "preset.schema.json") -> jsonschema.Draft202
 
 
 def pointer_of(error: ValidationError) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in error.absolute_path)
+    return pointer.join(error.absolute_path)
 
 
 def _short(msg: str) -> str:
@@ -79,6 +81,6 @@ def schema_errors(instance: Any, name: str = "preset.schema.json") -> Iterator[t
     # specifies: `$` also matches before a final newline in Python, so python-jsonschema accepts
     # "1.0\n" for "^1\\.[0-9]+$". jsonschema-rs follows the spec: what only it finds is reported too.
     for rs_error in fast.iter_errors(instance):
-        where = "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in rs_error.instance_path)
+        where = pointer.join(rs_error.instance_path)
         if where not in reported:
             yield where, _short(str(rs_error.message))

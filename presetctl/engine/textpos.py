@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 
+from presetctl.engine.pointer import split as split_pointer
+
 _WS = re.compile(rb"[ \t\r\n]*")
 STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _SCALAR = re.compile(rb"[^,\]\}\s]*")
@@ -21,10 +23,6 @@ def line_col(data: bytes, pos: int) -> tuple[int, int]:
     line = data.count(b"\n", 0, pos) + 1
     start = data.rfind(b"\n", 0, pos) + 1
     return line, len(data[start:pos].decode("utf-8", "replace")) + 1
-
-
-def _unescape_token(token: str) -> str:
-    return token.replace("~1", "/").replace("~0", "~")
 
 
 def skip_ws(data: bytes, i: int) -> int:
@@ -56,7 +54,7 @@ def skip_value(data: bytes, i: int) -> int:
 
 def locate_pointer(data: bytes, pointer: str) -> int | None:
     """Byte offset of the member (its key) or item a JSON pointer names, None if absent."""
-    tokens = [_unescape_token(t) for t in pointer.split("/")[1:]] if pointer else []
+    tokens = split_pointer(pointer)
     i = skip_ws(data, 0)
     member_start = i
     for token in tokens:

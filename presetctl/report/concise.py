@@ -5,7 +5,7 @@ from __future__ import annotations
 from presetctl.engine.model import FileOutcome, Finding, RunResult
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
 from presetctl.report.plural import plural
-from presetctl.report.safe_text import visible
+from presetctl.safe_text import visible
 
 
 def finding_line(f: Finding) -> str:

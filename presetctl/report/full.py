@@ -16,7 +16,7 @@ from rich.text import Text
 
 from presetctl.engine.model import FileOutcome, Finding, RunResult, Severity
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
-from presetctl.report.safe_text import visible
+from presetctl.safe_text import visible
 
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 

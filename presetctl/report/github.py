@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from presetctl.engine.model import FileOutcome, Finding, Severity
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
-from presetctl.report.safe_text import visible as _visible
 from presetctl.report.sarif import encodable
+from presetctl.safe_text import visible as _visible
 
 COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

@@ -15,7 +15,7 @@ from presetctl.engine.events import RunStarted
 from presetctl.engine.model import FileOutcome, Finding, RunResult, SecuritySeverity, Severity
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
 from presetctl.report.json_report import JsonArrayWriter
-from presetctl.report.safe_text import visible
+from presetctl.safe_text import visible
 
 SEVERITY = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.INFO: "info"}
 SECURITY = {SecuritySeverity.CRITICAL: "blocker", SecuritySeverity.HIGH: "critical",

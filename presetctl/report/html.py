@@ -21,7 +21,7 @@ import html
 from collections.abc import Iterable, Sequence
 
 from presetctl import __version__
-from presetctl.report.safe_text import encodable, visible
+from presetctl.safe_text import encodable, visible
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 

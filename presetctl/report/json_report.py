@@ -2,7 +2,7 @@
 
 Text from files is kept exactly, but C1 controls, bidi and other invisible characters are written
 as ``\\uXXXX`` escapes (the same JSON value) and undecodable file-name bytes as visible escapes,
-through :func:`presetctl.report.safe_text.json_dumps`. The ``json`` document is written as the
+through :func:`presetctl.safe_text.json_dumps`. The ``json`` document is written as the
 run goes: findings first (per file in report order, then the cross-file ones), the summary last.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from presetctl.engine.events import RunStarted
 from presetctl.engine.model import FileOutcome, Finding, RunResult
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
-from presetctl.report.safe_text import json_dumps
+from presetctl.safe_text import json_dumps
 
 SCHEMA_VERSION = 1
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from presetctl.engine.model import FileOutcome, FileStatus, Finding, RunResult, Severity
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
-from presetctl.report.safe_text import visible
+from presetctl.safe_text import visible
 
 # Left over by visible(): code points XML 1.0 forbids (surrogates, U+FFFE, U+FFFF).
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")

@@ -18,7 +18,7 @@ from presetctl.engine.rules.base import Rule
 from presetctl.engine.rules.registry import BY_CODE
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
 from presetctl.report.json_report import JsonArrayWriter, indented
-from presetctl.report.safe_text import encodable, json_dumps, json_safe
+from presetctl.safe_text import encodable, json_dumps, json_safe
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/presetctl/"

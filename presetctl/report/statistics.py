@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from presetctl.engine.model import FileOutcome, Finding, RunResult
 from presetctl.report.base import ReportContext, ReportWriter
-from presetctl.report.safe_text import json_dumps
+from presetctl.safe_text import json_dumps
 
 
 @dataclass

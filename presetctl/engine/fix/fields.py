@@ -1,6 +1,6 @@
 """Setting one metadata field of one preset, whatever the format: the writer dispatch.
 
-JSON formats (``extra["locator"] == "json"``) are edited in their text through the preset's
+JSON formats (``facts.locator == "json"``) are edited in their text through the preset's
 field pointers; other formats through their own writer. A format without a writer for a field
 yields no splice, and the fix is simply not offered.
 """
@@ -13,13 +13,14 @@ from presetctl.engine.fix.model import Splice
 from presetctl.engine.fix.writers import dx7_sysex, fxp, json_text
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Preset
+from presetctl.engine.pointer import unescape
 
 BOM = b"\xef\xbb\xbf"
 
 
 def json_body(doc: Document) -> tuple[bytes, int] | None:
     """The JSON text of a parsed JSON document and the offset of its body in the file."""
-    if doc.extra.get("locator") != "json" or not doc.parsed:
+    if doc.facts.locator != "json" or not doc.parsed:
         return None
     if doc.data.startswith(BOM):
         return doc.data[3:], 3
@@ -40,13 +41,13 @@ def set_json(doc: Document, pointer: str, value: Any, *, insert: bool | str = Fa
     splice = json_text.replace_value(text, pointer, value) if insert != "only" else None
     if splice is None and insert:
         parent, _, key = pointer.rpartition("/")
-        splice = json_text.insert_member(text, parent, key.replace("~1", "/").replace("~0", "~"), value)
+        splice = json_text.insert_member(text, parent, unescape(key), value)
     return shifted(splice, shift) if splice is not None else None
 
 
 def set_field(doc: Document, preset: Preset, field: str, value: str, *, insert: bool = False) -> tuple[Splice, ...]:
     """Splices setting a text field (name, author, category, license) of ``preset``; () if no writer can."""
-    if doc.extra.get("locator") == "json":
+    if doc.facts.locator == "json":
         pointer = preset.pointers.get(field, "")
         parent, _, key = pointer.rpartition("/")
         holder = json_text.resolve(doc.raw, parent)

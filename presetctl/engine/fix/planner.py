@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from presetctl.engine.fix.check import Checked, check_bytes, new_problems
+from presetctl.engine.fix.check import check_bytes, new_problems
 from presetctl.engine.fix.fixers import EXCLUSIVE, FIXERS, FROM_FILE_NAME, FixContext
 from presetctl.engine.fix.model import AppliedFix, FixAction, RolledBackFix, Splice
 from presetctl.engine.fix.writers import dx7_sysex
 from presetctl.engine.model import Violation
 from presetctl.engine.options import Options
+from presetctl.engine.pipeline import Checked
 from presetctl.engine.rules.base import FixSafety
 from presetctl.engine.rules.registry import BY_CODE
 from presetctl.engine.rules.selection import RuleSet
@@ -137,7 +138,6 @@ class _Planner:
             self.check_seconds += time.perf_counter() - t0
 
     def propose(self, state: Checked, name: str, failed: set[tuple[str, str, str]]) -> list[FixAction]:
-        assert state.doc is not None
         shown = str(self.path(name))
         by_code: dict[str, list[Violation]] = {}
         for v in state.violations:
@@ -167,7 +167,7 @@ class _Planner:
         if problems:
             e = problems[0]
             return f"the fix introduced {e.code} ({e.message})"
-        if after.doc is None or not after.doc.parsed:
+        if not after.known or not after.doc.parsed:
             return "the fixed file no longer parses"
         return ""
 
@@ -178,7 +178,7 @@ def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Op
     planner = _Planner(display.parent, rules, options)
     name = display.name
     state = planner.check(data, name)
-    if state.doc is None:
+    if not state.known:
         return FilePlan("unknown", data, data, name, name, seconds=time.perf_counter() - t0, parsed=False)
     fmt = state.doc.format
     if not state.doc.parsed:

@@ -13,13 +13,14 @@ from pathlib import PurePath
 from typing import Any
 
 from presetctl.engine.model import Location, Preset, Violation
+from presetctl.engine.options import Limits
 
 
 @dataclass(frozen=True, slots=True)
 class Blob:
     """Embedded binary content (a base64 wavetable, a sample, an archive member), decoded lazily.
 
-    Loaders list blobs in ``Document.extra["blobs"]``; security scanners call ``read()`` (which
+    Loaders list blobs in ``DocumentFacts.blobs``; security scanners call ``read()`` (which
     must itself respect the decompression limits) and look inside the decoded bytes.
     """
 
@@ -39,17 +40,32 @@ class Script:
 
 
 @dataclass(frozen=True)
+class DocumentFacts:
+    """What a loader found besides the presets, for the format, security and fix rules."""
+
+    locator: str = ""  # "json": JSON pointers in findings can be turned into line/column
+    members: tuple[tuple[str, Any], ...] = ()  # (archive entry or "", parsed JSON) per preset
+    blobs: tuple[Blob, ...] = ()  # embedded binary content, decoded on demand
+    scripts: tuple[Script, ...] | None = None  # source code; None: the loader does not extract scripts
+    texts: tuple[tuple[Location, str], ...] = ()  # text fields of non-JSON formats: names, comments, paths
+    header: Mapping[str, Any] = field(default_factory=dict)  # binary header fields (fxp, sysex, u-he)
+    kinds: tuple[str, ...] = ()  # what each sysex message is
+    leading_space: int = 0  # bytes of whitespace before an XML declaration
+
+
+NO_FACTS = DocumentFacts()
+JSON_FACTS = DocumentFacts(locator="json")
+
+
+@dataclass(frozen=True)
 class Document:
     """A loaded file: the normalized presets plus the raw parsed form the rules may inspect.
 
     ``raw`` is the parsed JSON value, the XML root element, or a format-specific structure;
     ``data`` the file's bytes (security scanners and fixers need them); ``text`` is True when
     locations can be turned into line/column (JSON and XML text); ``validated`` is False for
-    formats that are only recognized. ``extra`` carries format facts that format-specific and
-    security rules read. Conventional keys: ``"locator": "json"`` (pointers can be turned into
-    line/column), ``"blobs"``: tuple[Blob, ...], ``"scripts"``: tuple[Script, ...],
-    ``"texts"``: tuple[tuple[Location, str], ...] (text fields of non-JSON formats: names,
-    comments, paths), ``"header"``: dict of binary header fields.
+    formats that are only recognized. ``facts`` carries what format-specific and security rules
+    read besides the presets (see :class:`DocumentFacts`).
     """
 
     format: str
@@ -60,7 +76,7 @@ class Document:
     text: bool = False
     validated: bool = True
     parsed: bool = True  # False when the content could not be parsed at all
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    facts: DocumentFacts = NO_FACTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +89,11 @@ class LoadContext:
     max_entries: int = 10_000
     max_ratio: int = 200
     max_entry_size: int = 25 * 1024 * 1024  # inflated from one archive member
+
+    @classmethod
+    def from_limits(cls, path: PurePath, limits: Limits) -> LoadContext:
+        return cls(path, limits.max_nesting, limits.max_decompressed, limits.max_entries, limits.max_ratio,
+                   limits.max_entry_size)
 
 
 class Loader(abc.ABC):

@@ -26,7 +26,7 @@ from pathlib import PurePath
 from typing import Any
 
 from presetctl.engine.formats import sysex
-from presetctl.engine.formats.base import Document, LoadContext, Loader
+from presetctl.engine.formats.base import Document, DocumentFacts, LoadContext, Loader
 from presetctl.engine.model import Location, Parameter, Preset
 
 HEADER = 6  # F0 43 0n ff c1 c2
@@ -276,7 +276,7 @@ class Dx7Loader(Loader):
         covered = frozenset(d.start for d in found.dumps)  # a cut-short dump is D004's finding
         problems = () if raw_only else tuple(sysex.framing_problems(data, found.parts, covered))
         return Document(self.format_id, data, raw=found, presets=tuple(_preset(v) for v in voices), problems=problems,
-                        extra={"texts": texts, "header": _header(found)})
+                        facts=DocumentFacts(texts=texts, header=_header(found)))
 
 
 LOADER = Dx7Loader()

@@ -27,13 +27,13 @@ import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 from xml.etree.ElementTree import Element
 
 from presetctl.engine import archive
-from presetctl.engine.formats.base import Blob, Document, LoadContext, Loader, Script
+from presetctl.engine.formats.base import NO_FACTS, Blob, Document, DocumentFacts, LoadContext, Loader, Script
 from presetctl.engine.formats.recognized import parse_xml
 from presetctl.engine.model import Location, Modulation, Parameter, Preset, Violation
 
@@ -370,25 +370,25 @@ class SurgeFxpLoader(Loader):
         layout = surge_layout(data, end, out) if end is not None else None
         texts = ((Location(pointer="/fxp/prgName", offset=NAME_AT), h.name),) if h.name_bytes else ()
         if layout is None or end is None:
-            return _broken(self.format_id, data, out, {"header": header, "texts": texts})
+            return _broken(self.format_id, data, out, DocumentFacts(header=header, texts=texts))
         header.update(xml_at=layout.xml_at, xml_size=layout.xml_size, binary=layout.binary)
         xml = data[layout.xml_at : layout.xml_at + layout.xml_size]
         root = parse_surge_xml(xml.rstrip(b"\0"), layout.xml_at, out)  # Surge's parser stops at a NUL terminator
         blobs = layout.wavetables + _tail_problems(data, root, layout, end, out)
-        extra: dict[str, Any] = {"header": header, "texts": texts, "blobs": blobs}
+        facts = DocumentFacts(header=header, texts=texts, blobs=blobs)
         if root is None:
-            return _broken(self.format_id, data, out, extra)
+            return _broken(self.format_id, data, out, facts)
         if root.tag != "patch" or root.find("parameters") is None:
             what = f"the root element is <{root.tag}>, not <patch>" if root.tag != "patch" else "there is no <parameters>"
             out.append(_v("U009", f"{what}: Surge refuses the patch", layout.xml_at, "/" + str(root.tag)))
         _tuning_problems(root, out)
-        extra["scripts"] = _scripts(root)
+        facts = replace(facts, scripts=_scripts(root))
         preset = surge_preset(root, xml, data, layout)
-        return Document(self.format_id, data, raw=root, presets=(preset,), problems=tuple(out), extra=extra)
+        return Document(self.format_id, data, raw=root, presets=(preset,), problems=tuple(out), facts=facts)
 
 
-def _broken(fmt: str, data: bytes, problems: list[Violation], extra: dict[str, Any] | None = None) -> Document:
-    return Document(fmt, data, problems=tuple(problems), parsed=False, validated=fmt != "fxp", extra=extra or {})
+def _broken(fmt: str, data: bytes, problems: list[Violation], facts: DocumentFacts = NO_FACTS) -> Document:
+    return Document(fmt, data, problems=tuple(problems), parsed=False, validated=fmt != "fxp", facts=facts)
 
 
 # --- other synths ---------------------------------------------------------------------------------
@@ -432,13 +432,13 @@ class OtherFxpLoader(Loader):
                                   "plugin_id": h.plugin_id.decode("latin-1"), "synth": synth,
                                   "num_programs": h.num_programs, "program_name": h.name_bytes}
         if h.fx_magic in BANK_MAGICS:  # banks: recognized, their layout (156-byte header) is not checked
-            return Document(self.format_id, data, validated=False, extra={"header": header})
+            return Document(self.format_id, data, validated=False, facts=DocumentFacts(header=header))
         # Serum writes byteSize as the whole file length: a known quirk, accepted like hosts do.
         out, end = check_container(data, h, OTHER_CODES, (0, len(data) - 8, len(data)))
         texts = ((Location(pointer="/fxp/prgName", offset=NAME_AT), h.name),) if h.name_bytes else ()
-        extra: dict[str, Any] = {"header": header, "texts": texts}
+        facts = DocumentFacts(header=header, texts=texts)
         if end is None:
-            return _broken(self.format_id, data, out, extra)
+            return _broken(self.format_id, data, out, facts)
         chunk = data[HEADER:end] if h.fx_magic == b"FPCh" else b""
         root: Element | None = None
         blobs: list[Blob] = []
@@ -457,9 +457,9 @@ class OtherFxpLoader(Loader):
         get = root.get if root is not None else (lambda key, default=None: default)
         preset = Preset(format=self.format_id, name=h.name or None, synth=synth, author=get("author"),
                         category=get("category"), pointers={"name": "/fxp/prgName"})
-        extra["blobs"] = tuple(blobs)
+        facts = replace(facts, blobs=tuple(blobs))
         return Document(self.format_id, data, raw=root, presets=(preset,), problems=tuple(out), validated=False,
-                        extra=extra)
+                        facts=facts)
 
 
 LOADER = SurgeFxpLoader()

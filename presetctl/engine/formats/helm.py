@@ -14,14 +14,16 @@ old files are checked against the old range. A file without ``synth_version`` is
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import PurePath
 from typing import Any
 
 import orjson
 
-from presetctl.engine.formats.base import Document, LoadContext, Loader
-from presetctl.engine.formats.jsonutil import BOM, escape_pointer_token, parse_json
+from presetctl.engine.formats.base import JSON_FACTS, Document, LoadContext, Loader
+from presetctl.engine.formats.jsonutil import BOM, parse_json
 from presetctl.engine.model import Effect, Modulation, Parameter, Preset
+from presetctl.engine.pointer import escape as escape_pointer_token
 from presetctl.engine.versions import compare_versions
 
 _TABLE = """
@@ -166,14 +168,14 @@ class HelmLoader(Loader):
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         parsed = parse_json(data)
-        extra: dict[str, Any] = {"locator": "json"}
+        facts = JSON_FACTS
         if not parsed.ok:
-            return Document(self.format_id, data, problems=parsed.problems, text=True, parsed=False, extra=extra)
+            return Document(self.format_id, data, problems=parsed.problems, text=True, parsed=False, facts=facts)
         raw = parsed.value
         presets = (build_preset(raw, PurePath(ctx.path).stem),) if isinstance(raw, dict) else ()
-        extra["members"] = (("", raw),)
+        facts = replace(facts, members=(("", raw),))
         return Document(self.format_id, data, raw=raw, presets=presets, problems=parsed.problems, text=True,
-                        extra=extra)
+                        facts=facts)
 
 
 LOADER = HelmLoader()

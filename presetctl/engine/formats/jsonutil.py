@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from presetctl.engine.model import Location, Violation
+from presetctl.engine.pointer import join as join_pointer
 
 BOM = b"\xef\xbb\xbf"
 _STRING_TOKEN_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?')  # group 1: the string is a key
@@ -144,12 +145,8 @@ def _duplicate_keys(body: bytes, value: Any) -> Iterator[Violation]:
                         Location(pointer=""), code="P002", data={"key": key})
 
 
-def escape_pointer_token(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
 def pointer(*tokens: str | int) -> str:
-    return "".join("/" + escape_pointer_token(t) for t in tokens)
+    return join_pointer(tokens)
 
 
 def max_depth(value: Any, limit: int) -> int:

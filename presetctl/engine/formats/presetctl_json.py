@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from presetctl.engine.formats.base import Document, LoadContext, Loader
+from presetctl.engine.formats.base import JSON_FACTS, Document, LoadContext, Loader
 from presetctl.engine.formats.jsonutil import parse_json
 from presetctl.engine.model import AssetRef, Effect, Modulation, Parameter, Preset
 
@@ -115,11 +115,11 @@ class PresetctlJsonLoader(Loader):
         parsed = parse_json(data)
         if not parsed.ok:
             return Document(self.format_id, data, problems=parsed.problems, text=True, parsed=False,
-                            extra={"locator": "json"})
+                            facts=JSON_FACTS)
         raw = parsed.value
         presets = (build_preset(raw),) if isinstance(raw, dict) else ()
         return Document(self.format_id, data, raw=raw, presets=presets, problems=parsed.problems, text=True,
-                        extra={"locator": "json"})
+                        facts=JSON_FACTS)
 
 
 LOADER = PresetctlJsonLoader()

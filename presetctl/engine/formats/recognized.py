@@ -4,7 +4,7 @@ and Ableton ``.adv``/``.adg`` presets.
 They are loaded far enough to name the preset and to hand scan-security what it needs: the XML
 root (parsed with defusedxml: entities and external references refused), the gzip layer inflated
 within the run's limits (``archive.inflate``), and the text fields of u-he's text format in
-``extra["texts"]``. Problems become ``G0xx`` violations (``rules/recognized.py``); the engine's
+``DocumentFacts.texts``. Problems become ``G0xx`` violations (``rules/recognized.py``); the engine's
 ``R001`` says the file was recognized but not validated.
 
 Also here: :func:`parse_xml`, the hardened XML parse shared with the fxp loaders.
@@ -17,14 +17,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
 import defusedxml.ElementTree as DET
 
 from presetctl.engine import archive
-from presetctl.engine.formats.base import Document, LoadContext, Loader
+from presetctl.engine.formats.base import Document, DocumentFacts, LoadContext, Loader
 from presetctl.engine.model import Location, Preset, Violation
 
 GZIP = b"\x1f\x8b"
@@ -150,9 +149,9 @@ class XizLoader(Loader):
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         root, problems, lead = _xml_document(self.format_id, data, ctx, allow_dtd=True)  # Zyn writes <!DOCTYPE ...>
-        extra = {"leading_space": lead}
+        facts = DocumentFacts(leading_space=lead)
         if root is None:
-            return Document(self.format_id, data, problems=tuple(problems), validated=False, parsed=False, extra=extra)
+            return Document(self.format_id, data, problems=tuple(problems), validated=False, parsed=False, facts=facts)
         info = root.find("INSTRUMENT/INFO")
         fields = {s.get("name"): (s.text or "") for s in info.iter("string")} if info is not None else {}
         base = "/ZynAddSubFX-data/INSTRUMENT/INFO/string"
@@ -161,7 +160,7 @@ class XizLoader(Loader):
                         synth_version=_zyn_version(root),
                         pointers={"name": base, "author": base, "description": base})
         return Document(self.format_id, data, raw=root, presets=(preset,), problems=tuple(problems), validated=False,
-                        extra=extra)
+                        facts=facts)
 
 
 def _zyn_version(root: Element) -> str | None:
@@ -247,9 +246,9 @@ class H2pLoader(Loader):
                         synth_version=header.get("Vers"),
                         pointers={k: f"/@Meta/{v}" for k, v in (("author", "Author"), ("category", "Categories"),
                                                                 ("description", "Description"))})
-        extra: dict[str, Any] = {"texts": tuple(texts), "header": {"meta": meta, **header}}
+        facts = DocumentFacts(texts=tuple(texts), header={"meta": meta, **header})
         return Document(self.format_id, data, raw=None, presets=(preset,), problems=tuple(problems), text=True,
-                        validated=False, extra=extra)
+                        validated=False, facts=facts)
 
 
 def _byte_at(text: str, index: int) -> int:

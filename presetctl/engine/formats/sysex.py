@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from presetctl.engine.formats.base import Document, LoadContext, Loader
+from presetctl.engine.formats.base import Document, DocumentFacts, LoadContext, Loader
 from presetctl.engine.model import Location, Violation
 
 SOX = 0xF0  # start of exclusive
@@ -155,7 +155,7 @@ class SysexLoader(Loader):
         kinds = tuple(describe(data, m) for m in parts.messages)
         header = {"messages": len(parts.messages), "first": kinds[0]}
         return Document(self.format_id, data, raw=parts, problems=tuple(framing_problems(data, parts)),
-                        validated=False, extra={"header": header, "kinds": kinds})
+                        validated=False, facts=DocumentFacts(header=header, kinds=kinds))
 
 
 LOADER = SysexLoader()

@@ -17,15 +17,17 @@ from __future__ import annotations
 import base64
 import struct
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import PurePath, PurePosixPath
 from typing import Any
 
 import orjson
 
 from presetctl.engine import archive
-from presetctl.engine.formats.base import Blob, Document, LoadContext, Loader
-from presetctl.engine.formats.jsonutil import BOM, escape_pointer_token, parse_json
+from presetctl.engine.formats.base import JSON_FACTS, Blob, Document, DocumentFacts, LoadContext, Loader
+from presetctl.engine.formats.jsonutil import BOM, parse_json
 from presetctl.engine.model import AssetRef, Effect, Location, Modulation, Parameter, Preset, Violation
+from presetctl.engine.pointer import escape as escape_pointer_token
 
 # name min max, one per line; "{n}" groups are expanded below.
 _GLOBAL = """
@@ -240,18 +242,18 @@ class VitalLoader(Loader):
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         parsed = parse_json(data)
-        extra: dict[str, Any] = {"locator": "json"}
+        facts = JSON_FACTS
         if not parsed.ok:
-            return Document(self.format_id, data, problems=parsed.problems, text=True, parsed=False, extra=extra)
+            return Document(self.format_id, data, problems=parsed.problems, text=True, parsed=False, facts=facts)
         raw = parsed.value
         presets: tuple[Preset, ...] = ()
         if isinstance(raw, dict):
             blobs = blobs_of(raw, ctx.max_decompressed)
-            extra["blobs"] = blobs
+            facts = replace(facts, blobs=blobs)
             presets = (build_preset(raw, PurePath(ctx.path).stem, blobs),)
-        extra["members"] = (("", raw),)
+        facts = replace(facts, members=(("", raw),))
         return Document(self.format_id, data, raw=raw, presets=presets, problems=parsed.problems, text=True,
-                        extra=extra)
+                        facts=facts)
 
 
 def _constant(data: bytes) -> Callable[[], bytes]:
@@ -297,7 +299,7 @@ class VitalBankLoader(Loader):
         if not presets and not any(p.code == "T012" for p in problems):
             problems.append(Violation("bank holds no .vital preset", code="T013"))
         return Document(self.format_id, data, raw=None, presets=tuple(presets), problems=tuple(problems),
-                        extra={"members": tuple(members), "blobs": tuple(blobs)})
+                        facts=DocumentFacts(members=tuple(members), blobs=tuple(blobs)))
 
     def _member(self, entry: archive.ZipEntry, content: archive.Inflated | None, problem: str, ctx: LoadContext,
                 problems: list[Violation], presets: list[Preset], members: list[tuple[str, Any]],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
@@ -54,10 +54,17 @@ class RuleDoc:
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
-    """What a check may know besides the document: the file's name and the run's options."""
+    """What a check may know besides the document, built once per file.
 
-    path: PurePath  # relative to the working directory, as reported
+    ``enabled`` is the run's selection (a check that reports another rule's code asks it);
+    ``memo`` holds what the checks of one file share (the security scan of its content), so
+    nothing per-file lives in a module global.
+    """
+
+    path: PurePath  # as reported
     options: Options
+    enabled: frozenset[str] = frozenset()
+    memo: dict[str, object] = field(default_factory=dict)
 
 
 CheckFn = Callable[[Document, RuleContext], Iterator[Violation]]

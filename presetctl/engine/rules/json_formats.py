@@ -1,6 +1,6 @@
 """Format level for the JSON synth formats: Vital (``T0xx``, presets and banks) and Helm (``H0xx``).
 
-Checks read ``Document.extra["members"]``: ``(entry, parsed JSON)`` pairs, one per preset (a
+Checks read ``Document.facts.members``: ``(entry, parsed JSON)`` pairs, one per preset (a
 bank has one per ``.vital`` member, located by ``entry``). Bank codes ``T010``-``T013`` are
 emitted by the bank loader itself and registered here so they are documented and selectable.
 """
@@ -13,8 +13,8 @@ from typing import Any
 
 from presetctl.engine.formats import helm
 from presetctl.engine.formats.base import Document
-from presetctl.engine.formats.jsonutil import escape_pointer_token
 from presetctl.engine.model import Location, Severity, Violation
+from presetctl.engine.pointer import join as join_pointer
 from presetctl.engine.rules.base import Level, Rule, RuleContext, RuleDoc
 from presetctl.engine.versions import compare_versions
 
@@ -34,11 +34,11 @@ _VITAL_SHAPES: Mapping[str, type] = {"modulations": list, "lfos": list, "wavetab
 
 
 def _members(doc: Document) -> Iterator[tuple[str, Any]]:
-    yield from doc.extra.get("members", ()) or ()
+    yield from doc.facts.members
 
 
 def _at(entry: str, *tokens: str | int) -> Location:
-    return Location(pointer="".join("/" + escape_pointer_token(t) for t in tokens), entry=entry)
+    return Location(pointer=join_pointer(tokens), entry=entry)
 
 
 def _is_number(value: Any) -> bool:

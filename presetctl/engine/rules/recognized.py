@@ -21,7 +21,7 @@ XML_FORMATS = frozenset({"fxp", "zyn-xiz", "ableton"})
 GZIP_FORMATS = frozenset({"zyn-xiz", "ableton"})
 
 def check_program_count(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
-    programs = doc.extra.get("header", {}).get("num_programs")
+    programs = doc.facts.header.get("num_programs")
     if not isinstance(programs, int):
         return
     swapped = int.from_bytes(programs.to_bytes(4, "big"), "little")
@@ -31,8 +31,8 @@ def check_program_count(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
 
 
 def check_leading_space(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
-    lead = doc.extra.get("leading_space")
-    if isinstance(lead, int) and lead:
+    lead = doc.facts.leading_space
+    if lead:
         yield Violation(f"{lead} white-space byte(s) before the <?xml declaration: strict XML parsers reject the file",
                         Location(offset=0))
 

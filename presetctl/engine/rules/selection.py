@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fnmatch import fnmatch
 from functools import lru_cache
+from pathlib import PurePath
 
 from presetctl.engine.errors import ConfigError
 from presetctl.engine.model import SecuritySeverity, Severity
 from presetctl.engine.options import Options
-from presetctl.engine.rules.base import Level, Rule
+from presetctl.engine.rules.base import Level, Rule, RuleContext
 from presetctl.engine.rules.registry import BY_CODE, RULES
 from presetctl.engine.security.ratings import RATINGS
 
@@ -59,6 +60,10 @@ class RuleSet:
 
     def enabled(self, code: str) -> bool:
         return code in self.enabled_codes
+
+    def context(self, path: PurePath) -> RuleContext:
+        """A fresh per-file context for the checks of the file at ``path``."""
+        return RuleContext(path, self.options, self.enabled_codes)
 
     def rule(self, code: str) -> Rule:
         return BY_CODE[code]

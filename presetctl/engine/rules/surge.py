@@ -3,7 +3,7 @@
 ``U001``-``U009`` and ``U015`` are structural: the loader (``formats/fxp.py``) emits them while
 reading the fxp header, the ``sub3`` header, the wavetables and the XML, with the byte offset;
 they are registered here so they are documented and selectable. The checks below read the
-parsed XML (``Document.raw``) and the header facts in ``Document.extra["header"]``.
+parsed XML (``Document.raw``) and the header facts in ``Document.facts.header``.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def names_match(program: bytes, name: str) -> bool:
 
 
 def check_program_name(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
-    program = doc.extra.get("header", {}).get("program_name")
+    program = doc.facts.header.get("program_name")
     for p in doc.presets:
         if isinstance(program, bytes) and p.name and not names_match(program, p.name):
             shown = program.decode("utf-8", "replace")

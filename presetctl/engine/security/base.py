@@ -44,22 +44,3 @@ def security_rule(code: str, name: str, rating: SecuritySeverity | None, summary
     sev = severity if severity is not None else (rating.severity if rating is not None else Severity.INFO)
     return Rule(code, name, Level.SECURITY, sev, summary, doc, _wrap(check), formats=formats, security=rating,
                 needs_unparsed=True, also_emits=(*also_emits, LIMIT_CODE))
-
-
-def excerpt(text: str, limit: int = 80) -> str:
-    """A short quoted excerpt of file text for a message, with every control, bidi, invisible or
-    otherwise unprintable character written as an escape: hostile text never reaches a report raw,
-    whatever the reporter does."""
-    cut = text if len(text) <= limit else text[: limit - 3]
-    body = "".join(ch if ch.isprintable() else _escape(ch) for ch in cut)
-    return f"'{body}'" + ("..." if len(text) > limit else "")
-
-
-def printable(text: str) -> str:
-    """``text`` with unprintable characters escaped, unquoted and uncut (for messages from loaders)."""
-    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
-
-
-def _escape(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"

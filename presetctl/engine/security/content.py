@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-import weakref
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from presetctl.engine.archive import list_zip
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import NOWHERE, Location, Preset, Violation
 from presetctl.engine.options import Limits
+from presetctl.engine.pointer import Link, from_link
 from presetctl.engine.rules.base import RuleContext
 from presetctl.engine.security.unpack import Decoded, Unpacker, text_of
 
@@ -52,19 +52,8 @@ class Text:
     role: str
 
 
-def _escape_token(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
-
-
-_Link = tuple[Any, Any] | None  # (parent link, key or index): a pointer not yet spelled out
-
-
-def _pointer(link: _Link) -> str:
-    parts: list[str] = []
-    while link is not None:
-        link, key = link
-        parts.append(_escape_token(str(key)))
-    return "".join(f"/{p}" for p in reversed(parts))
+_Link = Link
+_pointer = from_link
 
 
 SKIP_CHECK_MIN = 16  # members a container needs before all_dull() is worth its fixed cost
@@ -170,6 +159,10 @@ class Scan:
         self._base64: set[int] = set()  # ids of the text strings that were base64
         self.memo: dict[str, Any] = {}  # other per-file results a rule module computes once for several rules
 
+    @property
+    def document(self) -> Document:
+        return self._doc
+
     # -- budget and limits -------------------------------------------------------------------
     def expired(self) -> bool:
         if time.monotonic() <= self.deadline:
@@ -207,7 +200,7 @@ class Scan:
             up = Unpacker(self.limits, self)
             up.add_file(self._doc.data)
             decoded_at: set[tuple[str, str]] = set()  # blob locations the loader decoded already
-            for blob in self._doc.extra.get("blobs", ()) or ():
+            for blob in self._doc.facts.blobs:
                 if self.expired():
                     break
                 if up.add_blob(blob):
@@ -263,14 +256,12 @@ class Scan:
         else:
             for preset in doc.presets:
                 yield from _preset_texts(preset)
-        for entry, member in doc.extra.get("members", ()) or ():
+        for name, member in doc.facts.members:
             # Bank loaders (vitalbank) keep each member's parsed JSON here; a single file repeats its raw.
-            if isinstance(member, (dict, list)) and member is not raw and isinstance(entry, str):
-                yield from self._walk_json(member, entry)
-        for item in doc.extra.get("texts", ()) or ():
-            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], str):
-                loc = item[0] if isinstance(item[0], Location) else NOWHERE
-                yield Text(loc, item[1], "path" if is_path_field(loc.pointer.rsplit("/", 1)[-1]) else "value")
+            if isinstance(member, (dict, list)) and member is not raw:
+                yield from self._walk_json(member, name)
+        for loc, value in doc.facts.texts:
+            yield Text(loc, value, "path" if is_path_field(loc.pointer.rsplit("/", 1)[-1]) else "value")
         if doc.data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
             listing, zf = list_zip(doc.data, self.limits.max_entries)
             if zf is not None:
@@ -372,16 +363,13 @@ def _preset_texts(p: Preset) -> Iterator[Text]:
             yield Text(Location(voice=p.index), asset.path, "path")
 
 
-_CURRENT: tuple[weakref.ref[Document], Scan] | None = None
-
-
 def scan_of(doc: Document, ctx: RuleContext) -> Scan:
-    """The scan state of ``doc``: created by the first security rule that sees the document."""
-    global _CURRENT
-    if _CURRENT is not None and _CURRENT[0]() is doc:
-        return _CURRENT[1]
-    scan = Scan(doc, ctx)
-    _CURRENT = (weakref.ref(doc), scan)
+    """The scan state of ``doc``: created by the first security rule that sees the document and
+    kept in the file's rule context, which every check of that file shares."""
+    scan = ctx.memo.get("security-scan")
+    if not isinstance(scan, Scan) or scan.document is not doc:
+        scan = Scan(doc, ctx)
+        ctx.memo["security-scan"] = scan
     return scan
 
 

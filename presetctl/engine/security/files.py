@@ -10,15 +10,14 @@ files are found by discovery before any rule runs; ``scope.py`` rates those code
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Location, Violation
-from presetctl.engine.options import Options
 from presetctl.engine.rules.base import Level, Rule, RuleContext, RuleDoc
-from presetctl.engine.security.base import HIGH, MEDIUM, printable, security_rule
+from presetctl.engine.security.base import HIGH, MEDIUM, security_rule
 from presetctl.engine.security.content import LIMIT_CODE, Scan
 from presetctl.engine.security.payloads import executable_at
+from presetctl.safe_text import visible
 
 # What a preset extension may legitimately hold, by content kind.
 _EXPECTED: dict[str, frozenset[str]] = {
@@ -61,29 +60,12 @@ def check_disguised(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Vio
     yield Violation(f"a {suffix} file whose content is {kind}: the extension disguises it", Location(offset=0))
 
 
-_RULESETS: dict[int, tuple[Options, Any]] = {}
-
-
-def _reported(options: Options, code: str) -> bool:
-    """Whether ``code`` is part of this run's selection (then it is reported as itself)."""
-    entry = _RULESETS.get(id(options))
-    if entry is None or entry[0] is not options:
-        from presetctl.engine.rules.selection import RuleSet  # here: the registry imports this module
-
-        entry = (options, RuleSet(options))
-        _RULESETS.clear()
-        _RULESETS[id(options)] = entry
-    ruleset = entry[1]
-    return code in ruleset.enabled_codes
-
-
 def check_loader_problems(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
-    options = ctx.options
-    if options.levels is None:
+    if ctx.options.levels is None:
         return  # an unrestricted run (validate) reports the loader's codes themselves
     for p in doc.problems:
-        if p.code and not _reported(options, p.code):
-            yield Violation(f"the {doc.format} loader reported {p.code}: {printable(p.message)}", p.location)
+        if p.code and p.code not in ctx.enabled:  # codes in the selection are reported as themselves
+            yield Violation(f"the {doc.format} loader reported {p.code}: {visible(p.message)}", p.location)
     if not doc.parsed and not doc.problems and doc.format != "unknown":  # unknown: not a preset, nothing to parse
         yield Violation(f"the {doc.format} loader could not parse the file", Location())
 

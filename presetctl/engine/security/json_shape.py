@@ -16,6 +16,7 @@ from xml.etree.ElementTree import Element
 
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Location, Violation
+from presetctl.engine.pointer import Link, from_link
 from presetctl.engine.rules.base import RuleContext, RuleDoc
 from presetctl.engine.security.base import HIGH, MEDIUM, security_rule
 from presetctl.engine.security.content import MAX_NODES, Scan
@@ -25,15 +26,7 @@ EXACT_INT = 2**53  # larger integers are not exact in a double
 MAX_ITEMS = 1_000_000  # members of one array or object
 
 
-Link = tuple[Any, Any] | None  # (parent link, key): pointers are built only for findings
-
-
-def _pointer(link: Link) -> str:
-    parts: list[str] = []
-    while link is not None:
-        link, key = link
-        parts.append(str(key).replace("~", "~0").replace("/", "~1"))
-    return "".join(f"/{p}" for p in reversed(parts))
+_pointer = from_link  # pointers are built only for findings, from (parent, key) links
 
 
 def _xml_depth(root: Element, scan: Scan) -> tuple[int, str]:
@@ -106,7 +99,7 @@ def _shape(doc: Document, scan: Scan) -> _Shape:
     if not isinstance(doc.raw, (dict, list)):
         return shape
     max_string = scan.limits.max_string
-    if doc.extra.get("locator") == "json" and len(doc.data) <= max_string:
+    if doc.facts.locator == "json" and len(doc.data) <= max_string:
         depth = quick_depth(doc.data, scan.limits.max_nesting)
         if depth is not None:
             shape.deepest = depth

@@ -1,6 +1,6 @@
 """Lua carried by presets (Surge XT formula modulators and wavetable scripts).
 
-Scripts come from the loader (``Document.extra["scripts"]``). When a loader gives none but the
+Scripts come from the loader (``Document.facts.scripts``). When a loader gives none but the
 raw document is XML, the Surge attributes that hold Lua (``formula`` in ``<formulae>``,
 ``wavetable_formula``) are decoded here, so a loader that forgets a script cannot hide it.
 Precompiled chunks (``ESC Lua``, LuaJIT ``ESC LJ``) are looked for in every decoded payload.
@@ -56,7 +56,7 @@ def dangerous_calls(source: str) -> list[tuple[int, str]]:
 
 
 def scripts_of(doc: Document) -> list[Script]:
-    scripts = doc.extra.get("scripts")
+    scripts = doc.facts.scripts
     if scripts is not None:
         return [s for s in scripts if isinstance(s, Script)]
     return list(_xml_scripts(doc.raw)) if isinstance(doc.raw, Element) else []

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Location, Violation
 from presetctl.engine.rules.base import RuleContext, RuleDoc
-from presetctl.engine.security.base import CRITICAL, excerpt, security_rule
+from presetctl.engine.security.base import CRITICAL, security_rule
 from presetctl.engine.security.content import Scan
+from presetctl.safe_text import excerpt
 
 # Searched prefixes: Mach-O's four magics share "\xfe\xed\xfa" (big-endian) and "\xfa\xed\xfe" (little-endian,
 # one byte in), so five scans cover the seven signatures.

@@ -17,8 +17,9 @@ from functools import lru_cache
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Violation
 from presetctl.engine.rules.base import RuleContext, RuleDoc
-from presetctl.engine.security.base import HIGH, LOW, excerpt, security_rule
+from presetctl.engine.security.base import HIGH, LOW, security_rule
 from presetctl.engine.security.content import Scan, Text
+from presetctl.safe_text import excerpt
 
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _ESCAPE = re.compile("[\x1b\x80-\x9f]")

@@ -23,6 +23,7 @@ from presetctl.engine.archive import ZipEntry, inflate, list_zip, read_zip_membe
 from presetctl.engine.formats.base import Blob
 from presetctl.engine.model import NOWHERE, Location
 from presetctl.engine.options import Limits
+from presetctl.safe_text import visible
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _PRINTABLE = bytes(range(32, 127)) + b"\t\n\r"
@@ -145,7 +146,7 @@ class Unpacker:
 
     def _stop(self, location: Location, why: str) -> None:
         self.stops.append((location, why))
-        where = location.render() or "the file"
+        where = visible(location.render()) or "the file"  # an entry name is file text
         text = {
             "total": f"more than {self.limits.max_decompressed} bytes inflated from one file (limits.max-decompressed)",
             "decoded": f"more than {self.limits.max_decompressed} bytes decoded from one file (limits.max-decompressed)",

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Location, Violation
 from presetctl.engine.rules.base import RuleContext, RuleDoc
-from presetctl.engine.security.base import CRITICAL, HIGH, MEDIUM, excerpt, security_rule
+from presetctl.engine.security.base import CRITICAL, HIGH, MEDIUM, security_rule
 from presetctl.engine.security.content import Scan
+from presetctl.safe_text import excerpt
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE\s+([^\s\[>]+)\s*(?:(SYSTEM|PUBLIC)\s+(\"[^\"]*\"|'[^']*'))?", re.I)
 _ENTITY = re.compile(rb"<!ENTITY\s+(%\s+)?([^\s>]+)\s+(?:(SYSTEM|PUBLIC)\s+(\"[^\"]*\"|'[^']*')|(\"[^\"]*\"|'[^']*'))",

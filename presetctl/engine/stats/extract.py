@@ -7,7 +7,6 @@ loader that fails becomes a broken file here too, never an exception.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -16,11 +15,9 @@ from pathlib import PurePosixPath
 import numpy as np
 
 from presetctl.engine.discover import Candidate, read_bounded
-from presetctl.engine.formats.base import Document, LoadContext
-from presetctl.engine.formats.registry import detect
-from presetctl.engine.model import FileStatus, Preset, Violation
-from presetctl.engine.pipeline import HEAD_BYTES, resolve
-from presetctl.engine.rules.base import RuleContext
+from presetctl.engine.formats.base import Document
+from presetctl.engine.model import FileStatus, Preset
+from presetctl.engine.pipeline import load_document, resolve, run_rules
 from presetctl.engine.rules.selection import RuleSet
 from presetctl.engine.stats.model import METADATA_FIELDS, FileFacts, ParamSchema, PresetFacts, Wanted
 
@@ -74,11 +71,6 @@ def _filled(preset: Preset) -> frozenset[str]:
     return frozenset(out)
 
 
-def _sound_hash(preset: Preset) -> str:
-    key = preset.sound_key() if preset.sound_key is not None else b""
-    return hashlib.sha256(key).hexdigest()[:24] if key else ""
-
-
 def preset_facts(path: str, fmt: str, preset: Preset, want: Wanted, interned: Interned) -> PresetFacts:
     schema, values = _parameters(preset, interned) if want.parameters else (None, None)
     return PresetFacts(
@@ -89,24 +81,17 @@ def preset_facts(path: str, fmt: str, preset: Preset, want: Wanted, interned: In
         modulations=tuple((m.source, m.target) for m in preset.modulations),
         effects=tuple((e.type, e.enabled) for e in preset.effects),
         embedded_bytes=sum(a.embedded_bytes for a in preset.assets),
-        sound_hash=_sound_hash(preset) if want.sound_hash else "",
+        sound_hash=preset.sound_hash() if want.sound_hash else "",
         schema=schema, values=values,
     )
 
 
 def _rule_counts(doc: Document, path: str, rules: RuleSet) -> tuple[tuple[str, int], ...]:
-    ctx = RuleContext(PurePosixPath(path), rules.options)
-    violations: list[Violation] = []
-    crashed = 0
-    for rule in rules.checks_for(doc.format, doc.parsed, doc.validated):
-        try:
-            for v in rule.check(doc, ctx):  # type: ignore[misc]
-                violations.append(v if v.code else Violation(v.message, v.location, rule.code))
-        except Exception:  # noqa: BLE001 - a rule bug must not end the run; it is counted as E001, as validate does
-            crashed += 1
+    violations = run_rules(doc, rules.context(PurePosixPath(path)), rules)
     counts = Counter(f.code for f in resolve(rules, path, violations))
-    if crashed:
-        counts["E001"] += crashed
+    crashed = sum(v.code == "E001" for v in violations)
+    if crashed:  # a rule bug is counted as validate reports it, even outside the stats selection
+        counts["E001"] = crashed
     return tuple(sorted(counts.items()))
 
 
@@ -118,18 +103,13 @@ def file_facts(cand: Candidate, rules: RuleSet, want: Wanted, interned: Interned
         return FileFacts(path, "unknown", FileStatus.SKIPPED, cand.size, problem=f"F002: {exc.args[0]} bytes, over the size limit")
     except OSError as exc:
         return FileFacts(path, "unknown", FileStatus.SKIPPED, cand.size, problem=f"F007: {exc.strerror or exc}")
-    pure = PurePosixPath(path)
-    loader = detect(data[:HEAD_BYTES], pure)
-    if loader is None:
+    loaded = load_document(data, PurePosixPath(path), rules.options.limits)
+    if loaded is None:
         return FileFacts(path, "unknown", FileStatus.UNKNOWN, len(data))
-    limits = rules.options.limits
-    ctx = LoadContext(pure, limits.max_nesting, limits.max_decompressed, limits.max_entries, limits.max_ratio,
-                      limits.max_entry_size)
-    try:
-        doc = loader.load(data, ctx)
-    except Exception as exc:  # noqa: BLE001 - a loader bug must not end the run: the file counts as broken
-        return FileFacts(path, loader.format_id, FileStatus.BROKEN, len(data),
-                         problem=f"E001: internal error in the {loader.format_id} loader: {type(exc).__name__}")
+    doc, found = loaded
+    crash = next((v for v in found if v.code == "E001"), None)
+    if crash is not None:  # the loader itself failed: the file counts as broken
+        return FileFacts(path, doc.format, FileStatus.BROKEN, len(data), problem=f"E001: {': '.join(crash.message.split(': ')[:2])}")
     status = FileStatus.BROKEN if not doc.parsed else FileStatus.RECOGNIZED if not doc.validated else FileStatus.VALIDATED
     problem = ""
     if status is FileStatus.BROKEN:

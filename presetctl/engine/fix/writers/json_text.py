@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from presetctl.engine.fix.model import Splice
+from presetctl.engine.pointer import split as split_pointer
 from presetctl.engine.textpos import STRING, TOKEN, locate_pointer, skip_value, skip_ws
 
 
@@ -135,8 +136,7 @@ def resolve(raw: Any, pointer: str) -> Any:
     node = raw
     if not pointer:
         return node
-    for token in pointer.split("/")[1:]:
-        token = token.replace("~1", "/").replace("~0", "~")
+    for token in split_pointer(pointer):
         if isinstance(node, dict):
             node = node.get(token)
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):

@@ -1,9 +1,10 @@
-"""Making text from preset files safe to show.
+"""Making text from preset files safe to show: the one place, for every layer.
 
 A preset name can hold terminal escape sequences (cursor moves, OSC 8 links, OSC 52 clipboard
-writes), bidirectional overrides or zero-width characters. Everything a reporter prints from a
-file passes through :func:`visible`, which shows such characters as escapes; rich output
-additionally uses ``Text`` objects so ``[bold]`` or ``:smile:`` in a name stays literal.
+writes), bidirectional overrides or zero-width characters. Everything presetctl shows from a
+file passes through :func:`visible` (engine messages through it or :func:`excerpt`, every
+text reporter again), which shows such characters as escapes; rich output additionally uses
+``Text`` objects so ``[bold]`` or ``:smile:`` in a name stays literal.
 
 The JSON reporters keep the exact text instead (a script may need it) but never write such a
 character raw: :func:`json_dumps` spells them as ``\\uXXXX`` escapes, which decode to the same
@@ -36,9 +37,37 @@ def _escape(m: re.Match[str]) -> str:
     return f"\\U{code:08x}"
 
 
+# Printable to Python, yet blank or invisible when shown: Hangul fillers, variation selectors.
+_BLANK = re.compile("[\u115f\u1160\u3164\ufe00-\ufe0f]")
+
+
+def _escape_unprintable(text: str) -> str:
+    return "".join(ch if ch.isprintable() and not _BLANK.match(ch) else _escape_char(ch) for ch in text)
+
+
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
 def visible(text: str) -> str:
-    """``text`` with every control or invisible character replaced by a visible escape."""
-    return _UNSAFE.sub(_escape, text)
+    """``text`` with every control, invisible, unprintable or blank character as a visible escape.
+
+    Plain text (the common case) is decided by two C-speed checks and returned as it is.
+    """
+    if text.isprintable() and not _BLANK.search(text):
+        return text
+    return _escape_unprintable(_UNSAFE.sub(_escape, text))
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """A short quoted excerpt of file text for a message, made :func:`visible`."""
+    cut = text if len(text) <= limit else text[: limit - 3]
+    return f"'{visible(cut)}'" + ("..." if len(text) > limit else "")
 
 
 def has_unsafe(text: str) -> bool:
