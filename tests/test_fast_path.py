@@ -414,7 +414,7 @@ def _walk_depth(value: Any) -> int:
 @settings(max_examples=400, deadline=None)
 @given(_JSON_VALUES.filter(lambda v: isinstance(v, (dict, list))), st.booleans())
 def test_quick_shape_pass_never_hides_what_the_walk_finds(value: Any, indent: bool) -> None:
-    from presetctl.engine.security import json_shape
+    from presetctl.engine.rules.security import json_shape
 
     data = json.dumps(value, indent=2 if indent else None).encode()
     depth = json_shape.quick_depth(data, 64)

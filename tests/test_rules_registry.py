@@ -74,18 +74,15 @@ def test_example_gaps_are_exactly_the_known_ones() -> None:
     assert gaps == EXAMPLE_GAPS & set(BY_CODE)
 
 
-def test_every_fixable_rule_has_a_fixer() -> None:
-    fixers_file = PACKAGE / "engine" / "fix" / "fixers.py"
-    if not fixers_file.exists():
-        pytest.skip("the fix engine is not in this tree")
-    from presetctl.engine.fix import fixers
-
-    table = next((v for k, v in vars(fixers).items() if k.isupper() and isinstance(v, dict)
-                  and v and all(isinstance(c, str) and CODE_RE.match(c) for c in v)), None)
-    if table is None:
-        pytest.skip("no code -> fixer table in presetctl.engine.fix.fixers")
-    missing = sorted(r.code for r in RULES if r.fixable and r.code not in table)
-    assert missing == []
+def test_every_fixable_rule_carries_its_fixer() -> None:
+    """A fix is part of its rule: a callable that proposes edits, defined in the rule's module."""
+    fixable = [r for r in RULES if r.fix is not None]
+    assert len(fixable) == 17
+    for r in fixable:
+        assert r.fix is not None and callable(r.fix.apply), r.code
+        assert r.fix.apply.__module__.startswith("presetctl.engine.rules."), r.code  # beside the rules, not a table
+    assert [r.code for r in RULES if r.fix is not None and r.fix.first] == ["P002"]
+    assert sorted(r.code for r in RULES if r.fix is not None and r.fix.uses_file_name) == ["M001", "N001"]
 
 
 def test_every_rule_can_be_reported() -> None:

@@ -1,1 +1,4 @@
-"""The fix engine: fixers per rule, writers per format family, the planner and the executor."""
+"""The fix engine: the planner and the executor, writers per format family, fixer building blocks.
+
+The fixers themselves live beside their rules (``Rule.fix.apply``).
+"""

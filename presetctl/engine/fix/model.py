@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
-from presetctl.engine.model import NOWHERE, Location, StageTiming
+from presetctl.engine.model import NOWHERE, Location, StageTiming, Violation
+
+if TYPE_CHECKING:
+    from presetctl.engine.formats.base import Document
+    from presetctl.engine.options import Options
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,24 @@ class FixAction:
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.code, self.location.render(), self.description)
+
+
+@dataclass(frozen=True)
+class FixContext:
+    """What a fixer may know besides the document: the file's current path and the options."""
+
+    path: PurePosixPath  # the file's current (possibly already renamed) path, as reported
+    options: Options
+
+    @property
+    def stem(self) -> str:
+        name = self.path.name
+        suffix = self.path.suffix
+        return name[: -len(suffix)] if suffix else name
+
+
+# A fixer proposes fixes for the findings of one rule in one document (see rules/base.Fix).
+Fixer = Callable[["Document", Sequence[Violation], FixContext], list[FixAction]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from presetctl.engine.fix.check import check_bytes, new_problems
-from presetctl.engine.fix.fixers import EXCLUSIVE, FIXERS, FROM_FILE_NAME, FixContext
-from presetctl.engine.fix.model import AppliedFix, FixAction, RolledBackFix, Splice
+from presetctl.engine.fix.model import AppliedFix, FixAction, FixContext, RolledBackFix, Splice
 from presetctl.engine.fix.writers import dx7_sysex
 from presetctl.engine.model import Violation
 from presetctl.engine.options import Options
 from presetctl.engine.pipeline import Checked
-from presetctl.engine.rules.base import FixSafety
+from presetctl.engine.rules.base import Fix, FixSafety
 from presetctl.engine.rules.registry import BY_CODE
 from presetctl.engine.rules.selection import RuleSet
 
@@ -46,7 +45,7 @@ class PlanRules:
 
     def _fixable(self, path: str, code: str) -> FixSafety | None:
         rule = BY_CODE.get(code)
-        if rule is None or rule.fix is None or code not in FIXERS or not self.fix.reports(path, code):
+        if rule is None or rule.fix is None or not self.fix.reports(path, code):
             return None
         return rule.fix.safety
 
@@ -99,10 +98,10 @@ def _overlaps(a: Sequence[Splice], b: Sequence[Splice]) -> bool:
 
 def _non_conflicting(actions: Sequence[FixAction]) -> list[FixAction]:
     """Fixes that can go into one pass: no overlapping splices, one rename; P002 first and alone."""
-    if any(a.code in EXCLUSIVE for a in actions):
-        actions = [a for a in actions if a.code in EXCLUSIVE or a.code == "F009"]
+    if any(_fix_of(a.code).first for a in actions):
+        actions = [a for a in actions if _fix_of(a.code).first or a.code == "F009"]
     if any(a.rename is not None for a in actions):  # name-from-file fixes wait for the new file name
-        actions = [a for a in actions if a.code not in FROM_FILE_NAME]
+        actions = [a for a in actions if not _fix_of(a.code).uses_file_name]
     chosen: list[FixAction] = []
     renamed = False
     for a in actions:
@@ -113,6 +112,12 @@ def _non_conflicting(actions: Sequence[FixAction]) -> list[FixAction]:
         chosen.append(a)
         renamed = renamed or a.rename is not None
     return chosen
+
+
+def _fix_of(code: str) -> Fix:
+    fix = BY_CODE[code].fix
+    assert fix is not None  # only fixable rules' findings are proposed for fixing
+    return fix
 
 
 def _safety(code: str) -> str:
@@ -145,8 +150,8 @@ class _Planner:
                 by_code.setdefault(v.code, []).append(v)
         ctx = FixContext(self.path(name), self.options)
         out: list[FixAction] = []
-        for code in sorted(by_code, key=lambda c: (c not in EXCLUSIVE, c)):
-            out.extend(a for a in FIXERS[code](state.doc, by_code[code], ctx) if a.key not in failed)
+        for code in sorted(by_code, key=lambda c: (not _fix_of(c).first, c)):
+            out.extend(a for a in _fix_of(code).apply(state.doc, by_code[code], ctx) if a.key not in failed)
         return out
 
     def apply(self, data: bytes, name: str, actions: Sequence[FixAction]) -> tuple[bytes, str]:

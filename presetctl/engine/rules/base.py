@@ -18,6 +18,7 @@ from presetctl.engine.formats.base import Document
 from presetctl.engine.model import PresetSummary, SecuritySeverity, Severity, Violation
 
 if TYPE_CHECKING:
+    from presetctl.engine.fix.model import Fixer
     from presetctl.engine.options import Options
 
 
@@ -73,10 +74,19 @@ PackCheckFn = Callable[[Sequence[PresetSummary], "Options"], Iterator[tuple[str,
 
 @dataclass(frozen=True)
 class Fix:
-    """A fix a rule offers. ``apply`` is looked up by the fix engine (issue: fix command)."""
+    """A fix a rule offers, carried by the rule (as ruff attaches a fix to its rule).
+
+    ``apply`` proposes the edits for the rule's findings in one document; the fix engine
+    applies them, re-validates and rolls back what does not work. ``first``: the fix moves text
+    that JSON pointers resolve in, so it runs alone in its own pass before the others.
+    ``uses_file_name``: it copies the file name into the preset, so it waits for a rename.
+    """
 
     safety: FixSafety
     description: str
+    apply: Fixer
+    first: bool = False
+    uses_file_name: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,11 @@ Names longer than 10 bytes are the naming rule N004 (NAME_LIMITS["dx7-syx"] = 10
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
+from presetctl.engine.fix.model import FixAction, FixContext
+from presetctl.engine.fix.toolkit import each, target
+from presetctl.engine.fix.writers import dx7_sysex
 from presetctl.engine.formats import dx7_syx, sysex
 from presetctl.engine.formats.base import Document
 from presetctl.engine.formats.dx7_syx import BANK_COUNT, BANK_COUNT_VARIANT, VOICE_COUNT, Dump, Dx7File
@@ -162,6 +165,20 @@ def check_other_sysex(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
 _FRAMING = ("Yamaha DX7 MIDI data format (owner's manual): `F0 43 0n 09 20 00` + 4096 bytes + checksum + `F7` "
             "for 32 voices, `F0 43 0n 00 01 1B` + 155 bytes + checksum + `F7` for one voice.")
 
+
+# --- fixes ------------------------------------------------------------------------------------
+
+def fix_sysex_bank(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    """DX7 checksum, byte count and 8-bit data bytes: each finding gets only its own repair (so an
+    unsafe checksum rewrite never rides along with a safe byte-count fix), for any dump in the file."""
+    def make(v: Violation) -> FixAction | None:
+        found = dx7_sysex.repair_one(doc.data, v.data or {})
+        if found is None:
+            return None
+        return FixAction(v.code, found[0], v.location, (found[1],), targets=(target(v),))
+    return each(violations, make)
+
+
 RULES = (
     Rule("D001", "dx7-checksum-mismatch", Level.FORMAT, E, "DX7 dump checksum does not match its data",
          RuleDoc("Reports a bank or single-voice dump whose checksum byte is not `(-sum(data)) & 0x7F`. "
@@ -173,7 +190,7 @@ RULES = (
                  "Unsafe: the fixer writes the checksum of the data as it is, which makes a synth accept data "
                  "that may be damaged."),
          check=check_checksum, formats=DX7, also_emits=("D002",),
-         fix=Fix(FixSafety.UNSAFE, "recompute the checksum from the data")),
+         fix=Fix(FixSafety.UNSAFE, "recompute the checksum from the data", fix_sysex_bank)),
     Rule("D002", "dx7-checksum-high-bit", Level.FORMAT, E, "DX7 checksum byte has bit 7 set",
          RuleDoc("Reports a checksum byte whose low 7 bits are right but whose bit 7 is set (`9B` instead of "
                  "`1B`). The stored byte is compared whole, as a synth receives it.",
@@ -181,14 +198,14 @@ RULES = (
                  "before its `F7`. Common in banks written by old librarians.",
                  "`... 9B F7` where the checksum is 1B", "Clear bit 7 of the checksum byte.",
                  "Safe: the data is confirmed by the low 7 bits; only the invalid bit is cleared."),
-         fix=Fix(FixSafety.SAFE, "clear bit 7 of the checksum byte")),
+         fix=Fix(FixSafety.SAFE, "clear bit 7 of the checksum byte", fix_sysex_bank)),
     Rule("D003", "dx7-byte-count", Level.FORMAT, W, "DX7 dump byte count is not the format's",
          RuleDoc("Reports a byte count (the two bytes after the format number) other than `20 00` for a bank or "
                  "`01 1B` for a single voice. `10 00`, written by some librarians, is recognized as such.",
                  "Strict receivers and librarians check the count and reject the dump.",
                  "`F0 43 00 09 10 00 ...`", "Write `20 00` (`01 1B` for a single voice).",
                  "Safe: the count is fixed by the format; no data changes."),
-         check=check_byte_count, formats=DX7, fix=Fix(FixSafety.SAFE, "write the format's byte count")),
+         check=check_byte_count, formats=DX7, fix=Fix(FixSafety.SAFE, "write the format's byte count", fix_sysex_bank)),
     Rule("D004", "dx7-dump-size", Level.FORMAT, E, "DX7 dump has the wrong size",
          RuleDoc("Reports a bank or single-voice message with more or fewer bytes than the format (4096 or 155 "
                  "data bytes, then checksum and `F7`): cut short, missing its checksum, or with extra bytes. "
@@ -204,7 +221,7 @@ RULES = (
                  "a name byte `C3` where `43` (C) was meant",
                  "Clear bit 7 of each data byte (as the DX7 would read the low 7 bits).",
                  "Unsafe: the values change (to the 7 bits a DX7 would read); check the voices."),
-         check=check_seven_bit, formats=DX7, fix=Fix(FixSafety.UNSAFE, "clear bit 7 of each data byte")),
+         check=check_seven_bit, formats=DX7, fix=Fix(FixSafety.UNSAFE, "clear bit 7 of each data byte", fix_sysex_bank)),
     Rule("D006", "dx7-concatenated-banks", Level.FORMAT, W, "Several DX7 banks in one file",
          RuleDoc("Reports a file holding more than one 32-voice bank message. presetctl reads them all (voices "
                  "are numbered on: bank 2 starts at voice 33).",

@@ -6,8 +6,12 @@ severity can be overridden; their ``check`` is None because the engine itself em
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
+from presetctl.engine.fix import fields
+from presetctl.engine.fix.model import FixAction, FixContext, Splice
+from presetctl.engine.fix.toolkit import target
+from presetctl.engine.fix.writers import json_text
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Severity, Violation
 from presetctl.engine.rules.base import Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
@@ -20,6 +24,30 @@ def _recognized(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
 
 
 RECOGNIZED_FORMATS = frozenset({"fxp", "syx", "zyn-xiz", "uhe-h2p", "ableton"})
+
+
+# --- fixes ------------------------------------------------------------------------------------
+
+def fix_bom(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    if not doc.data.startswith(fields.BOM) or not violations:
+        return []
+    return [FixAction("F009", "removed the UTF-8 byte order mark", violations[0].location,
+                      (Splice(0, 3, b""),), targets=tuple(target(v) for v in violations))]
+
+
+def fix_duplicate_keys(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    body = fields.json_body(doc)
+    if body is None or not violations:
+        return []
+    text, shift = body
+    removals = json_text.duplicate_removals(text)
+    if not removals:
+        return []
+    keys = ", ".join(repr(k) for k in dict.fromkeys(k for k, _ in removals))
+    return [FixAction("P002", f"removed earlier occurrences of duplicate keys {keys} (the last value stays)",
+                      violations[0].location, tuple(fields.shifted(s, shift) for _, s in removals),
+                      targets=tuple(target(v) for v in violations))]
+
 
 RULES = (
     Rule("F001", "empty-file", Level.FILE, E, "File is empty",
@@ -74,7 +102,7 @@ RULES = (
                  "reject the file.",
                  "a preset saved by Windows Notepad", "Remove the three bytes.",
                  "Safe: the BOM carries no information."),
-         fix=Fix(FixSafety.SAFE, "remove the byte order mark")),
+         fix=Fix(FixSafety.SAFE, "remove the byte order mark", fix_bom)),
     Rule("F010", "invalid-utf8", Level.FILE, E, "Text is not valid UTF-8",
          RuleDoc("Reports a JSON file with a byte sequence that is not UTF-8, with its byte offset.",
                  "JSON must be UTF-8; names in Latin-1 or cp1252 show as garbage or stop the load.",
@@ -95,7 +123,8 @@ RULES = (
                  '`{"name": "Pad", "name": "Evil"}`', "Keep one occurrence of each key.",
                  "Unsafe: the fixer keeps the value the target synth uses (the last), which may not be the "
                  "one the author meant."),
-         fix=Fix(FixSafety.UNSAFE, "keep the last occurrence of each duplicate key")),
+         fix=Fix(FixSafety.UNSAFE, "keep the last occurrence of each duplicate key", fix_duplicate_keys,
+                 first=True)),
     Rule("P003", "nesting-beyond-parser-limit", Level.PARSE, E, "JSON nested deeper than parsers allow",
          RuleDoc("Reports JSON nested beyond the parser's depth limit (1,024 levels).",
                  "Deep nesting crashes recursive parsers (stack overflow); no preset needs it.",

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from presetctl.engine import taxonomy
+from presetctl.engine.fix import fields
+from presetctl.engine.fix.model import FixAction, FixContext, Fixer
+from presetctl.engine.fix.toolkit import each, field_fix, preset_at, target
+from presetctl.engine.fix.writers import json_text
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Preset, Severity, Violation
 from presetctl.engine.rules.base import CheckFn, Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
@@ -90,6 +94,57 @@ def check_version(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
                             hint="users on the target version may not be able to load it; save it again with that version")
 
 
+# --- fixes ------------------------------------------------------------------------------------
+
+def fix_missing_name(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    return each(violations, lambda v: field_fix(doc, v, "name", ctx.stem, f"name set to {ctx.stem!r} (the file name)",
+                                                       insert=True))
+
+
+def _from_config(field: str, value: str | None) -> Fixer:
+    def fixer(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+        if not value:
+            return []  # nothing configured: the fix is not offered
+        return each(violations, lambda v: field_fix(doc, v, field, value, f"{field} set to {value!r} (pack config)",
+                                                           insert=True))
+    return fixer
+
+
+def fix_author(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    return _from_config("author", ctx.options.pack.author)(doc, violations, ctx)
+
+
+def fix_license(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    return _from_config("license", ctx.options.pack.license)(doc, violations, ctx)
+
+
+def fix_category(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    def make(v: Violation) -> FixAction | None:
+        target = (v.data or {}).get("replacement")
+        preset = preset_at(doc, v)
+        if not isinstance(target, str) or preset is None:
+            return None
+        return field_fix(doc, v, "category", target, f"category {preset.category!r} -> {target!r}")
+    return each(violations, make)
+
+
+def fix_tags(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    out: list[FixAction] = []
+    by_pointer: dict[str, list[Violation]] = {}
+    for v in violations:
+        by_pointer.setdefault(v.location.pointer, []).append(v)
+    for pointer, group in by_pointer.items():
+        tags = json_text.resolve(doc.raw, pointer) if fields.json_body(doc) else None
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            continue
+        clean = list(dict.fromkeys(normal_tag(t) for t in tags if normal_tag(t)))
+        splice = fields.set_json(doc, pointer, clean)
+        if splice is not None:
+            out.append(FixAction("M005", f"tags {tags!r} -> {clean!r}", group[0].location, (splice,),
+                                 targets=tuple(target(v) for v in group)))
+    return out
+
+
 RULES = (
     Rule("M001", "missing-name", Level.METADATA, E, "Preset has no name",
          RuleDoc("Reports a preset whose name is missing or blank.",
@@ -97,13 +152,14 @@ RULES = (
                  "and cannot be found by search.",
                  '`"metadata": {"name": "  "}`', "Give the preset a name (often the file name).",
                  "Safe: the fix copies the file name, which is what synths show anyway."),
-         check=_missing("name", "name"), fix=Fix(FixSafety.SAFE, "use the file name as the preset name")),
+         check=_missing("name", "name"), fix=Fix(FixSafety.SAFE, "use the file name as the preset name", fix_missing_name,
+                                                      uses_file_name=True)),
     Rule("M002", "missing-author", Level.METADATA, W, "Preset has no author",
          RuleDoc("Reports a preset without an author.",
                  "Credit is how sound designers get paid and found; marketplaces reject packs without it.",
                  '`"metadata": {"name": "Bass"}`', "Set the author; `[tool.presetctl.pack] author` fills it in.",
                  "Safe when the pack's author is configured."),
-         check=_missing("author", "author"), fix=Fix(FixSafety.SAFE, "fill the author from the pack config")),
+         check=_missing("author", "author"), fix=Fix(FixSafety.SAFE, "fill the author from the pack config", fix_author)),
     Rule("M003", "missing-category", Level.METADATA, W, "Preset has no category",
          RuleDoc("Reports a preset without a category (Vital: `preset_style`).",
                  "Browsers filter by category: an uncategorized preset is invisible to users who browse.",
@@ -117,14 +173,14 @@ RULES = (
                  '`"category": "basses"` -> `Bass`',
                  "Use the taxonomy's spelling; add aliases under `[tool.presetctl] category-aliases`.",
                  "Safe for case, spacing, plural and configured aliases."),
-         check=check_category, fix=Fix(FixSafety.SAFE, "replace with the taxonomy spelling")),
+         check=check_category, fix=Fix(FixSafety.SAFE, "replace with the taxonomy spelling", fix_category)),
     Rule("M005", "tag-not-normalized", Level.METADATA, I, "Tag not normalized or repeated",
          RuleDoc("Reports tags with surrounding or repeated white space, upper case, or that repeat "
                  "another tag once normalized.",
                  "Tag search is exact in most browsers: `Dark`, `dark ` and `dark` are three tags.",
                  '`"tags": ["Dark", "dark "]`', "Lower-case and trim tags; drop repeats.",
                  "Safe: tags compare case-insensitively in every browser we know."),
-         check=check_tags, fix=Fix(FixSafety.SAFE, "normalize tags and drop repeats")),
+         check=check_tags, fix=Fix(FixSafety.SAFE, "normalize tags and drop repeats", fix_tags)),
     Rule("M006", "missing-description", Level.METADATA, I, "Preset has no description",
          RuleDoc("Reports a preset without a description or comment.",
                  "A line on how to play the sound (mod wheel, macros) is what makes a pack usable.",
@@ -136,7 +192,7 @@ RULES = (
                  '`"metadata": {"name": "Bass"}` (no `license`)',
                  "Set the license; `[tool.presetctl.pack] license` fills it in.",
                  "Safe when the pack's license is configured."),
-         check=_missing("license", "license"), fix=Fix(FixSafety.SAFE, "fill the license from the pack config")),
+         check=_missing("license", "license"), fix=Fix(FixSafety.SAFE, "fill the license from the pack config", fix_license)),
     Rule("M008", "synth-version-too-new", Level.METADATA, E, "Saved with a newer synth than the pack targets",
          RuleDoc("Reports a preset saved with a synth version newer than the pack's configured target "
                  "(`[tool.presetctl.pack] max-versions = {vital = \"1.5.5\"}`).",

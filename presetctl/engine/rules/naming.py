@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
+from presetctl.engine.fix import names
+from presetctl.engine.fix.model import FixAction, FixContext
+from presetctl.engine.fix.toolkit import each, field_fix, preset_at, target
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Severity, Violation
 from presetctl.engine.rules.base import Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
@@ -87,6 +90,44 @@ def check_name_controls(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
             yield Violation(f"name {p.name!r} contains control or invisible formatting characters", p.location("name"))
 
 
+# --- fixes ------------------------------------------------------------------------------------
+
+def fix_name_sync(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    return each(violations, lambda v: field_fix(
+        doc, v, "name", ctx.stem, f"name {(v.data or {}).get('name')!r} -> {ctx.stem!r} (the file name)"))
+
+
+def fix_name_length(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    def make(v: Violation) -> FixAction | None:
+        preset = preset_at(doc, v)
+        limit = (v.data or {}).get("limit")
+        if preset is None or not preset.name or not isinstance(limit, int):
+            return None
+        short = names.trim_name(preset.name, limit)
+        return field_fix(doc, v, "name", short, f"name {preset.name!r} -> {short!r} ({limit}-byte limit)")
+    return each(violations, make)
+
+
+def fix_name_spacing(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    def make(v: Violation) -> FixAction | None:
+        preset = preset_at(doc, v)
+        if preset is None or not preset.name:
+            return None
+        clean = names.collapse_spaces(preset.name)
+        return field_fix(doc, v, "name", clean, f"name {preset.name!r} -> {clean!r}") if clean else None
+    return each(violations, make)
+
+
+def fix_file_name(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    if not violations:
+        return []
+    new = names.portable_file_name(ctx.path.name)
+    if new == ctx.path.name:
+        return []
+    return [FixAction("N002", f"file renamed {ctx.path.name!r} -> {new!r}", violations[0].location, rename=new,
+                      targets=tuple(target(v) for v in violations))]
+
+
 RULES = (
     Rule("N001", "name-file-mismatch", Level.NAMING, I, "Preset name differs from the file name",
          RuleDoc("Reports a single-preset file whose preset name differs from its file name (compared "
@@ -97,14 +138,15 @@ RULES = (
                  "Rename the file or the preset so they agree.",
                  "Unsafe: the fixer renames the preset after the file, which may not be the name the "
                  "author meant."),
-         check=check_name_matches_file, fix=Fix(FixSafety.UNSAFE, "set the preset name from the file name")),
+         check=check_name_matches_file, fix=Fix(FixSafety.UNSAFE, "set the preset name from the file name", fix_name_sync,
+                                                           uses_file_name=True)),
     Rule("N002", "non-portable-file-name", Level.NAMING, W, "File name breaks on another OS",
          RuleDoc('Reports file names with `<>:"/\\|?*`, control characters, a leading space, or a trailing '
                  "space or dot.",
                  "Windows cannot create such files: unzipping the pack there fails or renames files.",
                  "`Bass: Deep?.vital`", "Rename the file.",
                  "Safe: the fixer replaces each character with `_` and never overwrites another file."),
-         check=check_file_name, fix=Fix(FixSafety.SAFE, "replace the characters with '_'")),
+         check=check_file_name, fix=Fix(FixSafety.SAFE, "replace the characters with '_'", fix_file_name)),
     Rule("N003", "reserved-file-name", Level.NAMING, E, "File name is a reserved Windows device name",
          RuleDoc("Reports file names whose stem is CON, PRN, AUX, NUL, COM1-9 or LPT1-9.",
                  "Windows treats these names as devices: the file cannot be created or opened.",
@@ -118,12 +160,13 @@ RULES = (
                  "`Warm Analog Brass Section Wide` in a `.fxp`",
                  "Shorten the name.",
                  "Unsafe: the fixer keeps the start and the distinguishing tail, which changes the name."),
-         check=check_name_length, fix=Fix(FixSafety.UNSAFE, "shorten the name, keeping the distinguishing tail")),
+         check=check_name_length, fix=Fix(FixSafety.UNSAFE, "shorten the name, keeping the distinguishing tail",
+                                                   fix_name_length)),
     Rule("N005", "name-whitespace", Level.NAMING, I, "Preset name has stray spaces",
          RuleDoc("Reports names with leading, trailing or repeated spaces.",
                  "Sorting and search treat `Bass` and ` Bass` differently.",
                  '`"name": " Bass  01"`', "Trim the name.", "Safe."),
-         check=check_name_spacing, fix=Fix(FixSafety.SAFE, "trim and collapse spaces")),
+         check=check_name_spacing, fix=Fix(FixSafety.SAFE, "trim and collapse spaces", fix_name_spacing)),
     Rule("N006", "name-control-characters", Level.NAMING, E, "Preset name contains control characters",
          RuleDoc("Reports names containing control characters or invisible formatting characters "
                  "(including bidirectional overrides).",

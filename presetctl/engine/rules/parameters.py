@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import compress, repeat
 from operator import ge, is_not, le
 from typing import Any
 
+from presetctl.engine.fix import fields
+from presetctl.engine.fix.model import FixAction, FixContext
+from presetctl.engine.fix.toolkit import clamp, each, number, target
+from presetctl.engine.fix.writers import json_text
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Location, Severity, Violation
 from presetctl.engine.rules.base import Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
@@ -108,6 +112,45 @@ def check_synth_ranges(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
                                 data={"min": lo, "max": hi, "name": param.name})
 
 
+# --- fixes ------------------------------------------------------------------------------------
+
+def fix_declared_range(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    def make(v: Violation) -> FixAction | None:
+        data = v.data or {}
+        value = number(json_text.resolve(doc.raw, v.location.pointer))
+        if value is None:
+            return None
+        new = clamp(value, number(data.get("min")), number(data.get("max")))
+        splice = fields.set_json(doc, v.location.pointer, new)
+        if splice is None or new == value:
+            return None
+        return FixAction(v.code, f"{v.location.pointer}: {value!r} clamped to {new!r}", v.location, (splice,),
+                         targets=(target(v),))
+    return each(violations, make)
+
+
+def fix_synth_range(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    def make(v: Violation) -> FixAction | None:
+        if fields.json_body(doc) is None or v.location.voice is not None:
+            return None  # binary formats: no writer for parameters yet
+        pointer = v.location.pointer
+        node = json_text.resolve(doc.raw, pointer)
+        if isinstance(node, dict) and number(node.get("value")) is not None:
+            pointer += "/value"
+            node = node["value"]
+        value = number(node)
+        if value is None:
+            return None
+        data = v.data or {}
+        new = clamp(value, number(data.get("min")), number(data.get("max")))
+        splice = fields.set_json(doc, pointer, new)
+        if splice is None or new == value:
+            return None
+        return FixAction(v.code, f"{pointer}: {value!r} clamped to {new!r} (synth range)", v.location, (splice,),
+                         targets=(target(v),))
+    return each(violations, make)
+
+
 RULES = (
     Rule("V001", "parameter-type-mismatch", Level.PARAMETERS, E, "Parameter value does not match its declared type",
          RuleDoc("Reports a presetctl parameter whose `value` does not match its `type` (`float`, `int`, "
@@ -122,14 +165,14 @@ RULES = (
                  '`{"name": "resonance", "value": 1.4, "min": 0, "max": 1}`',
                  "Bring the value into range.",
                  "Unsafe: clamping changes the sound (to what the synth would play anyway)."),
-         fix=Fix(FixSafety.UNSAFE, "clamp the value to [min, max]")),
+         fix=Fix(FixSafety.UNSAFE, "clamp the value to [min, max]", fix_declared_range)),
     Rule("V003", "parameter-out-of-synth-range", Level.PARAMETERS, W, "Parameter outside the synth's documented range",
          RuleDoc("Reports a parameter of a real synth format (Vital, Helm, Surge, ...) outside the range the "
                  "synth's own definition gives. Machine-generated and hand-edited presets often do this.",
                  "The synth clamps the value (or misbehaves): the preset does not sound as stored.",
                  "Helm `osc_1_volume: 3.2` (range 0-1)", "Bring the value into range.",
                  "Unsafe: clamping changes the stored sound."),
-         check=check_synth_ranges, also_emits=("V006",), fix=Fix(FixSafety.UNSAFE, "clamp the value to the synth's range")),
+         check=check_synth_ranges, also_emits=("V006",), fix=Fix(FixSafety.UNSAFE, "clamp the value to the synth's range", fix_synth_range)),
     Rule("V004", "parameter-range-inverted", Level.PARAMETERS, E, "Parameter declares min above max",
          RuleDoc("Reports a presetctl parameter whose `min` is greater than its `max`.",
                  "No value can be in range; importers disagree on how to treat it.",

@@ -16,7 +16,7 @@ from presetctl.engine.rules import (
     surge,
 )
 from presetctl.engine.rules.base import Rule
-from presetctl.engine.security import archives, files, json_shape, lua, paths, payloads, text, xml
+from presetctl.engine.rules.security import archives, files, json_shape, lua, paths, payloads, text, xml
 
 _MODULES = (
     engine_codes,

@@ -1,6 +1,5 @@
-"""Security scanning: rules that find hostile content in preset packs (codes ``X001``...).
+"""Security scanning machinery: content extraction, bounded unpacking, scope and ratings.
 
-Each module holds one concern and exports ``RULES`` (registered in ``rules/registry.py``);
-``content.py`` walks a document's text and decoded payloads once per file for all of them, and
-``scope.py`` says which codes ``scan-security`` reports and how file-level codes are rated.
+The security rules themselves (codes ``X...``) live in ``presetctl.engine.rules.security``,
+registered in ``rules/registry.py`` like every other rule.
 """

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Location, Violation
 from presetctl.engine.rules.base import RuleContext, RuleDoc
-from presetctl.engine.security.base import CRITICAL, HIGH, MEDIUM, security_rule
+from presetctl.engine.rules.security.base import CRITICAL, HIGH, MEDIUM, security_rule
 from presetctl.engine.security.content import Scan
 from presetctl.safe_text import excerpt
 

@@ -18,7 +18,7 @@ from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Location, Violation
 from presetctl.engine.pointer import Link, from_link
 from presetctl.engine.rules.base import RuleContext, RuleDoc
-from presetctl.engine.security.base import HIGH, MEDIUM, security_rule
+from presetctl.engine.rules.security.base import HIGH, MEDIUM, security_rule
 from presetctl.engine.security.content import MAX_NODES, Scan
 
 FLOAT32_MAX = 3.4028234663852886e38  # synths keep parameters in 32-bit floats

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Location, Violation
 from presetctl.engine.rules.base import Level, Rule, RuleContext, RuleDoc
-from presetctl.engine.security.base import HIGH, MEDIUM, security_rule
+from presetctl.engine.rules.security.base import HIGH, MEDIUM, security_rule
+from presetctl.engine.rules.security.payloads import executable_at
 from presetctl.engine.security.content import LIMIT_CODE, Scan
-from presetctl.engine.security.payloads import executable_at
 from presetctl.safe_text import visible
 
 # What a preset extension may legitimately hold, by content kind.

@@ -20,7 +20,7 @@ from xml.etree.ElementTree import Element
 from presetctl.engine.formats.base import Document, Script
 from presetctl.engine.model import Location, Severity, Violation
 from presetctl.engine.rules.base import RuleContext, RuleDoc
-from presetctl.engine.security.base import CRITICAL, security_rule
+from presetctl.engine.rules.security.base import CRITICAL, security_rule
 from presetctl.engine.security.content import Scan
 
 _BYTECODE = (b"\x1bLua", b"\x1bLJ")

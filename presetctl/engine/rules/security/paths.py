@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Violation
 from presetctl.engine.rules.base import RuleContext, RuleDoc
-from presetctl.engine.security.base import HIGH, LOW, security_rule
+from presetctl.engine.rules.security.base import HIGH, LOW, security_rule
 from presetctl.engine.security.content import Scan, Text
 from presetctl.safe_text import excerpt
 
