@@ -19,9 +19,9 @@ from typing import Any
 import typer
 
 from presetctl.cli.app import app
-from presetctl.cli.rules import rule_doc_markdown
 from presetctl.engine.rules.base import Level, Rule
 from presetctl.engine.rules.registry import RULES
+from presetctl.report.rule_doc import rule_doc_markdown
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 WIDTH = 100

@@ -38,7 +38,7 @@ def fsync_dir(folder: Path) -> None:
     try:
         os.fsync(fd)
     except OSError:
-        pass  # noqa: S110 - fsync on a folder is unsupported on some file systems; nothing to recover
+        pass  # fsync on a folder is unsupported on some file systems; nothing to recover
     finally:
         os.close(fd)
 

@@ -281,7 +281,7 @@ def _surge_files(corpus: Path) -> list[Path]:
 
 
 @pytest.mark.corpus
-def test_corpus_surge(corpus: Path) -> None:  # noqa: PLR0915 - one pass over 467 files, many oracles
+def test_corpus_surge(corpus: Path) -> None:
     files = _surge_files(corpus)
     assert len(files) == 467
     problems: dict[str, list[Violation]] = {}

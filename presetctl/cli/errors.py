@@ -128,7 +128,7 @@ def guarded(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
-        except BaseException as exc:  # noqa: BLE001 - this is the single place that maps every error
+        except BaseException as exc:  # the single place that maps every error (BaseException: signals too)
             if isinstance(exc, SystemExit):
                 raise
             code, message = explain(exc)

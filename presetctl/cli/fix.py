@@ -7,7 +7,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -22,7 +22,7 @@ from presetctl.engine.fix.undo import history, resumable, undo
 from presetctl.engine.options import Options
 from presetctl.report.plural import plural
 from presetctl.safe_text import visible
-from presetctl.state.journal import RunInfo
+from presetctl.state.journal import RunHeader, RunInfo
 from presetctl.state.paths import state_dir
 
 UnsafeOpt = Annotated[bool, typer.Option("--unsafe-fixes", help="Also apply fixes that may change the sound or a name.")]
@@ -140,7 +140,7 @@ class _Job:
     options: Options
     check: Options
     unsafe: bool
-    header: dict[str, Any]
+    header: RunHeader
     cwd: str | None = None
     resume: RunInfo | None = None
 
@@ -150,7 +150,7 @@ def _new_job(paths: list[Path] | None, config: Path | None, select: list[str] | 
              jobs: int | None) -> _Job:
     targets = o.path_strings(paths)
     options = o.build_options(targets, config, select, extend_select, ignore, include, exclude, jobs).options
-    header = {"paths": targets, "select": select, "extend_select": extend_select, "ignore": ignore,
+    header: RunHeader = {"paths": targets, "select": select, "extend_select": extend_select, "ignore": ignore,
               "include": include, "exclude": exclude, "config": str(Path(config).resolve()) if config else None,
               "unsafe": unsafe}
     return _Job(targets, options, _check_options(targets, config, include, exclude), unsafe, header)
@@ -158,11 +158,12 @@ def _new_job(paths: list[Path] | None, config: Path | None, select: list[str] | 
 
 def _resume_job(state: str | None, run_id: str | None) -> _Job:
     info = resumable(state, run_id)
-    header = dict(info.header)
+    header = info.header
     cwd = str(header.get("cwd") or os.getcwd())
     targets = [str(p) for p in header.get("paths", [])]  # as given, relative to the run's cwd
     where = [os.path.join(cwd, t) for t in targets]  # for finding the config from anywhere
-    cfg = Path(header["config"]) if header.get("config") else None
+    config_file = header.get("config")
+    cfg = Path(config_file) if config_file else None
     options = o.build_options(where, cfg, header.get("select"), header.get("extend_select"), header.get("ignore"),
                               header.get("include"), header.get("exclude")).options
     return _Job(targets, options, _check_options(where, cfg, header.get("include"), header.get("exclude")),

@@ -13,31 +13,7 @@ from presetctl.cli.errors import guarded
 from presetctl.engine.errors import UsageError
 from presetctl.engine.rules.base import Rule
 from presetctl.engine.rules.registry import BY_CODE, RULES
-
-
-def rule_doc_markdown(rule: Rule) -> str:
-    """The ruff-style doc of one rule (also the source of docs/rules.md)."""
-    d = rule.doc
-    fix = f"{rule.fix.safety.value} ({rule.fix.description})" if rule.fix else "none"
-    lines = [
-        f"## {rule.code} {rule.name}",
-        "",
-        f"{rule.summary}. Level: {rule.level.value}. Default severity: {rule.severity.label}"
-        + (f". Security severity: {rule.security.label}" if rule.security else "") + f". Fix: {fix}.",
-        "",
-        "### What it does",
-        d.what,
-        "",
-        "### Why is this bad?",
-        d.why,
-    ]
-    if d.example:
-        lines += ["", "### Example", d.example]
-    if d.fix:
-        lines += ["", "### How to fix", d.fix]
-    if rule.fix is not None:
-        lines += ["", "### Fix safety", d.fix_safety or f"{rule.fix.safety.value.capitalize()}."]
-    return "\n".join(lines) + "\n"
+from presetctl.report.rule_doc import rule_doc_markdown
 
 
 def rule_row(rule: Rule) -> dict[str, object]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
@@ -83,39 +83,49 @@ def _numbers(value: Any, key: str, cls: type[Limits] | type[Thresholds]) -> Any:
     return cls(**kwargs)
 
 
+def _per_file_ignores(value: Any, key: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError("per-file-ignores must be a table of glob = [codes]")
+    return tuple((g, _strs(c, f"per-file-ignores.{g}")) for g, c in value.items())
+
+
+def _severities(value: Any, key: str) -> dict[str, Severity]:
+    try:
+        return {c: Severity.parse(s) for c, s in _str_map(value, key).items()}
+    except ValueError as exc:
+        raise ConfigError(f"severity: {exc}") from None
+
+
+def _jobs(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError("jobs must be a positive integer")
+    return value
+
+
+# config key -> (Options field, parser of the value)
+_KEYS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
+    **{k: (k.replace("-", "_"), _strs) for k in ("select", "extend-select", "ignore", "include", "exclude", "taxonomy")},
+    "profile": ("profiles", _strs),
+    "profiles": ("profiles", _strs),
+    "per-file-ignores": ("per_file_ignores", _per_file_ignores),
+    "severity": ("severity_overrides", _severities),
+    "category-aliases": ("category_aliases", _str_map),
+    "limits": ("limits", lambda v, k: _numbers(v, k, Limits)),
+    "thresholds": ("thresholds", lambda v, k: _numbers(v, k, Thresholds)),
+    "pack": ("pack", lambda v, k: _pack(v)),
+    "jobs": ("jobs", _jobs),
+}
+
+
 def options_from_config(section: Mapping[str, Any], base: Options | None = None) -> Options:
     """Build Options from a config table (already extracted from its file)."""
-    opts = base or Options()
     changes: dict[str, Any] = {}
     for key, value in section.items():
-        if key in ("select", "extend-select", "ignore", "include", "exclude", "taxonomy"):
-            changes[key.replace("-", "_")] = _strs(value, key)
-        elif key in ("profile", "profiles"):
-            changes["profiles"] = _strs(value, key)
-        elif key == "per-file-ignores":
-            if not isinstance(value, dict):
-                raise ConfigError("per-file-ignores must be a table of glob = [codes]")
-            changes["per_file_ignores"] = tuple((g, _strs(c, f"per-file-ignores.{g}")) for g, c in value.items())
-        elif key == "severity":
-            try:
-                changes["severity_overrides"] = {c: Severity.parse(s) for c, s in _str_map(value, key).items()}
-            except ValueError as exc:
-                raise ConfigError(f"severity: {exc}") from None
-        elif key == "category-aliases":
-            changes["category_aliases"] = _str_map(value, key)
-        elif key == "limits":
-            changes["limits"] = _numbers(value, key, Limits)
-        elif key == "thresholds":
-            changes["thresholds"] = _numbers(value, key, Thresholds)
-        elif key == "pack":
-            changes["pack"] = _pack(value)
-        elif key == "jobs":
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError("jobs must be a positive integer")
-            changes["jobs"] = value
-        else:
+        if key not in _KEYS:
             raise ConfigError(f"unknown setting {key!r} in [tool.presetctl]")
-    return replace(opts, **changes)
+        name, parse = _KEYS[key]
+        changes[name] = parse(value, key)
+    return replace(base or Options(), **changes)
 
 
 def _pack(value: Any) -> PackConfig:

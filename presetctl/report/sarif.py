@@ -53,10 +53,7 @@ def fingerprint(f: Finding) -> str:
 
 
 def _help_text(rule: Rule) -> tuple[str, str]:
-    doc = rule.doc
-    sections = [("What it does", doc.what), ("Why is this bad?", doc.why), ("Example", doc.example),
-                ("How to fix", doc.fix), ("Fix safety", doc.fix_safety)]
-    present = [(title, body) for title, body in sections if body]
+    present = rule.doc.sections(rule.fix)
     text = "\n\n".join(f"{title}\n{body}" for title, body in present)
     markdown = f"**{rule.code}** `{rule.name}`: {rule.summary}\n\n" + "\n\n".join(
         f"### {title}\n{body}" for title, body in present)

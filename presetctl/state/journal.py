@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 import orjson
 
@@ -28,6 +28,64 @@ from presetctl.fsutil import fsync_dir
 from presetctl.state.paths import runs_dir
 
 SUFFIX = ".jsonl"
+
+
+class RunHeader(TypedDict, total=False):
+    """What a run was asked to do: enough for ``--resume`` to do it again, and for ``--history``."""
+
+    paths: list[str]  # as given, relative to ``cwd``
+    cwd: str
+    select: list[str] | None
+    extend_select: list[str] | None
+    ignore: list[str] | None
+    include: list[str] | None
+    exclude: list[str] | None
+    config: str | None
+    unsafe: bool
+
+
+class RunRecord(RunHeader, total=False):
+    t: Literal["run"]
+    id: str
+    started: str
+
+
+class BeginRecord(TypedDict):
+    t: Literal["begin"]
+    path: str
+    to: str | None  # the rename target
+    before: str  # SHA-256 of the original bytes
+    after: str  # SHA-256 of the fixed bytes
+    mode: int
+    mtime_ns: int
+    blob: list[str | int]  # where the backup store keeps the original: [pack, offset, length]
+    fixes: list[str]
+
+
+class PathRecord(TypedDict):
+    t: Literal["done", "undone"]
+    path: str
+
+
+class FailRecord(TypedDict):
+    t: Literal["fail"]
+    path: str
+    error: str
+
+
+class EndRecord(TypedDict):
+    t: Literal["end"]
+    at: str
+    files: int
+
+
+class UndoRecord(TypedDict):
+    t: Literal["undo"]
+    at: str
+    restored: int
+
+
+Record = RunRecord | BeginRecord | PathRecord | FailRecord | EndRecord | UndoRecord
 
 
 def new_run_id() -> str:
@@ -49,16 +107,17 @@ class Journal:
             raise StateError(f"cannot open the journal {path}: {exc.strerror or exc}") from None
 
     @classmethod
-    def create(cls, root: Path, run_id: str, header: Mapping[str, Any], *, fsync: bool = True) -> Journal:
+    def create(cls, root: Path, run_id: str, header: RunHeader, *, fsync: bool = True) -> Journal:
         folder = runs_dir(root)
         folder.mkdir(parents=True, exist_ok=True)
         journal = cls(folder / f"{run_id}{SUFFIX}", fsync=fsync)
-        journal.append({"t": "run", "id": run_id, "started": now_iso(), **header})
+        record: RunRecord = {"t": "run", "id": run_id, "started": now_iso(), **header}
+        journal.append(record)
         if fsync:  # the new journal's name must survive a crash too
             fsync_dir(folder)
         return journal
 
-    def append(self, record: Mapping[str, Any], *, durable: bool = True) -> None:
+    def append(self, record: Record, *, durable: bool = True) -> None:
         line = orjson.dumps(record) + b"\n"
         try:
             os.write(self._fd, line)
@@ -88,6 +147,8 @@ class Journal:
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
+    """The records of a journal as written (a torn last line dropped). Read back from disk, so
+    untrusted in shape: readers use ``.get``."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -111,7 +172,7 @@ class RunInfo:
     started: str
     status: str  # "complete", "interrupted", "undone"
     files: int  # files changed (or being changed when interrupted)
-    header: Mapping[str, Any] = field(default_factory=dict)
+    header: RunHeader = field(default_factory=lambda: RunHeader())
     records: tuple[Mapping[str, Any], ...] = ()
 
 
@@ -122,7 +183,7 @@ def _info(path: Path) -> RunInfo:
     status = "undone" if "undo" in kinds else "complete" if "end" in kinds else "interrupted"
     files = len({r.get("path") for r in records if r.get("t") == "begin"})
     run_id = str(header.get("id") or path.name.removesuffix(SUFFIX))
-    return RunInfo(run_id, str(header.get("started", "")), status, files, header, tuple(records))
+    return RunInfo(run_id, str(header.get("started", "")), status, files, cast(RunHeader, header), tuple(records))
 
 
 def list_runs(root: Path) -> list[RunInfo]:

@@ -193,7 +193,7 @@ def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Op
     rolled: list[RolledBackFix] = []
     failed: set[tuple[str, str, str]] = set()
     passes = 0
-    for passes in range(1, MAX_PASSES + 1):  # noqa: B007 - the count is reported
+    for passes in range(1, MAX_PASSES + 1):
         actions = planner.propose(state, name, failed)
         if not actions:
             passes -= 1

@@ -15,11 +15,10 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from presetctl.engine.discover import Candidate, discover, read_bounded
 from presetctl.engine.errors import StateError, UsageError
@@ -32,7 +31,7 @@ from presetctl.engine.options import Options
 from presetctl.engine.workers import Progress, map_chunks, worker_count
 from presetctl.fsutil import atomic_write, fsync_dir, signals_deferred
 from presetctl.state.backups import BackupStore, sha256
-from presetctl.state.journal import Journal, RunInfo, journal_path, list_runs, new_run_id, now_iso
+from presetctl.state.journal import Journal, RunHeader, RunInfo, journal_path, list_runs, new_run_id, now_iso
 from presetctl.state.lock import StateLock
 from presetctl.state.paths import backups_dir, lock_path, state_dir
 
@@ -47,7 +46,7 @@ class FixSettings:
     unsafe: bool = False
     fsync: bool = True
     state_dir: str | None = None
-    header: Mapping[str, Any] = field(default_factory=dict)  # recorded for --resume and --history
+    header: RunHeader = field(default_factory=lambda: RunHeader())  # recorded for --resume and --history
 
 
 def _free_name(folder: Path, wanted: str, current: str, claimed: set[Path]) -> str | None:
@@ -242,7 +241,7 @@ def fix(
                 raise StateError(f"fix run {stuck[-1].run_id} was interrupted: finish it with `presetctl fix --resume` "
                                  f"or roll it back with `presetctl fix --undo {stuck[-1].run_id}`")
             run_id = new_run_id()
-            header = {"cwd": cwd or os.getcwd(), **settings.header}
+            header: RunHeader = {"cwd": cwd or os.getcwd(), **settings.header}
 
             def open_journal() -> Journal:
                 return Journal.create(root, run_id, header, fsync=settings.fsync)

@@ -264,6 +264,30 @@ def _member_problem(code: str, message: str, entry: str, hint: str = "") -> Viol
     return Violation(message, Location(entry=entry), code=code, hint=hint)
 
 
+def _unreadable(entry: archive.ZipEntry, content: archive.Inflated | None, problem: str,
+                ctx: LoadContext) -> Violation | None:
+    """Why a bank member is not read (None when it is): links, encryption, limits, damage."""
+    name = entry.name
+    if entry.is_symlink or entry.is_special or entry.encrypted:
+        what = "a symbolic link" if entry.is_symlink else "encrypted" if entry.encrypted else "a special file"
+        return _member_problem("T011", f"member is {what}; not read", name)
+    if content is None:
+        return _member_problem("T012", f"member not read: the bank's {problem} ({ctx.max_decompressed} bytes) is "
+                               "reached", name) if problem else None
+    if problem == "ratio":
+        return _member_problem("T012", f"member inflates past {ctx.max_ratio} times its compressed size "
+                               f"({entry.compressed} bytes); looks like a decompression bomb", name)
+    if problem == "limit":
+        return _member_problem("T012", f"member inflates past {ctx.max_entry_size} bytes; not read further", name)
+    if problem:
+        return _member_problem("T011", f"member cannot be read: {problem}", name)
+    inflated = len(content.data)
+    if inflated > ctx.max_ratio * max(entry.compressed, 1) + (1 << 20):
+        return _member_problem("T012", f"member inflates {inflated} bytes from {entry.compressed} "
+                               f"(ratio over {ctx.max_ratio}); looks like a decompression bomb", name)
+    return None
+
+
 def _unsafe_name(name: str) -> bool:
     p = PurePosixPath(name.replace("\\", "/"))
     return p.is_absolute() or ".." in p.parts or (len(name) > 1 and name[1] == ":")
@@ -308,31 +332,11 @@ class VitalBankLoader(Loader):
         if _unsafe_name(name):
             problems.append(_member_problem("T011", f"member path {name!r} escapes the bank folder", name,
                                             "an extractor would write outside its target folder"))
-        if entry.is_symlink or entry.is_special or entry.encrypted:
-            what = "a symbolic link" if entry.is_symlink else "encrypted" if entry.encrypted else "a special file"
-            problems.append(_member_problem("T011", f"member is {what}; not read", name))
-            return
-        if content is None:
-            if problem:
-                problems.append(_member_problem("T012", f"member not read: the bank's {problem} "
-                                                f"({ctx.max_decompressed} bytes) is reached", name))
-            return
-        if problem == "ratio":
-            problems.append(_member_problem("T012", f"member inflates past {ctx.max_ratio} times its compressed "
-                                            f"size ({entry.compressed} bytes); looks like a decompression bomb", name))
-            return
-        if problem == "limit":
-            problems.append(_member_problem("T012", f"member inflates past {ctx.max_entry_size} bytes; "
-                                            "not read further", name))
-            return
-        if problem:
-            problems.append(_member_problem("T011", f"member cannot be read: {problem}", name))
+        refused = _unreadable(entry, content, problem, ctx)
+        if refused is not None or content is None:
+            problems.extend([refused] if refused is not None else [])
             return
         inflated = len(content.data)
-        if inflated > ctx.max_ratio * max(entry.compressed, 1) + (1 << 20):
-            problems.append(_member_problem("T012", f"member inflates {inflated} bytes from {entry.compressed} "
-                                            f"(ratio over {ctx.max_ratio}); looks like a decompression bomb", name))
-            return
         if not name.lower().endswith(".vital"):
             blobs.append(Blob(Location(entry=name), "archive-member", _constant(content.data), inflated))
             return

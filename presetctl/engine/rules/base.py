@@ -52,6 +52,16 @@ class RuleDoc:
     fix: str = ""
     fix_safety: str = ""
 
+    def sections(self, fix: Fix | None = None) -> list[tuple[str, str]]:
+        """The titled sections that have text, in ruff's order: what every rule page shows
+        (``presetctl rule``, docs/rules.md, SARIF help). A fixable rule always says how safe
+        its fix is (``fix``: the rule's fix, whose safety stands in when no text was written)."""
+        out = [("What it does", self.what), ("Why is this bad?", self.why), ("Example", self.example),
+               ("How to fix", self.fix)]
+        if fix is not None:
+            out.append(("Fix safety", self.fix_safety or f"{fix.safety.value.capitalize()}."))
+        return [(title, body) for title, body in out if body]
+
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:

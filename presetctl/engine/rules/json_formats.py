@@ -8,7 +8,7 @@ emitted by the bank loader itself and registered here so they are documented and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from presetctl.engine.formats import helm
@@ -74,29 +74,36 @@ def check_vital_structure(doc: Document, ctx: RuleContext) -> Iterator[Violation
             yield Violation(f"settings is {_type_name(raw['settings'])}, not an object", _at(entry, "settings"))
 
 
+def _text_keys(raw: dict[str, Any], entry: str, keys: Iterable[str]) -> Iterator[Violation]:
+    for key in keys:
+        if key in raw and not isinstance(raw[key], str):
+            yield Violation(f"{key} is {_type_name(raw[key])}, not a string", _at(entry, key))
+
+
+def _vital_settings(settings: dict[str, Any], entry: str) -> Iterator[Violation]:
+    for key, value in settings.items():
+        shape = _VITAL_SHAPES.get(key)
+        if shape is not None:
+            if not isinstance(value, shape):
+                yield Violation(f"settings.{key} is {_type_name(value)}, not {_type_name(shape())}",
+                                _at(entry, "settings", key))
+        elif not _is_number(value):
+            yield Violation(f"parameter {key!r} is {_type_name(value)}, not a number", _at(entry, "settings", key))
+    mods = settings.get("modulations")
+    for i, m in enumerate(mods if isinstance(mods, list) else ()):
+        if not isinstance(m, dict) or not isinstance(m.get("source"), str) or not isinstance(m.get("destination"), str):
+            yield Violation(f"modulation {i + 1} is not an object with string source and destination",
+                            _at(entry, "settings", "modulations", i))
+
+
 def check_vital_types(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
     for entry, raw in _members(doc):
         if not isinstance(raw, dict):
             continue
-        for key in VITAL_TEXT_KEYS:
-            if key in raw and not isinstance(raw[key], str):
-                yield Violation(f"{key} is {_type_name(raw[key])}, not a string", _at(entry, key))
+        yield from _text_keys(raw, entry, VITAL_TEXT_KEYS)
         settings = raw.get("settings")
-        if not isinstance(settings, dict):
-            continue
-        for key, value in settings.items():
-            shape = _VITAL_SHAPES.get(key)
-            if shape is not None:
-                if not isinstance(value, shape):
-                    yield Violation(f"settings.{key} is {_type_name(value)}, not {_type_name(shape())}",
-                                    _at(entry, "settings", key))
-            elif not _is_number(value):
-                yield Violation(f"parameter {key!r} is {_type_name(value)}, not a number", _at(entry, "settings", key))
-        mods = settings.get("modulations")
-        for i, m in enumerate(mods if isinstance(mods, list) else ()):
-            if not isinstance(m, dict) or not isinstance(m.get("source"), str) or not isinstance(m.get("destination"), str):
-                yield Violation(f"modulation {i + 1} is not an object with string source and destination",
-                                _at(entry, "settings", "modulations", i))
+        if isinstance(settings, dict):
+            yield from _vital_settings(settings, entry)
 
 
 def check_vital_version(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
@@ -133,31 +140,32 @@ def check_helm_structure(doc: Document, ctx: RuleContext) -> Iterator[Violation]
             yield Violation(f"settings is {_type_name(settings)}, not an object", _at(entry, "settings"))
 
 
+def _helm_settings(settings: dict[str, Any], entry: str, base: bool) -> Iterator[Violation]:
+    prefix = ("settings",) if base else ()
+    for key, value in settings.items():
+        if key == "modulations" or (not base and key in HELM_KEYS):
+            continue
+        if not _is_number(value):
+            yield Violation(f"parameter {key!r} is {_type_name(value)}, not a number", _at(entry, *prefix, key))
+    mods = settings.get("modulations")
+    if mods is not None and not isinstance(mods, list):
+        yield Violation(f"modulations is {_type_name(mods)}, not an array", _at(entry, *prefix, "modulations"))
+    for i, m in enumerate(mods if isinstance(mods, list) else ()):
+        if not (isinstance(m, dict) and isinstance(m.get("source"), str) and isinstance(m.get("destination"), str)
+                and _is_number(m.get("amount"))):
+            yield Violation(f"modulation {i + 1} is not {{source: string, destination: string, amount: number}}",
+                            _at(entry, *prefix, "modulations", i))
+
+
 def check_helm_types(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
     for entry, raw in _members(doc):
         if not isinstance(raw, dict):
             continue
         settings, base = helm.settings_of(raw)
         if base:
-            for key in HELM_TEXT_KEYS:
-                if key in raw and not isinstance(raw[key], str):
-                    yield Violation(f"{key} is {_type_name(raw[key])}, not a string", _at(entry, key))
-        if not isinstance(settings, dict):
-            continue
-        prefix = ("settings",) if base else ()
-        for key, value in settings.items():
-            if key == "modulations" or (not base and key in HELM_KEYS):
-                continue
-            if not _is_number(value):
-                yield Violation(f"parameter {key!r} is {_type_name(value)}, not a number", _at(entry, *prefix, key))
-        mods = settings.get("modulations")
-        if mods is not None and not isinstance(mods, list):
-            yield Violation(f"modulations is {_type_name(mods)}, not an array", _at(entry, *prefix, "modulations"))
-        for i, m in enumerate(mods if isinstance(mods, list) else ()):
-            if not (isinstance(m, dict) and isinstance(m.get("source"), str) and isinstance(m.get("destination"), str)
-                    and _is_number(m.get("amount"))):
-                yield Violation(f"modulation {i + 1} is not {{source: string, destination: string, amount: number}}",
-                                _at(entry, *prefix, "modulations", i))
+            yield from _text_keys(raw, entry, HELM_TEXT_KEYS)
+        if isinstance(settings, dict):
+            yield from _helm_settings(settings, entry, bool(base))
 
 
 def check_helm_version(doc: Document, ctx: RuleContext) -> Iterator[Violation]:

@@ -87,36 +87,45 @@ def repair_one(data: bytes, facts: Mapping[str, Any]) -> tuple[str, Splice] | No
     bytes, so a fix applies exactly what its finding's rule (and the user's selection) allows.
     None when the bytes no longer look like what the finding described.
     """
-    kind, dump_at = facts.get("repair"), _int(facts, "dump_at")
-    if kind == "checksum":
-        at = _int(facts, "checksum_at")
-        if dump_at is None or at is None or at >= len(data) or not _is_dump(data, dump_at) or at < dump_at + HEADER:
-            return None
-        want = checksum(data[dump_at + HEADER : at])
-        if data[at] == want:
-            return None
-        return f"checksum {data[at]:02X} -> {want:02X}", Splice(at, at + 1, bytes([want]))
-    if kind == "byte-count":
-        want_hex = facts.get("want")
-        if dump_at is None or not _is_dump(data, dump_at) or not isinstance(want_hex, str):
-            return None
-        try:
-            want_count = bytes.fromhex(want_hex)
-        except ValueError:
-            return None
-        old = data[dump_at + 4 : dump_at + 6]
-        if len(want_count) != 2 or len(old) != 2 or old == want_count:
-            return None
-        return (f"byte count {old.hex(' ').upper()} -> {want_count.hex(' ').upper()}",
-                Splice(dump_at + 4, dump_at + 6, want_count))
-    if kind == "seven-bit":
-        start, end = _int(facts, "start"), _int(facts, "end")
-        if start is None or end is None or not start < end <= len(data):
-            return None
-        old = data[start:end]
-        new = bytes(b & 0x7F for b in old)
-        if new == old:
-            return None
-        count = sum(b > 0x7F for b in old)
-        return f"cleared bit 7 of {count} data bytes (MIDI data is 7-bit)", Splice(start, end, new)
-    return None
+    repair = _REPAIRS.get(str(facts.get("repair")))
+    return repair(data, facts) if repair is not None else None
+
+
+def _repair_checksum(data: bytes, facts: Mapping[str, Any]) -> tuple[str, Splice] | None:
+    dump_at, at = _int(facts, "dump_at"), _int(facts, "checksum_at")
+    if dump_at is None or at is None or at >= len(data) or not _is_dump(data, dump_at) or at < dump_at + HEADER:
+        return None
+    want = checksum(data[dump_at + HEADER : at])
+    if data[at] == want:
+        return None
+    return f"checksum {data[at]:02X} -> {want:02X}", Splice(at, at + 1, bytes([want]))
+
+
+def _repair_byte_count(data: bytes, facts: Mapping[str, Any]) -> tuple[str, Splice] | None:
+    dump_at, want_hex = _int(facts, "dump_at"), facts.get("want")
+    if dump_at is None or not _is_dump(data, dump_at) or not isinstance(want_hex, str):
+        return None
+    try:
+        want_count = bytes.fromhex(want_hex)
+    except ValueError:
+        return None
+    old = data[dump_at + 4 : dump_at + 6]
+    if len(want_count) != 2 or len(old) != 2 or old == want_count:
+        return None
+    return (f"byte count {old.hex(' ').upper()} -> {want_count.hex(' ').upper()}",
+            Splice(dump_at + 4, dump_at + 6, want_count))
+
+
+def _repair_seven_bit(data: bytes, facts: Mapping[str, Any]) -> tuple[str, Splice] | None:
+    start, end = _int(facts, "start"), _int(facts, "end")
+    if start is None or end is None or not start < end <= len(data):
+        return None
+    old = data[start:end]
+    new = bytes(b & 0x7F for b in old)
+    if new == old:
+        return None
+    count = sum(b > 0x7F for b in old)
+    return f"cleared bit 7 of {count} data bytes (MIDI data is 7-bit)", Splice(start, end, new)
+
+
+_REPAIRS = {"checksum": _repair_checksum, "byte-count": _repair_byte_count, "seven-bit": _repair_seven_bit}
