@@ -82,7 +82,7 @@ def test_model_and_detection() -> None:
     assert (p.name, p.category, p.description, p.author, p.license, p.tags) == ("Acid", "Leads", "303ish", "Me",
                                                                                 "CC0", ("dark",))
     assert (p.synth, p.synth_version, p.voices) == ("Surge XT", "16", 16)
-    assert [(m.source, m.target, m.amount) for m in p.modulations] == [("modsource 6", "a_osc1_param4", -0.5)]
+    assert [(m.source, m.target, m.amount) for m in p.modulations] == [("Modwheel", "a_osc1_param4", -0.5)]
     assert [(q.name, q.value, q.pointer) for q in p.parameters] == [
         ("polylimit", 16, "/patch/parameters/polylimit"), ("a_osc1_param4", 27.5, "/patch/parameters/a_osc1_param4")]
     (blob,) = doc.facts.blobs

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,61 @@ def test_every_block_escapes_its_text() -> None:
     assert "\x1b" not in html and "\x07" not in html and "\u202e" not in html
     assert html.count("<script") == 0 and "... and 4 more rows" in html
     assert 'class="flag"' in html and "<br>" in html  # flagged bar, list cell
+
+
+class _Where(HTMLParser):
+    """The open elements (tag and attributes) around each piece of text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, dict[str, str | None]]] = []
+        self.texts: list[tuple[str, list[tuple[str, dict[str, str | None]]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ("br", "meta"):
+            self.stack.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack[-1][0] == tag, (tag, self.stack)
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.texts.append((data, list(self.stack)))
+
+
+def _around(html: str, text: str) -> list[list[tuple[str, dict[str, str | None]]]]:
+    where = _Where()
+    where.feed(html)
+    return [stack for data, stack in where.texts if text in data]
+
+
+def test_more_rows_is_a_row_of_its_table() -> None:
+    page = HtmlPage("t")
+    page.table(["format", "saved with", "presets"], [["surge-fxp", "Surge patch revision 9", 135]], caption="V",
+               more=23)
+    page.table(["a"], [["x"]], caption="W")
+    html = page.render()
+    (stack,) = _around(html, "... and 23 more rows (see --json)")
+    assert [tag for tag, _ in stack[-4:]] == ["table", "tfoot", "tr", "td"]
+    assert stack[-1][1] == {"class": "more", "colspan": "3"}  # spans every column
+    assert "<p" not in html.split("</caption>", 1)[1]  # no loose note after the table
+    assert html.count("<tfoot>") == 1  # a table with every row shown has no footer
+
+
+def test_more_rows_in_the_stats_page(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    for i in range(3):
+        (pack / f"p{i}.json").write_bytes(
+            b'{"format_version": "1.0", "metadata": {"name": "p%d", "author": "A%d", "category": "C%d"},'
+            b' "parameters": []}' % (i, i, i))
+    monkeypatch.chdir(tmp_path)
+    page = tmp_path / "stats.html"
+    assert cli(["stats", "pack", "--quiet", "--top", "1", "-s", "taxonomy", "--html", str(page)]).exit_code == 0
+    html = page.read_text(encoding="utf-8")
+    stacks = _around(html, "more rows")
+    assert stacks and all([tag for tag, _ in s[-4:]] == ["table", "tfoot", "tr", "td"] for s in stacks)
+    assert "... and 2 more rows (see --json)" in html  # the Authors table keeps 1 of 3
 
 
 def test_empty_chart_is_left_out() -> None:
@@ -78,3 +134,16 @@ def test_page_renders_in_headless_chromium(cli, tmp_path: Path, monkeypatch: pyt
         assert f">{section}</h2>" in dom
     assert dom.count("<svg") >= 5 and "<script" not in dom
     assert "&lt;script&gt;console.error(1)&lt;/script&gt;" in dom
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (apt-get install chromium)")
+def test_more_rows_stays_in_its_table_in_a_browser(tmp_path: Path) -> None:
+    page = HtmlPage("t")
+    page.table(["format", "saved with", "presets"], [["vital", "Vital 1.5.3", 38]], caption="V", more=23)
+    path = tmp_path / "page.html"
+    path.write_text(page.render(), encoding="utf-8")
+    run = _chromium(path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    # The browser's own DOM: loose text in a table would be moved out of it (foster parenting).
+    assert ('<tfoot><tr><td class="more" colspan="3">... and 23 more rows (see --json)</td></tr></tfoot></table>'
+            in run.stdout), run.stdout[-2000:]

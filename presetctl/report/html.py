@@ -39,6 +39,7 @@ table { border-collapse: collapse; margin: .6rem 0 1rem; font-variant-numeric: t
 caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 th, td { border: 1px solid var(--line); padding: .25rem .55rem; vertical-align: top; text-align: left; }
 td.num { text-align: right; } tr:nth-child(even) td { background: var(--alt); }
+td.more { color: var(--muted); font-style: italic; }
 td { white-space: pre-wrap; overflow-wrap: anywhere; max-width: 48rem; }
 figure { margin: .6rem 0 1.2rem; } figcaption { font-weight: 600; margin-bottom: .3rem; }
 svg text { fill: var(--fg); font: 12px system-ui, sans-serif; } svg rect.bar { fill: var(--bar); }
@@ -100,9 +101,11 @@ class HtmlPage:
                 numeric = isinstance(cell, (int, float)) and not isinstance(cell, bool)
                 cells.append(f'<td class="num">{esc(cell)}</td>' if numeric else f"<td>{esc(cell)}</td>")
             out.append("<tr>" + "".join(cells) + "</tr>")
-        out.append("</tbody></table>")
-        if more:
-            out.append(f'<p class="note">{esc(f"... and {more} more rows (see --json)")}</p>')
+        out.append("</tbody>")
+        if more:  # a row of the table itself, so it stays with the table (and a screen reader reads it there)
+            out.append(f'<tfoot><tr><td class="more" colspan="{max(len(columns), 1)}">'
+                       f'{esc(f"... and {more} more rows (see --json)")}</td></tr></tfoot>')
+        out.append("</table>")
         self._blocks.append("".join(out))
 
     def bar_chart(self, title: str, bars: Sequence[tuple[str, float] | tuple[str, float, bool]], unit: str = "") -> None:

@@ -33,6 +33,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from presetctl.engine import archive
+from presetctl.engine.formats import surge_names
 from presetctl.engine.formats.base import NO_FACTS, Blob, Document, DocumentFacts, LoadContext, Loader, Script
 from presetctl.engine.formats.recognized import parse_xml
 from presetctl.engine.model import Location, Modulation, Parameter, Preset, Violation
@@ -286,11 +287,13 @@ def _parameters(root: Element) -> Iterator[Parameter]:
 
 def _modulations(root: Element) -> tuple[Modulation, ...]:
     params = root.find("parameters")
+    revision = surge_names.stored_revision(root.get("revision"))  # source ids depend on it
     out = []
     for p in params if params is not None else ():
         for mr in p.findall("modrouting"):
             depth = _number(mr.get("depth"))
-            out.append(Modulation(f"modsource {mr.get('source')}", str(p.tag), float(depth) if depth is not None else None))
+            out.append(Modulation(surge_names.modsource_name(mr.get("source"), revision), str(p.tag),
+                                  float(depth) if depth is not None else None))
     return tuple(out)
 
 

@@ -188,7 +188,10 @@ class AbletonLoader(Loader):
             return Document(self.format_id, data, problems=tuple(problems), validated=False, parsed=False)
         creator = root.get("Creator")
         version = re.search(r"\d+(?:\.\d+)+", creator or "")
-        preset = Preset(format=self.format_id, name=PurePath(ctx.path).stem, synth=creator,
+        synth = creator
+        if creator and version:  # "Ableton Live 10.1.9": the synth is what comes before its version
+            synth = creator[: version.start()].strip() or None
+        preset = Preset(format=self.format_id, name=PurePath(ctx.path).stem, synth=synth,
                         synth_version=version.group() if version else None,
                         pointers={"synth": "/Ableton/@Creator", "synth_version": "/Ableton/@Creator"})
         return Document(self.format_id, data, raw=root, presets=(preset,), problems=tuple(problems), validated=False)

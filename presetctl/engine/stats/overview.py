@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+from presetctl.engine.formats.surge_names import revision_label
 from presetctl.engine.model import FileStatus
 from presetctl.engine.stats.common import bar_chart, human_bytes, presets_of, table, upper_fence
-from presetctl.engine.stats.model import Bar, Chart, FileFacts, Section, StatsContext
+from presetctl.engine.stats.model import Bar, Chart, FileFacts, PresetFacts, Section, StatsContext
 
 # File-size histogram buckets: upper bounds (exclusive) in bytes, powers of four from 1 KiB.
 SIZE_BUCKETS: tuple[tuple[str, int], ...] = (
@@ -21,6 +22,14 @@ MIN_FILES_FOR_OUTLIERS = 8
 
 def size_bucket(size: int) -> str:
     return next(label for label, bound in SIZE_BUCKETS if size < bound)
+
+
+def version_label(p: PresetFacts) -> str:
+    """What a preset was saved with, as the "saved with" column and ``by_version`` show it."""
+    if p.format == "surge-fxp":  # its synth_version is the patch format revision, not a Surge release
+        return revision_label(p.synth_version)
+    synth = p.synth or p.format
+    return f"{synth} {p.synth_version}" if p.synth_version else f"{synth} (no version)"
 
 
 def _outliers(files: Sequence[FileFacts]) -> list[dict[str, object]]:
@@ -44,8 +53,7 @@ def compute(files: Sequence[FileFacts], ctx: StatsContext) -> Section:
     by_status = {s.value: n for s in FileStatus if (n := sum(1 for f in files if f.status is s))}
     versions: dict[str, Counter[str]] = defaultdict(Counter)
     for p in presets:
-        synth = p.synth or p.format
-        versions[p.format][f"{synth} {p.synth_version}" if p.synth_version else f"{synth} (no version)"] += 1
+        versions[p.format][version_label(p)] += 1
     histogram = {label: 0 for label, _ in SIZE_BUCKETS}
     for f in files:
         histogram[size_bucket(f.size)] += 1
