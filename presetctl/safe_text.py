@@ -27,24 +27,6 @@ _UNSAFE = re.compile(
 )
 
 
-def _escape(m: re.Match[str]) -> str:
-    ch = m.group()
-    code = ord(ch)
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
-
-
-# Printable to Python, yet blank or invisible when shown: Hangul fillers, variation selectors.
-_BLANK = re.compile("[\u115f\u1160\u3164\ufe00-\ufe0f]")
-
-
-def _escape_unprintable(text: str) -> str:
-    return "".join(ch if ch.isprintable() and not _BLANK.match(ch) else _escape_char(ch) for ch in text)
-
-
 def _escape_char(ch: str) -> str:
     code = ord(ch)
     if code <= 0xFF:
@@ -54,14 +36,18 @@ def _escape_char(ch: str) -> str:
     return f"\\U{code:08x}"
 
 
-def visible(text: str) -> str:
-    """``text`` with every control, invisible, unprintable or blank character as a visible escape.
+def _escape(m: re.Match[str]) -> str:
+    return _escape_char(m.group())
 
-    Plain text (the common case) is decided by two C-speed checks and returned as it is.
-    """
-    if text.isprintable() and not _BLANK.search(text):
+
+def visible(text: str) -> str:
+    """``text`` with every control, invisible, blank or otherwise unprintable character as a
+    visible escape (``_UNSAFE`` also holds characters Python calls printable that show as
+    nothing: Hangul fillers, variation selectors). Plain text is decided by two C-speed checks."""
+    if text.isprintable() and not _UNSAFE.search(text):
         return text
-    return _escape_unprintable(_UNSAFE.sub(_escape, text))
+    text = _UNSAFE.sub(_escape, text)
+    return text if text.isprintable() else "".join(ch if ch.isprintable() else _escape_char(ch) for ch in text)
 
 
 def excerpt(text: str, limit: int = 80) -> str:

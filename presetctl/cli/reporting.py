@@ -9,6 +9,7 @@ temporary file beside it that replaces the destination only when the run complet
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import sys
 import tempfile
@@ -16,7 +17,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Annotated
+
+import typer
 
 from presetctl.cli.console import progress_bar
 from presetctl.engine.baseline import Baseline
@@ -27,6 +30,14 @@ from presetctl.fsutil import TMP_PREFIX
 from presetctl.report.base import ReportContext, ReportWriter
 from presetctl.report.registry import REPORTERS
 from presetctl.report.statistics import StatisticsWriter
+
+OutputFormat = enum.Enum("OutputFormat", {name: name for name in REPORTERS}, type=str)  # type: ignore[misc]
+OutputFormatOpt = Annotated[OutputFormat, typer.Option("--output-format", "-o", help="Format of the report on stdout.")]
+
+
+def stage_line(result: RunResult) -> str:
+    """The ``-v`` line of stage timings on stderr."""
+    return " ".join(f"{t.stage}={t.seconds:.3f}s" for t in result.timings) + f" jobs={result.jobs}\n"
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ from presetctl.api import scan_security as run_scan
 from presetctl.cli import options as o
 from presetctl.cli.console import report_context
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
-from presetctl.cli.reporting import CheckRequest, run_and_report
-from presetctl.cli.validate import OutputFormatOpt, stage_line
+from presetctl.cli.reporting import CheckRequest, OutputFormatOpt, run_and_report, stage_line
 from presetctl.engine.baseline import read_baseline
 from presetctl.engine.model import SecuritySeverity
 from presetctl.report.registry import REPORTERS

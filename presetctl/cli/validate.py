@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,19 +12,12 @@ from presetctl.api import validate as run_validate
 from presetctl.cli import options as o
 from presetctl.cli.console import report_context
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
-from presetctl.cli.reporting import CheckRequest, run_and_report
+from presetctl.cli.reporting import CheckRequest, OutputFormatOpt, run_and_report, stage_line
 from presetctl.engine.baseline import baseline_bytes, project_root, read_baseline
-from presetctl.engine.model import RunResult, Severity
+from presetctl.engine.model import Severity
 from presetctl.fsutil import atomic_write
 from presetctl.report.plural import plural
 from presetctl.report.registry import REPORTERS
-
-OutputFormat = enum.Enum("OutputFormat", {name: name for name in REPORTERS}, type=str)  # type: ignore[misc]
-OutputFormatOpt = Annotated[OutputFormat, typer.Option("--output-format", "-o", help="Format of the report on stdout.")]
-
-
-def stage_line(result: RunResult) -> str:
-    return " ".join(f"{t.stage}={t.seconds:.3f}s" for t in result.timings) + f" jobs={result.jobs}\n"
 
 
 @guarded
