@@ -56,10 +56,6 @@ def excerpt(text: str, limit: int = 80) -> str:
     return f"'{visible(cut)}'" + ("..." if len(text) > limit else "")
 
 
-def has_unsafe(text: str) -> bool:
-    return _UNSAFE.search(text) is not None
-
-
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

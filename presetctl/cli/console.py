@@ -48,11 +48,6 @@ def report_context(color: Color, *, verbose: bool, quiet: bool, show_unknown: bo
                          verbose=verbose, quiet=quiet, show_unknown=show_unknown, fail_threshold=fail_threshold)
 
 
-def stderr_console(color: str) -> Console:
-    return Console(file=sys.stderr, force_terminal=use_color(color, sys.stderr) or None,
-                   no_color=not use_color(color, sys.stderr), markup=False, emoji=False, highlight=False)
-
-
 @contextmanager
 def progress_bar(enabled: bool, label: str) -> Iterator[ProgressFn | None]:
     """A progress callback drawing on stderr, or None when stderr is not a terminal."""

@@ -22,7 +22,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from types import FrameType
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import typer
 
@@ -141,7 +141,3 @@ def guarded(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(code) from None
 
     return wrapper
-
-
-def fail_usage(message: str) -> Any:
-    raise UsageError(message)

@@ -137,4 +137,3 @@ def run_and_report(request: CheckRequest, run: Callable[[Sink], RunResult], labe
     if not result.files and not ctx.quiet and (request.statistics or request.output_format not in ("full", "concise")):
         sys.stderr.write("presetctl: no presets found\n")
     return result
-

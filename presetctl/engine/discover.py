@@ -238,5 +238,3 @@ def read_bounded(path: str, limit: int) -> bytes:
         return data
     finally:
         os.close(fd)
-
-

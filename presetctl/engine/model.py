@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -304,16 +304,3 @@ class RunResult:
 
     def fails_security(self, threshold: SecuritySeverity) -> bool:
         return any(f.security is not None and f.security >= threshold for f in self.findings)
-
-    def findings_by_path(self) -> dict[str, list[Finding]]:
-        out: dict[str, list[Finding]] = {}
-        for f in self.findings:
-            out.setdefault(f.path, []).append(f)
-        return out
-
-
-def severity_counts(findings: Sequence[Finding]) -> dict[str, int]:
-    out = {s.label: 0 for s in sorted(Severity, reverse=True)}
-    for f in findings:
-        out[f.severity.label] += 1
-    return out

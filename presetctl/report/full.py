@@ -120,4 +120,3 @@ class FullReporter(Reporter):
 
     def writer(self, ctx: ReportContext) -> ReportWriter:
         return _FullWriter(ctx)
-

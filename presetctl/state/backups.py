@@ -71,6 +71,3 @@ class BackupStore:
         if sha256(data) != digest:
             raise StateError(f"backup {digest[:12]} in {self.root} is damaged (hash mismatch)")
         return data
-
-    def has(self, digest: str) -> bool:
-        return self._blob(digest).is_file()

@@ -78,7 +78,6 @@ class FilePlan:
         return self.after != self.before or self.name != self.original_name
 
 
-
 def apply_splices(data: bytes, splices: Sequence[Splice]) -> bytes:
     ordered = sorted(splices, key=lambda s: (s.start, s.end))
     out: list[bytes] = []

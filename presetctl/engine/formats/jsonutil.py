@@ -147,20 +147,3 @@ def _duplicate_keys(body: bytes, value: Any) -> Iterator[Violation]:
 
 def pointer(*tokens: str | int) -> str:
     return join_pointer(tokens)
-
-
-def max_depth(value: Any, limit: int) -> int:
-    """Depth of nesting, stopping early once ``limit`` is exceeded (iterative)."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > deepest:
-            deepest = depth
-            if deepest > limit:
-                return deepest
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
-    return deepest

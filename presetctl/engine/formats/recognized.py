@@ -90,17 +90,6 @@ def parse_xml(data: bytes, *, allow_dtd: bool) -> XmlResult:
     return XmlResult(root)
 
 
-def element_path(root: Element, target: Element) -> str:
-    """``/root/child/...`` path of ``target`` (first match), for locations."""
-    stack: list[tuple[Element, str]] = [(root, "/" + str(root.tag))]
-    while stack:
-        elem, path = stack.pop()
-        if elem is target:
-            return path
-        stack.extend((c, f"{path}/{c.tag}") for c in elem)
-    return ""
-
-
 def _inflate_if_gzip(data: bytes, ctx: LoadContext) -> tuple[bytes, str]:
     """(XML bytes, problem) of a gzip or plain file; problem is "" when all of it was read."""
     if not data.startswith(GZIP):

@@ -14,13 +14,6 @@ LOADERS: tuple[Loader, ...] = (
     fxp.LOADER, fxp.OTHER_LOADER, recognized.XIZ_LOADER, recognized.H2P_LOADER, recognized.ABLETON_LOADER,
 )
 
-BY_ID: dict[str, Loader] = {loader.format_id: loader for loader in LOADERS}
-
-# Every format id presetctl names anywhere (reports, config, stats), including those without a loader.
-FORMAT_IDS = ("presetctl", "vital", "vitalbank", "helm", "surge-fxp", "fxp", "dx7-syx", "syx",
-              "zyn-xiz", "uhe-h2p", "ableton", "unknown")
-
-
 def detect(head: bytes, path: PurePath) -> Loader | None:
     """The loader most confident about this file, or None for an unknown format."""
     best: Loader | None = None

@@ -128,10 +128,6 @@ def framing_problems(data: bytes, parts: Split, covered: frozenset[int] = frozen
                         Location(offset=parts.unsplit), code="D012", data={"end": len(data)})
 
 
-def head_has_sysex(head: bytes) -> bool:
-    return head[:1] == bytes([SOX])
-
-
 class SysexLoader(Loader):
     """Sysex that is not DX7 voice data: recognized, and its framing checked."""
 

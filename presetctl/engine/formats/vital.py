@@ -105,7 +105,6 @@ def _build_ranges() -> dict[str, tuple[float, float]]:
 
 
 RANGES: Mapping[str, tuple[float, float]] = _build_ranges()
-STRUCTURED_SETTINGS = frozenset({"modulations", "lfos", "wavetables", "sample", "custom_warps", "random_values"})
 _EFFECTS = ("chorus", "compressor", "delay", "distortion", "eq", "filter_fx", "flanger", "phaser", "reverb")
 _BLOB_KINDS = {"samples": "sample", "samples_stereo": "sample", "wave_data": "wavetable", "audio_file": "wavetable"}
 _CONTAINERS = frozenset({dict, list, str})

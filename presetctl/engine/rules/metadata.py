@@ -200,4 +200,3 @@ RULES = (
                  "`synth_version: 1.6.0` with target 1.5.5", "Save the preset again with the target version."),
          check=check_version),
 )
-

@@ -182,9 +182,6 @@ class Scan:
         hits, self._hits = self._hits, []
         yield from hits
 
-    @property
-    def limited(self) -> bool:
-        return bool(self._hit_keys)
 
     # -- views -----------------------------------------------------------------------------------
     def texts(self) -> list[Text]:

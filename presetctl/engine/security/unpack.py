@@ -84,10 +84,6 @@ def text_of(data: bytes) -> str | None:
     return data.decode("utf-8", "replace")
 
 
-def looks_base64(text: str) -> bool:
-    return len(text) >= MIN_BASE64 and len(text) % 4 == 0 and _BASE64.fullmatch(text) is not None
-
-
 class Unpacker:
     """Collects decoded payloads and archive facts for one file, within the limits."""
 
