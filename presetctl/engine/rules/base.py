@@ -30,6 +30,7 @@ class Level(enum.Enum):
     FORMAT = "format"
     METADATA = "metadata"
     NAMING = "naming"
+    AUDIO = "audio"
     PARAMETERS = "parameters"
     PERFORMANCE = "performance"
     PACK = "pack"
