@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from presetctl.engine.audio.levels import FLOOR_DB, ONSET_RANGE, SILENT_DB
-from presetctl.engine.audio.render import Rendered, TestNote
+from presetctl.engine.audio.render import Audition, Rendered
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -34,11 +34,13 @@ WINDOW_S = 0.1  # key-up and end-of-release level windows
 ENVELOPE_POINTS = 40  # envelope picture points (50 ms each over 2 s)
 BANDS = 24
 BAND_LOW, BAND_HIGH = 100.0, 7000.0
-SEGMENTS_MS = ((0, 100), (100, 400), (400, 1000), (1000, 1400))
+# Stretches of the note, as fractions of the hold (h) and release (r) times: for the default
+# 1 s + 1 s, 0-100 ms, 100-400 ms, 400-1000 ms and 1000-1400 ms.
+SEGMENTS = ((0.0, 0.0, 0.1, 0.0), (0.1, 0.0, 0.4, 0.0), (0.4, 0.0, 1.0, 0.0), (1.0, 0.0, 1.0, 0.4))  # (h, r) start, end
 FINGERPRINT_FLOOR = -60.0
 FFT_SIZE = 512
 SOUND_ALIKE_DB = 3.5  # fingerprints this close (RMS dB) sound alike
-FINGERPRINT_SIZE = BANDS * len(SEGMENTS_MS)
+FINGERPRINT_SIZE = BANDS * len(SEGMENTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,19 +105,24 @@ def _filterbank(rate: int) -> F64:
     return bank
 
 
-def _fingerprints(audio: F32, note: TestNote) -> F64:
+def _fingerprints(audio: F32, note: Audition) -> F64:
     rate = note.sample_rate
     hop = FFT_SIZE // 2
-    count = (audio.shape[1] - FFT_SIZE) // hop + 1
+    padded = np.pad(audio, ((0, 0), (0, max(0, FFT_SIZE - audio.shape[1]))))  # notes shorter than a frame
+    count = (padded.shape[1] - FFT_SIZE) // hop + 1
     starts = np.arange(count) * hop
     window = np.hanning(FFT_SIZE).astype(np.float32)
-    frames = np.lib.stride_tricks.sliding_window_view(audio, FFT_SIZE, axis=1)[:, starts, :] * window
+    frames = np.lib.stride_tricks.sliding_window_view(padded, FFT_SIZE, axis=1)[:, starts, :] * window
     power = np.abs(np.fft.rfft(frames, axis=2)) ** 2  # [N, frames, bins]
-    centres_ms = (starts + FFT_SIZE / 2) / rate * 1000.0
+    centres = starts + FFT_SIZE / 2
     bank = _filterbank(rate)
     parts = []
-    for lo, hi in SEGMENTS_MS:
-        sel = (centres_ms >= lo) & (centres_ms < hi)
+    for h0, r0, h1, r1 in SEGMENTS:
+        lo = (h0 * note.hold + r0 * note.release) * rate
+        hi = (h1 * note.hold + r1 * note.release) * rate
+        sel = (centres >= lo) & (centres < hi)
+        if not sel.any():  # a stretch shorter than the hop: the frame nearest its middle
+            sel = np.arange(count) == int(np.argmin(np.abs(centres - (lo + hi) / 2)))
         parts.append(power[:, sel, :].mean(axis=1) @ bank.T)  # [N, BANDS]
     energy = np.concatenate(parts, axis=1)
     level = 10.0 * np.log10(np.maximum(energy, 1e-30))  # silence: equal bands, not NaN
@@ -133,7 +140,7 @@ def analyse(rendered: Rendered) -> list[VoiceSound]:
     peak = db(mag.max(axis=1))
     held_peak = db(mag[:, :key_off].max(axis=1))
     rms = db(np.sqrt(np.mean(np.square(audio[:, :key_off], dtype=np.float64), axis=1)))
-    window = int(round(WINDOW_S * rate))
+    window = max(1, min(int(round(WINDOW_S * rate)), key_off, audio.shape[1] - key_off))
     keyup = db(np.sqrt(np.mean(np.square(audio[:, key_off - window : key_off], dtype=np.float64), axis=1)))
     release = db(np.sqrt(np.mean(np.square(audio[:, -window:], dtype=np.float64), axis=1)))
     held_windows = _frames(audio[:, :key_off], window)

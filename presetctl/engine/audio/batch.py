@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from presetctl.engine.audio.analysis import ENVELOPE_POINTS, FINGERPRINT_SIZE, VoiceSound, analyse
 from presetctl.engine.audio.cache import RenderCache, usable
-from presetctl.engine.audio.render import TestNote, render
+from presetctl.engine.audio.render import Audition, render
 from presetctl.engine.audio.voice import sound_bytes
 from presetctl.engine.audio.voicebatch import VoiceBatch
 
@@ -26,7 +26,7 @@ BATCH = 32  # voices rendered at once: amortizes the per-sample steps, stays in 
 Voice = Sequence[int]  # the 145 parameter values of a voice, in dx7_syx.FIELDS order
 
 
-def version(note: TestNote) -> str:
+def version(note: Audition) -> str:
     return f"{RENDERER}; {note.describe()}; {FINGERPRINT_SIZE}+{ENVELOPE_POINTS} values"
 
 
@@ -42,11 +42,11 @@ class Measured:
     problem: str = ""  # why the cache could not be used, if it could not
 
 
-def _measure_chunk(voices: Sequence[tuple[int, ...]], note: TestNote) -> list[VoiceSound]:
+def _measure_chunk(voices: Sequence[tuple[int, ...]], note: Audition) -> list[VoiceSound]:
     return analyse(render(VoiceBatch.from_values(voices), note))
 
 
-def render_all(voices: Sequence[tuple[int, ...]], note: TestNote, jobs: int = 1) -> list[VoiceSound]:
+def render_all(voices: Sequence[tuple[int, ...]], note: Audition, jobs: int = 1) -> list[VoiceSound]:
     """Measurements of ``voices`` (no cache), in order; ``jobs`` > 1 uses worker processes."""
     chunks = [list(voices[i : i + BATCH]) for i in range(0, len(voices), BATCH)]
     if jobs <= 1 or len(chunks) < 2:
@@ -68,10 +68,10 @@ def render_all(voices: Sequence[tuple[int, ...]], note: TestNote, jobs: int = 1)
     return [s for r in results if r is not None for s in r]
 
 
-def measure(voices: Sequence[Voice], cache: RenderCache | None = None, note: TestNote | None = None,
+def measure(voices: Sequence[Voice], cache: RenderCache | None = None, note: Audition | None = None,
             jobs: int = 1) -> Measured:
     """Each voice's measurements: from ``cache`` where present, rendered (and stored) otherwise."""
-    note = note or TestNote()
+    note = note or Audition()
     ver = version(note)
     keys = [voice_key(v) for v in voices]
     distinct: dict[str, tuple[int, ...]] = {}

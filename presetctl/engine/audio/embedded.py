@@ -121,7 +121,7 @@ def check_silent(signals: list[Signal]) -> Iterator[Violation]:
         if not all(m.used for m in members):
             continue
         if not any(np.any(m.frames) for m in members):  # NaN counts as not zero (W001 reports it)
-            first = members[0]
+            first = min(members, key=lambda m: [int(t) if t.isdigit() else -1 for t in m.location.pointer.split("/")])
             what = first.what.split(" keyframe ")[0] if len(members) > 1 else first.what
             yield _v("W004", f"{what}: every sample is zero: the oscillator (or sampler) that plays it is silent",
                      first.location)

@@ -1,6 +1,6 @@
 """An FM renderer for DX7 voices, vectorized across the voices of a batch.
 
-One test note per voice (:class:`TestNote`: middle C, velocity 100, 1 s held, 1 s released, at
+One test note per voice (:class:`Audition`: middle C, velocity 100, 1 s held, 1 s released, at
 16 kHz by default). The work is done in blocks of samples, with arrays over all voices and
 operators at once:
 
@@ -76,7 +76,7 @@ def tables() -> Tables:
 
 
 @dataclass(frozen=True, slots=True)
-class TestNote:
+class Audition:
     """The note every voice plays: a key, a velocity, how long it is held and then released."""
 
     note: int = 60
@@ -102,7 +102,7 @@ class TestNote:
 class Rendered:
     audio: F32  # [N, samples], full scale 1.0
     held_level: F64  # [N] highest output the held note can reach (sum of carrier gains), full scale 1.0
-    note: TestNote
+    note: Audition
 
 
 def frequencies(batch: VoiceBatch, notes: npt.NDArray[np.int32]) -> tuple[F64, npt.NDArray[np.bool_]]:
@@ -207,9 +207,9 @@ def _run_loops(loops: list[_Loop], phase: F32, gain: F32, segment: int) -> list[
     return extra
 
 
-def render(batch: VoiceBatch, note: TestNote | None = None, segment: int = SEGMENT) -> Rendered:
+def render(batch: VoiceBatch, note: Audition | None = None, segment: int = SEGMENT) -> Rendered:
     """Render ``note`` on every voice of ``batch`` (``segment``: see :func:`_run_loops`)."""
-    note = note or TestNote()
+    note = note or Audition()
     n, total, rate = batch.size, note.length, float(note.sample_rate)
     tab = tables()
     alg = batch.algorithm.astype(np.intp)

@@ -25,7 +25,7 @@ from presetctl.engine.rules.base import Level, Rule, RuleContext, RuleDoc
 
 if TYPE_CHECKING:  # numpy loads when an audio check runs, not with every command
     from presetctl.engine.audio.analysis import VoiceSound
-    from presetctl.engine.audio.render import TestNote
+    from presetctl.engine.audio.render import Audition
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
 PROFILE = "audio"
@@ -61,7 +61,7 @@ def _where(voice: Voice) -> Location:
     return Location(offset=voice.offset, voice=voice.number)
 
 
-def voice_findings(voice: Voice, sound: VoiceSound, note: TestNote) -> Iterator[Violation]:
+def voice_findings(voice: Voice, sound: VoiceSound, note: Audition) -> Iterator[Violation]:
     """W101, W102, W104, W105 for one voice (W103 compares a bank: :func:`bank_findings`)."""
     held_ms = note.hold * 1000
     where = _where(voice)
@@ -86,14 +86,19 @@ def voice_findings(voice: Voice, sound: VoiceSound, note: TestNote) -> Iterator[
                         where, code="W105")
 
 
-def bank_findings(voices: Sequence[Voice], sounds: Sequence[VoiceSound]) -> Iterator[Violation]:
-    """W103: voices far louder or quieter than the median of their bank's audible voices."""
-    audible = [s.rms_db for s in sounds if not s.silent]
-    if len(audible) < MEDIAN_MIN_VOICES:
+def _speaks(sound: VoiceSound, note: Audition) -> bool:
+    """Audible, and started within the held note (a slow swell is W104's, not a level outlier)."""
+    return not sound.silent and sound.onset_ms is not None and sound.onset_ms < note.hold * 1000
+
+
+def bank_findings(voices: Sequence[Voice], sounds: Sequence[VoiceSound], note: Audition) -> Iterator[Violation]:
+    """W103: voices far louder or quieter than the median of their bank's speaking voices."""
+    levels = [s.rms_db for s in sounds if _speaks(s, note)]
+    if len(levels) < MEDIAN_MIN_VOICES:
         return
-    median = statistics.median(audible)
+    median = statistics.median(levels)
     for voice, s in zip(voices, sounds, strict=True):
-        if s.silent or abs(s.rms_db - median) < LEVEL_OUTLIER_DB:
+        if not _speaks(s, note) or abs(s.rms_db - median) < LEVEL_OUTLIER_DB:
             continue
         side = "above" if s.rms_db > median else "below"
         yield Violation(f"RMS {s.rms_db:.1f} dBFS is {abs(s.rms_db - median):.1f} dB {side} the bank's median "
@@ -109,9 +114,9 @@ def check_rendered(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
         return
     from presetctl.engine.audio import batch  # here: numpy loads only when voices are rendered
     from presetctl.engine.audio.cache import SqliteCache
-    from presetctl.engine.audio.render import TestNote
+    from presetctl.engine.audio.render import Audition
 
-    note = TestNote()
+    note = Audition()
     with SqliteCache() as cache:
         measured = batch.measure([v.values for v in voices], cache, note)
     sounds = dict(zip((v.number for v in voices), measured.sounds, strict=True))
@@ -119,7 +124,7 @@ def check_rendered(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
         dumped = [sounds[v.number] for v in dump.voices]
         for v, s in zip(dump.voices, dumped, strict=True):
             yield from voice_findings(v, s, note)
-        yield from bank_findings(dump.voices, dumped)
+        yield from bank_findings(dump.voices, dumped, note)
 
 
 # --- registry -------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from presetctl.engine.audio import analysis, batch
 from presetctl.engine.audio.cache import SqliteCache
-from presetctl.engine.audio.render import TestNote
+from presetctl.engine.audio.render import Audition
 from presetctl.engine.formats.dx7_syx import FIELDS
 from presetctl.engine.stats.common import presets_of, table
 from presetctl.engine.stats.duplicates import close_pairs
@@ -111,7 +111,7 @@ def compute(files: Sequence[FileFacts], ctx: StatsContext) -> Section:
         if values is not None:
             refs_of.setdefault(values, []).append(p.ref)
     sounds = list(refs_of)
-    note = TestNote()
+    note = Audition()
     with SqliteCache() as cache:
         measured = batch.measure(sounds, cache, note, jobs=effective_jobs(ctx.options))
     audible = [i for i, s in enumerate(measured.sounds) if not s.silent]
