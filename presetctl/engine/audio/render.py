@@ -10,13 +10,14 @@ operators at once:
    detuned; fixed mode: 10 ** (coarse % 4 + fine / 100) Hz), integrated over the pitch EG.
 3. Feedback is the only recursion: the operators of each voice's feedback loop (one operator,
    or 6-5 / 6-5-4 in algorithms 6 and 4) run sample by sample, as numpy arrays over the voices
-   that use feedback. The loop feeds back the mean of the last two outputs x 2 ** (fb - 9)
-   cycles, as the DX7 does (the mean keeps it from oscillating at the Nyquist frequency).
+   that use feedback (and over segments of the block: :func:`_run_loops`). The loop adds
+   (y[n-1] + y[n-2]) x 2 ** (fb - 9) cycles to the top operator's phase, as the DX7 does (the
+   mean of two samples keeps it from oscillating at the Nyquist frequency).
 4. Every operator is then computed over the whole block, operators 6 down to 1, each phase-
    modulated by the sum of its modulators' outputs (their gain is in cycles of phase); the
    feedback operators get the recursion's values added to their phase.
-5. The output is the sum of the carriers / 16, so full scale 1.0 is where the DX7's DAC
-   clips: one carrier at full level peaks at -18 dBFS, six at -2.5 dBFS.
+5. The output is the sum of the carriers / 16, so full scale 1.0 is where msfa's (Dexed's)
+   output clips: one carrier at full level peaks at -18 dBFS, six at -2.5 dBFS.
 
 Not modelled: the LFO (pitch and amplitude modulation), pitch bend and controllers, the
 operators' free-running phase when oscillator key sync is off (phases always start at 0), the

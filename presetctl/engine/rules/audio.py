@@ -80,8 +80,9 @@ def voice_findings(voice: Voice, sound: VoiceSound, note: Audition) -> Iterator[
     percussive = sound.held_max_db - sound.keyup_db >= PERCUSSIVE_DROP_DB
     if (percussive and sound.release_db >= SILENT_DB
             and sound.release_db > sound.keyup_db - RELEASE_DROP_DB):
+        change = "it rises" if sound.release_db > sound.keyup_db + RELEASE_DROP_DB else "it holds"
         yield Violation(f"does not decay after key-up: RMS {sound.keyup_db:.1f} dBFS at key-up, "
-                        f"{sound.release_db:.1f} dBFS {note.release:g} s later, though it decays while held "
+                        f"{sound.release_db:.1f} dBFS {note.release:g} s later ({change}), though it decays while held "
                         f"(from {sound.held_max_db:.1f} dBFS): a percussive voice that sustains after release",
                         where, code="W105")
 
@@ -202,7 +203,8 @@ RULES = (
          profile=PROFILE),
     Rule("W103", "rendered-voice-level-outlier", Level.AUDIO, I, "DX7 voice far louder or quieter than its bank",
          RuleDoc("Reports a voice whose RMS level while held differs by 18 dB or more from the median of the "
-                 "audible voices of its bank (banks with at least 4 audible voices). " + _RENDER,
+                 "voices of its bank that speak within the held second (banks with at least 4 of them; a voice "
+                 "silent for that second is W104's). " + _RENDER,
                  "A librarian levels a bank so that switching voices does not jump in loudness; an outlier is "
                  "often a damaged voice or one made for another context.",
                  "voice 3: RMS -45.0 dBFS is 22.3 dB below the bank's median (-22.7 dBFS)",
