@@ -12,6 +12,8 @@ import numpy as np
 import orjson
 import pytest
 from audio_data import load, sine_frame, vital_preset, write_json
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from presetctl.engine.audio import embedded
 from presetctl.engine.model import Violation
@@ -37,7 +39,7 @@ def test_nan_in_a_keyframe_is_an_error_at_that_keyframe() -> None:
     bad[900] = np.inf
     (v,) = found(vital_preset([sine_frame(), bad]))
     assert v.code == "W001" and v.location.pointer == KEYFRAME_1
-    assert "1 NaN and 1 infinite value, first at sample 17" in v.message
+    assert "1 NaN and 1 infinite value, first at sample 17:" in v.message
     assert "keyframe 1 (position 64)" in v.message
 
 
@@ -185,3 +187,59 @@ def test_the_corpus_has_no_embedded_audio_finding_but_what_is_documented(corpus:
             continue
         codes_seen += [v.code for v in embedded.violations(load(path.read_bytes(), path.name))]
     assert codes_seen == []
+
+
+def test_a_vital_bank_member_is_checked_and_named(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    bad = sine_frame()
+    bad[3] = np.nan
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("Bank/Presets/Good.vital", orjson.dumps(vital_preset()))
+        z.writestr("Bank/Presets/Bad.vital", orjson.dumps(vital_preset([bad])))
+    (v,) = embedded.violations(load(buf.getvalue(), "bank.vitalbank"))
+    assert v.code == "W001" and v.location.entry == "Bank/Presets/Bad.vital"
+    assert v.location.pointer == "/settings/wavetables/0/groups/0/components/0/keyframes/0/wave_data"
+
+
+_floats = st.floats(allow_nan=True, allow_infinity=True, width=32)
+
+
+_frames = st.builds(
+    lambda zero, amp, off, edits: _edited(zero, amp, off, edits),
+    st.booleans(), st.floats(0, 8, width=32), st.floats(-1, 1, width=32),
+    st.lists(st.tuples(st.integers(0, 2047), _floats), max_size=6))
+
+
+def _edited(zero: bool, amplitude: float, offset: float, edits: list[tuple[int, float]]) -> np.ndarray:
+    frame = np.zeros(2048, dtype="<f4") if zero else sine_frame(amplitude=amplitude, offset=offset)
+    for at, value in edits:
+        frame[at] = value
+    return frame
+
+
+@settings(max_examples=200, deadline=None)
+@given(_frames, st.booleans(), st.booleans())
+def test_keyframe_checks_agree_with_a_plain_reading(frame: np.ndarray, normalize: bool, remove_dc: bool) -> None:
+    got = {v.code: v for v in found(vital_preset([frame], normalize=normalize, remove_dc=remove_dc))}
+    finite = np.isfinite(frame)
+    assert ("W001" in got) == (not finite.all())
+    if not finite.all():
+        assert f"first at sample {int(np.argmin(finite))}:" in got["W001"].message
+    clean = np.where(finite, frame, 0.0)
+    assert ("W002" in got) == (not normalize and float(np.abs(clean).max()) > embedded.FAR_BEYOND)
+    assert ("W003" in got) == (not remove_dc and abs(float(clean.mean(dtype=np.float64))) > embedded.DC_LIMIT)
+    assert ("W004" in got) == (not frame.any())
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(min_size=0, max_size=12000), st.integers(-5, 100000))
+def test_any_bytes_as_embedded_audio_give_findings_not_exceptions(data: bytes, length: int) -> None:
+    preset = vital_preset()
+    text = base64.b64encode(data).decode() or "A" * 300
+    preset["settings"]["wavetables"][0]["groups"][0]["components"][0]["keyframes"][0]["wave_data"] = text.ljust(300, "=")  # type: ignore[index]
+    preset["settings"]["sample"]["samples"] = text.ljust(300, "=")  # type: ignore[index]
+    preset["settings"]["sample"]["length"] = length  # type: ignore[index]
+    assert all(v.code in ("W001", "W002", "W003", "W004", "W005") for v in found(preset))

@@ -154,3 +154,14 @@ def test_a_rom_voice_with_every_output_level_at_zero_is_reported_silent(corpus: 
     silent = [v for v in found if v.code == "W101"]
     assert [v.location.voice for v in silent] == [32]
     assert "silent" in silent[0].message
+
+
+def test_w106_only_so_many_voices_of_a_file_are_rendered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audio, "MAX_RENDERED", 40)
+    two_banks = syx_bank([INIT] * 32) + syx_bank([SILENT] * 32)  # voices 33-64 silent
+    doc = load(two_banks, "two.syx")
+    found = sorted((v.code, v.location.voice) for v in audio.check_rendered(doc, RuleContext(PurePosixPath("two.syx"),
+                                                                                                Options())))
+    assert found[0] == ("W101", 33) and ("W106", 41) in found
+    assert [n for c, n in found if c == "W101"] == list(range(33, 41))  # 41-64 were not rendered
+    assert rendered_findings([INIT]) == []  # under the limit: no W106

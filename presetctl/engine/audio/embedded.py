@@ -90,9 +90,11 @@ def check_signal(sig: Signal) -> Iterator[Violation]:
         if bad.any():
             first = int(np.argmax(bad))
             nans = int(np.isnan(x).sum())
-            yield _v("W001", f"{sig.what}: {_n(nans, 'NaN')} and {_n(int(bad.sum()) - nans, 'infinite value')}, "
-                             f"first at {_position(sig, first)}: the synth's output turns to NaN (silence, or a "
-                             f"burst of noise in whatever follows)", sig.location)
+            infinite = int(bad.sum()) - nans
+            what = " and ".join(p for p in (_n(nans, "NaN") if nans else "",
+                                            _n(infinite, "infinite value") if infinite else "") if p)
+            yield _v("W001", f"{sig.what}: {what}, first at {_position(sig, first)}: the synth's output turns "
+                             f"to NaN (silence, or a burst of noise in whatever follows)", sig.location)
             x = np.where(bad, 0.0, x).astype(np.float32)
         peak_at = int(np.argmax(np.abs(x)))
         peak = float(abs(x.flat[peak_at]))

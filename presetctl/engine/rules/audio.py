@@ -35,6 +35,7 @@ LEVEL_OUTLIER_DB = 18.0  # RMS this far from the bank's median is reported
 MEDIAN_MIN_VOICES = 4  # audible voices a bank needs before its median means anything
 PERCUSSIVE_DROP_DB = 12.0  # falls this much while held: a percussive voice
 RELEASE_DROP_DB = 3.0  # falls less than this in the second after key-up: it does not release
+MAX_RENDERED = 4096  # voices rendered per file (the largest real archive file holds about 1,000)
 
 
 EMBEDDED_FORMATS = frozenset({"vital", "vitalbank", "surge-fxp"})  # audio.embedded.FORMATS
@@ -113,6 +114,11 @@ def check_rendered(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
     voices = [v for d in found.dumps for v in d.voices]
     if not voices:
         return
+    if len(voices) > MAX_RENDERED:  # a file of 10,000 concatenated banks would render for an hour
+        yield Violation(f"{len(voices)} voices in one file: only the first {MAX_RENDERED} were rendered",
+                        _where(voices[MAX_RENDERED]), code="W106")
+        voices = voices[:MAX_RENDERED]
+    rendered = {v.number for v in voices}
     from presetctl.engine.audio import batch  # here: numpy loads only when voices are rendered
     from presetctl.engine.audio.cache import SqliteCache
     from presetctl.engine.audio.render import Audition
@@ -122,10 +128,11 @@ def check_rendered(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
         measured = batch.measure([v.values for v in voices], cache, note)
     sounds = dict(zip((v.number for v in voices), measured.sounds, strict=True))
     for dump in found.dumps:
-        dumped = [sounds[v.number] for v in dump.voices]
-        for v, s in zip(dump.voices, dumped, strict=True):
+        kept = [v for v in dump.voices if v.number in rendered]
+        dumped = [sounds[v.number] for v in kept]
+        for v, s in zip(kept, dumped, strict=True):
             yield from voice_findings(v, s, note)
-        yield from bank_findings(dump.voices, dumped, note)
+        yield from bank_findings(kept, dumped, note)
 
 
 # --- registry -------------------------------------------------------------------------------------
@@ -191,7 +198,7 @@ RULES = (
                  "left unfinished. Librarians otherwise find it only by auditioning every voice.",
                  "voice 7: silent, every carrier of algorithm 5 (op1, op3, op5) has output level 0",
                  "Restore the voice from a good copy, or replace it."),
-         check=check_rendered, formats=DX7, also_emits=("W102", "W103", "W104", "W105"), profile=PROFILE),
+         check=check_rendered, formats=DX7, also_emits=("W102", "W103", "W104", "W105", "W106"), profile=PROFILE),
     Rule("W102", "rendered-voice-clips", Level.AUDIO, W, "DX7 voice clips when played",
          RuleDoc("Reports a voice whose test note peaks at or above full scale (0 dBFS) in the model, where a "
                  "DX7's DAC clips. One note of one voice peaks at most about -2.5 dBFS (six carriers at full "
@@ -228,5 +235,13 @@ RULES = (
                  "into a wash and, on a DX7, holds voices busy.",
                  "voice 11: RMS -20.3 dBFS at key-up, -19.8 dBFS 1 s later, though it decays while held",
                  "Set the carriers' EG level 4 to 0 and rate 4 high enough."),
+         profile=PROFILE),
+    Rule("W106", "rendered-voices-limit", Level.AUDIO, I, "DX7 file holds more voices than are rendered",
+         RuleDoc(f"Reports a DX7 file with more than {MAX_RENDERED:,} voices: the first {MAX_RENDERED:,} are rendered and "
+                 "checked, the rest are not. " + _RENDER,
+                 "Rendering costs about 7 ms of CPU per voice: a file of thousands of concatenated banks (or a "
+                 "hostile one) would keep a run busy for an hour. Real archive files hold up to about 1,000.",
+                 "a 41 MB .syx of 10,000 concatenated banks: 320,000 voices, 4,096 rendered",
+                 "Split the file into banks of 32 voices (one file per bank); the rest is then checked too."),
          profile=PROFILE),
 )
