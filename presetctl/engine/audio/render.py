@@ -124,7 +124,8 @@ def frequencies(batch: VoiceBatch, notes: npt.NDArray[np.int32]) -> tuple[F64, n
 
 @dataclass
 class _Loop:
-    """The voices whose feedback loop has ``length`` operators, and the loop's state."""
+    """The voices whose feedback loop has ``length`` operators, and the loop's state (not frozen:
+    ``w1``/``w2`` carry the recursion from one block to the next within one render call)."""
 
     voices: npt.NDArray[np.intp]
     ops: npt.NDArray[np.intp]  # [n, length] operator indices, loop top first
