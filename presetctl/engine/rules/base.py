@@ -31,6 +31,7 @@ class Level(enum.Enum):
     FORMAT = "format"
     METADATA = "metadata"
     NAMING = "naming"
+    AUDIO = "audio"
     PARAMETERS = "parameters"
     PERFORMANCE = "performance"
     PACK = "pack"

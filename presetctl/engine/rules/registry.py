@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from presetctl.engine.rules import (
+    audio,
     dx7,
     engine_codes,
     json_formats,
@@ -30,6 +31,7 @@ _MODULES = (
     dx7,
     surge,
     recognized,
+    audio,
     paths,
     payloads,
     lua,

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # numpy loads when stats runs, not with every command
 Cell = str | int | float | tuple[str, ...]  # a tuple: a list of paths, one per line
 
 # Every section the command knows, in output order. "history" waits for run history.
-SECTIONS = ("overview", "taxonomy", "duplicates", "naming", "sound", "history")
+SECTIONS = ("overview", "taxonomy", "duplicates", "naming", "sound", "audio", "history")
 
 # Metadata fields whose completeness the naming section counts.
 METADATA_FIELDS = ("name", "author", "category", "tags", "description", "license", "synth_version", "created")

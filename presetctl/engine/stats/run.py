@@ -16,7 +16,7 @@ from presetctl.engine.errors import UsageError
 from presetctl.engine.model import FileStatus
 from presetctl.engine.options import Options
 from presetctl.engine.rules.selection import RuleSet
-from presetctl.engine.stats import duplicates, naming, overview, sound, taxonomy
+from presetctl.engine.stats import audio, duplicates, naming, overview, sound, taxonomy
 from presetctl.engine.stats.extract import chunk_facts
 from presetctl.engine.stats.model import SECTIONS, FileFacts, Section, StatsContext, StatsResult, Wanted
 from presetctl.engine.workers import Progress, map_chunks, worker_count
@@ -29,6 +29,7 @@ COMPUTE: dict[str, Compute] = {
     "duplicates": duplicates.compute,
     "naming": naming.compute,
     "sound": sound.compute,
+    "audio": audio.compute,
 }
 
 def history_section() -> Section:
@@ -45,7 +46,7 @@ def stats_options(options: Options) -> Options:
 
 def wanted(sections: Sequence[str]) -> Wanted:
     chosen = set(sections)
-    return Wanted(parameters=bool(chosen & {"duplicates", "sound"}), rules="naming" in chosen,
+    return Wanted(parameters=bool(chosen & {"duplicates", "sound", "audio"}), rules="naming" in chosen,
                   sound_hash="duplicates" in chosen)
 
 
@@ -86,6 +87,7 @@ def collect(
     """Statistics of the files under ``paths``; ``sections`` empty means all. Raises only for tool errors."""
     t0 = time.perf_counter()
     chosen = check_sections(sections)
+    rendering = bool(sections) or bool({"audio", "all"} & set(options.profiles))  # the audio section renders: opt-in
     if not threshold >= 0:
         raise UsageError("the near-duplicate threshold must be 0 or more")
     opts = stats_options(options)
@@ -96,7 +98,8 @@ def collect(
     facts.extend(gather(cands, opts, wanted(chosen), progress))
     facts.sort(key=lambda f: f.path)
     ctx = StatsContext(options, threshold, top)
-    out = tuple(history_section() if name == "history" else COMPUTE[name](facts, ctx) for name in chosen)
+    out = tuple(history_section() if name == "history" else audio.opt_in_section() if name == "audio" and not rendering
+                else COMPUTE[name](facts, ctx) for name in chosen)
     jobs = worker_count(options, len(cands))
     return StatsResult(tuple(paths), out, len(facts), sum(len(f.presets) for f in facts),
                        time.perf_counter() - t0, jobs)
