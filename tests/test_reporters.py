@@ -99,7 +99,8 @@ RESULT = RunResult(
     baseline_suppressed=2,
     started_at="2026-01-02T03:04:05+00:00",
 )
-CTX = ReportContext(color=False, width=100, tool_version="0.1.0-golden", fail_threshold="error")
+CTX = ReportContext(color=False, width=100, tool_version="0.1.0-golden", fail_threshold="error",
+                    extra={"cwd": "/home/librarian/packs"})
 
 
 def render(name: str, result: RunResult = RESULT, ctx: ReportContext = CTX) -> str:

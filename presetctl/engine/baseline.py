@@ -33,7 +33,15 @@ def read_baseline(path: Path) -> BaselineKeys:
     return frozenset(keys)
 
 
-def baseline_bytes(findings: tuple[Finding, ...] | list[Finding]) -> bytes:
-    keys = sorted({f.baseline_key() for f in findings})
-    doc = {"version": 1, "findings": [{"path": p, "code": c, "location": loc} for p, c, loc in keys]}
+def _keys_bytes(keys: set[tuple[str, str, str]] | frozenset[tuple[str, str, str]]) -> bytes:
+    doc = {"version": 1, "findings": [{"path": p, "code": c, "location": loc} for p, c, loc in sorted(keys)]}
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def baseline_bytes(findings: tuple[Finding, ...] | list[Finding]) -> bytes:
+    return _keys_bytes({f.baseline_key() for f in findings})
+
+
+def merged_baseline_bytes(existing: BaselineKeys, findings: tuple[Finding, ...] | list[Finding]) -> bytes:
+    """A baseline holding ``existing`` (from :func:`read_baseline`) and ``findings``: accepting more."""
+    return _keys_bytes(set(existing) | {f.baseline_key() for f in findings})

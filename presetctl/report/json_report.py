@@ -7,9 +7,10 @@ through :func:`presetctl.report.safe_text.json_dumps`.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from presetctl.engine.model import Finding, RunResult
+from presetctl.engine.model import Finding, RunResult, Severity
 from presetctl.report.base import ReportContext, Reporter
 from presetctl.report.safe_text import json_dumps
 
@@ -51,11 +52,28 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
     }
 
 
+def run_dict(result: RunResult, ctx: ReportContext) -> dict[str, Any]:
+    """What ``presetctl report`` shows in its header and needs to find the files again.
+
+    ``cwd`` is the folder the finding paths are relative to: the caller's ``ctx.extra["cwd"]``, else
+    the working folder of the process rendering the report (the run's own, for the CLI).
+    """
+    failed = result.fails(Severity.parse(ctx.fail_threshold))
+    return {
+        "roots": list(result.roots),
+        "cwd": str(ctx.extra.get("cwd") or os.getcwd()),
+        "started_at": result.started_at or None,
+        "fail_on": ctx.fail_threshold,
+        "exit_code": 1 if failed else 0,
+    }
+
+
 def result_dict(result: RunResult, ctx: ReportContext) -> dict[str, Any]:
     out: dict[str, Any] = {
         "version": SCHEMA_VERSION,
         "tool": {"name": "presetctl", "version": ctx.tool_version},
         "command": result.command,
+        "run": run_dict(result, ctx),
         "summary": summary_dict(result),
         "findings": [finding_dict(f) for f in result.findings],
     }
