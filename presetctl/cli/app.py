@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from presetctl import __version__
-from presetctl.cli import fix, rules, security, stats, validate
+from presetctl.cli import fix, report, rules, security, stats, validate
 
 app = typer.Typer(
     name="presetctl",
@@ -39,6 +39,7 @@ app.command("rule")(rules.rule)
 app.command("fix")(fix.fix)
 app.command("scan-security")(security.scan_security)
 app.command("stats")(stats.stats)
+app.add_typer(report.report_app, name="report")
 
 
 def main() -> None:
