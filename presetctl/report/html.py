@@ -232,7 +232,8 @@ class HtmlPage:
     def details(self, summary: str, body: str, anchor: str = "") -> None:
         """A collapsible block of preformatted text (a rule's documentation)."""
         ident = f' id="{esc(anchor)}"' if anchor else ""
-        self._blocks.append(f'<details class="doc"{ident}><summary>{esc(summary)}</summary><pre>{esc(body)}</pre>'
+        text = "\n".join(esc(line) for line in body.split("\n"))  # line breaks kept, every other control escaped
+        self._blocks.append(f'<details class="doc"{ident}><summary>{esc(summary)}</summary><pre>{text}</pre>'
                             "</details>")
 
     def json_data(self, element_id: str, value: Any) -> None:

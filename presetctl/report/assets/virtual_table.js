@@ -1,5 +1,5 @@
 // A sortable, filterable table that draws only the rows in view (presetctl/report/html.py).
-// Data: a <script type="application/json"> block named by the section's data-source:
+// Data: the JSON data block (HtmlPage.json_data) named by the section's data-source:
 //   {"columns": [{"key", "label", "table"?, "match": "rank"|"prefix"|"glob"|"text", "aliases"?,
 //                 "width"?, "hidden"?, "classes"?}],
 //    "tables": {name: [strings]}, "rows": [[cell, ...]], "facets": [{"column", "label", "options": [[query, label]]}],
@@ -223,6 +223,7 @@
     });
     refilter();
     section.setAttribute("data-state", "ready");
+    performance.mark("vt-ready:" + section.id);  // time to interactive, for anyone measuring the page
   }
 
   document.querySelectorAll("section.vt-wrap[data-source]").forEach(setup);
