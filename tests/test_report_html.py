@@ -51,7 +51,7 @@ def test_page_is_self_contained_and_escapes_everything() -> None:
     assert data == json.loads(script_json(table_data([EVIL, DUPE])))
     tables = data["tables"]
     assert isinstance(tables, dict)
-    assert tables["msg"][0] == (f"name '[bold]Evil[/bold]\\x1b[31m<script>alert(1)</script>\\u202egnp' "
+    assert tables["msg"][0] == ("name '[bold]Evil[/bold]\\x1b[31m<script>alert(1)</script>\\u202egnp' "
                                 "line\\u2028sep </script><!--")  # visible escapes, then exact text in JSON
 
 
@@ -133,8 +133,8 @@ def test_report_page_in_chromium(chromium: str, cli, tmp_path: Path, monkeypatch
         assert sorted((r[0], r[1]) for r in _visible_rows(page)) == [("error", "D001"), ("error", "X063")]
         page.fill("#findings .vt-search", "")
         page.select_option("#findings select[aria-label=rule]", "code:Q002")
-        page.wait_for_function("() => document.querySelector('#findings .vt-count').textContent === 'showing %d of %d'"
-                               % (dupes, total))
+        page.wait_for_function("() => document.querySelector('#findings .vt-count').textContent === "
+                               f"'showing {dupes} of {total}'")
         assert {r[1] for r in _visible_rows(page)} == {"Q002"}
         page.select_option("#findings select[aria-label=rule]", "")
 

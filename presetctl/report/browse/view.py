@@ -124,7 +124,8 @@ def parse_query(text: str) -> Filter:
         elif sep and key in ("code", "rule"):
             codes.append(value)
         elif sep and key in ("path", "file"):
-            paths.append(value)
+            if value:  # "path:" half typed narrows nothing yet
+                paths.append(value)
         else:
             free.append(word)
     return Filter(parse_severities(sev), split_list(codes), tuple(paths), " ".join(free))
