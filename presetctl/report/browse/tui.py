@@ -151,6 +151,7 @@ class ReportApp(App[None]):
         self.selected: Finding | None = None
         self.accepted: set[tuple[str, str, str]] = set()
         self.error = ""
+        self.typing = False  # the filter box has the keys: said in the status line
 
     # -- layout ------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -202,6 +203,8 @@ class ReportApp(App[None]):
             t.append(f"  \u00b7  {len(self.accepted):,} accepted into {safe(self.baseline)}", style="green")
         if self.error:
             t.append(f"  \u00b7  {safe(self.error)}", style="bold red")
+        if self.typing:
+            t.append("  \u00b7  typing a filter: Enter or Esc to leave", style="bold")
         self.query_one("#status", Static).update(t)
 
     def show_group(self, g: Group | None) -> None:
@@ -260,7 +263,7 @@ class ReportApp(App[None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
-            self.query_one("#groups", DataTable).focus()
+            self.leave_filter()
 
     # -- actions ----------------------------------------------------------------------------------------
     def action_cycle_group(self) -> None:
@@ -272,11 +275,19 @@ class ReportApp(App[None]):
         self.refresh_view()
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        # Focus now, not after the queue (Widget.focus defers): keys typed right after "/" are filter text.
+        self.screen.set_focus(self.query_one("#filter", Input))
+        self.typing = True
+        self.update_status()
 
     def action_leave_filter(self) -> None:
         if self.query_one("#filter", Input).has_focus:
-            self.query_one("#groups", DataTable).focus()
+            self.leave_filter()
+
+    def leave_filter(self) -> None:
+        self.screen.set_focus(self.query_one("#groups", DataTable))
+        self.typing = False
+        self.update_status()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
