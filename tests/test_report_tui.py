@@ -197,3 +197,21 @@ def test_an_empty_run(tmp_path: Path) -> None:
         assert not (tmp_path / "b.json").exists()
 
     drive(app, scenario)
+
+
+def test_a_crash_is_kept_for_the_error_table(run: LoadedRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Textual would print a traceback with local variables; the CLI re-raises `failure` instead."""
+    def broken_docs(code: str) -> str:
+        raise RuntimeError(f"no doc for {code}")
+
+    app = ReportApp(run, broken_docs, baseline=tmp_path / "b.json")
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+
+    with pytest.raises(RuntimeError, match="no doc for"):
+        asyncio.run(main())
+    assert isinstance(app.failure, RuntimeError)
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err and "locals" not in out.out + out.err

@@ -124,7 +124,10 @@ def show(
     if interactive or (interactive is None and at_terminal and output_format is ShowFormat.text):
         from presetctl.report.browse.tui import ReportApp  # Textual loads only when the viewer opens
 
-        ReportApp(loaded, rule_docs, group_by=group_by, flt=flt, baseline=baseline).run()
+        app = ReportApp(loaded, rule_docs, group_by=group_by, flt=flt, baseline=baseline)
+        app.run()
+        if app.failure is not None:
+            raise app.failure  # reported by the error table: a message, no traceback, no local variables
         raise typer.Exit(EXIT_OK)
     findings = by_severity(apply(loaded.findings, flt))
     if output_format is not ShowFormat.text:

@@ -22,6 +22,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from presetctl.engine.baseline import merged_baseline_bytes, read_baseline
@@ -54,7 +55,11 @@ from presetctl.report.browse.view import (
 )
 from presetctl.report.safe_text import visible
 
-MAX_ROWS = 5000  # findings listed for one group; the filter narrows, the export has them all
+# Rows a table holds: a DataTable row costs ~0.2 ms to add, and nobody scrolls through more; the
+# filter narrows, the export and the static report have them all.
+MAX_ROWS = 1000  # findings of one group
+MAX_GROUPS = 1000  # groups (by preset, a DX7 archive has one per voice)
+TYPING_PAUSE = 0.2  # seconds without a keystroke before the filter applies (Enter applies at once)
 SEVERITY_STEPS: tuple[Severity | None, ...] = (None, Severity.WARNING, Severity.ERROR)
 
 HELP = """\
@@ -151,7 +156,19 @@ class ReportApp(App[None]):
         self.selected: Finding | None = None
         self.accepted: set[tuple[str, str, str]] = set()
         self.error = ""
+        self.failure: BaseException | None = None  # an exception that ended the app (the CLI re-raises it)
+        self.pending: Timer | None = None  # the filter waiting for the typing to pause
         self.typing = False  # the filter box has the keys: said in the status line
+
+    # -- errors: Textual's own report of a crash is a traceback *with local variables* (they can hold
+    # text from the files); ours goes through cli/errors.py instead, so the app only remembers it.
+    def _handle_exception(self, error: Exception) -> None:
+        self.failure = error
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        self.bell()
+        self._close_messages_no_wait()
 
     # -- layout ------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -188,8 +205,11 @@ class ReportApp(App[None]):
                                                              shown=len(self.shown)))
         table = self.query_one("#groups", DataTable)
         table.clear()
-        for i, g in enumerate(self.groups):
+        for i, g in enumerate(self.groups[:MAX_GROUPS]):
             table.add_row(*_group_cells(g), key=str(i))
+        if len(self.groups) > MAX_GROUPS:
+            table.add_row(Text(""), Text(f"... {len(self.groups) - MAX_GROUPS:,} more groups: filter to narrow",
+                                         style="dim"), Text(""), key="more")
         self.update_status()
         self.show_group(self.groups[0] if self.groups else None)
 
@@ -252,17 +272,30 @@ class ReportApp(App[None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "filter":
             return
+        if self.pending is not None:
+            self.pending.stop()
+        self.pending = self.set_timer(TYPING_PAUSE, self.apply_filter_text)
+
+    def apply_filter_text(self) -> None:
+        if self.pending is not None:
+            self.pending.stop()
+            self.pending = None
         try:
-            self.query_filter = parse_query(event.value)
+            flt = parse_query(self.query_one("#filter", Input).value)
         except UsageError as exc:  # an unclosed quote while typing: keep the last good filter
             self.error = str(exc)
             self.update_status()
             return
         self.error = ""
-        self.refresh_view()
+        if flt != self.query_filter:
+            self.query_filter = flt
+            self.refresh_view()
+        else:
+            self.update_status()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
+            self.apply_filter_text()
             self.leave_filter()
 
     # -- actions ----------------------------------------------------------------------------------------
@@ -282,6 +315,7 @@ class ReportApp(App[None]):
 
     def action_leave_filter(self) -> None:
         if self.query_one("#filter", Input).has_focus:
+            self.apply_filter_text()
             self.leave_filter()
 
     def leave_filter(self) -> None:
