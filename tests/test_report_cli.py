@@ -168,3 +168,16 @@ def test_pager_choice() -> None:
     assert pager_command({"PAGER": ""}) is None and pager_command({"PAGER": "cat"}) is None
     assert pager_command({"PAGER": "sh -c 'cat'"}) == ["sh", "-c", "cat"]
     assert pager_command({"PAGER": "no-such-pager-here"}) is None and pager_command({"PAGER": "'"}) is None
+
+
+def test_required_tools_fail_instead_of_skipping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What .ci/run relies on: with the variable set, a missing browser or tmux is a failure."""
+    from conftest import require_tool
+
+    require_tool("x", True, "PRESETCTL_REQUIRE_X", "install x")  # present: nothing happens
+    monkeypatch.delenv("PRESETCTL_REQUIRE_X", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="x is missing"):
+        require_tool("x", False, "PRESETCTL_REQUIRE_X", "install x")
+    monkeypatch.setenv("PRESETCTL_REQUIRE_X", "1")
+    with pytest.raises(pytest.fail.Exception, match="PRESETCTL_REQUIRE_X is set but x is missing"):
+        require_tool("x", False, "PRESETCTL_REQUIRE_X", "install x")
