@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -80,6 +81,38 @@ def corpus() -> Path:
             pytest.fail(f"PRESETCTL_REQUIRE_CORPUS is set but the corpus is missing at {root}")
         pytest.skip(f"real corpus not found at {root} (set PRESETCTL_CORPUS)")
     return root
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; .ci/run installs it
+
+
+def require_tool(tool: str, found: bool, variable: str, install: str) -> None:
+    """Skip a test whose tool is missing, or fail it when ``variable`` says the tool is required (CI)."""
+    if found:
+        return
+    if os.environ.get(variable):
+        pytest.fail(f"{variable} is set but {tool} is missing ({install})")
+    pytest.skip(f"{tool} is missing ({install}; set {variable}=1 to make this a failure)")
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's chromium and Playwright to drive it; required when PRESETCTL_REQUIRE_BROWSER is set."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        require_tool("playwright", False, "PRESETCTL_REQUIRE_BROWSER", "pip install -e '.[test]'")
+    require_tool("chromium", Path(CHROMIUM).exists(), "PRESETCTL_REQUIRE_BROWSER", "apt-get install -y chromium")
+    return CHROMIUM
+
+
+@pytest.fixture
+def tmux() -> str:
+    """tmux for a real terminal session; required when PRESETCTL_REQUIRE_TMUX is set."""
+    found = shutil.which("tmux")
+    require_tool("tmux", found is not None, "PRESETCTL_REQUIRE_TMUX", "apt-get install -y tmux")
+    assert found is not None
+    return found
 
 
 @pytest.fixture

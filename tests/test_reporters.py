@@ -98,6 +98,7 @@ RESULT = RunResult(
     timings=(StageTiming("discover", 0.01), StageTiming("check", 0.2), StageTiming("total", 0.25)),
     baseline_suppressed=2,
     started_at="2026-01-02T03:04:05+00:00",
+    cwd="/home/librarian/packs",
 )
 CTX = ReportContext(color=False, width=100, tool_version="0.1.0-golden", fail_threshold="error")
 

@@ -1,5 +1,6 @@
 """The self-contained HTML page (presetctl/report/html.py): escaping everywhere, no assets, and a
-real headless browser rendering it without console messages (skipped without chromium)."""
+real headless browser rendering it without console messages or network requests (skipped without
+chromium, failed without it when PRESETCTL_REQUIRE_BROWSER is set: the `chromium` fixture)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from browser import assert_no_children, open_page
 from conftest import corpus_root
 
 from presetctl.report.html import HtmlPage
 
 EVIL = "<img src=x onerror=alert(1)>\"'&\x1b]8;;http://x\x07\u202e"
-CHROMIUM = "/usr/bin/chromium"
 
 
 def test_every_block_escapes_its_text() -> None:
@@ -94,9 +95,9 @@ def test_empty_chart_is_left_out() -> None:
     assert "<svg" not in page.render()
 
 
-def _chromium(page: Path) -> subprocess.CompletedProcess[str]:
+def _chromium(chromium: str, page: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr",
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr",
          "--v=0", f"--user-data-dir={page.parent / 'profile'}", "--dump-dom", page.as_uri()],
         capture_output=True, text=True, timeout=120, check=False)
 
@@ -105,8 +106,7 @@ def _console_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ":CONSOLE" in line]
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (apt-get install chromium)")
-def test_page_renders_in_headless_chromium(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_page_renders_in_headless_chromium(chromium: str, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     src = corpus_root() / "helm/mtytel__helm/patches/Factory Presets/Bass"
     if not src.is_dir():
         pytest.skip("real corpus not found")
@@ -122,10 +122,10 @@ def test_page_renders_in_headless_chromium(cli, tmp_path: Path, monkeypatch: pyt
     # The harness must see console messages: a control page that logs one.
     control = tmp_path / "control.html"
     control.write_text("<!DOCTYPE html><html><body><script>console.error('seen')</script></body></html>")
-    seen = _chromium(control)
+    seen = _chromium(chromium, control)
     assert any('"seen"' in line for line in _console_lines(seen.stderr)), seen.stderr[-2000:]
 
-    run = _chromium(page)
+    run = _chromium(chromium, page)
     assert run.returncode == 0, run.stderr[-2000:]
     assert _console_lines(run.stderr) == []  # no errors, no CSP violations, no blocked fetches
     dom = run.stdout
@@ -135,14 +135,21 @@ def test_page_renders_in_headless_chromium(cli, tmp_path: Path, monkeypatch: pyt
     assert dom.count("<svg") >= 5 and "<script" not in dom
     assert "&lt;script&gt;console.error(1)&lt;/script&gt;" in dom
 
+    # The same page through the browser harness of the report page: not one network request.
+    with open_page(chromium, tmp_path / "profile-2") as (browser_page, log):
+        browser_page.goto(page.as_uri())
+        assert browser_page.inner_text("h1") == "presetctl stats"
+        assert browser_page.evaluate("document.querySelectorAll('img, script').length") == 0
+    assert log.console == [] and log.errors == [] and log.requests == [page.as_uri()]
+    assert_no_children()
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (apt-get install chromium)")
-def test_more_rows_stays_in_its_table_in_a_browser(tmp_path: Path) -> None:
+
+def test_more_rows_stays_in_its_table_in_a_browser(chromium: str, tmp_path: Path) -> None:
     page = HtmlPage("t")
     page.table(["format", "saved with", "presets"], [["vital", "Vital 1.5.3", 38]], caption="V", more=23)
     path = tmp_path / "page.html"
     path.write_text(page.render(), encoding="utf-8")
-    run = _chromium(path)
+    run = _chromium(chromium, path)
     assert run.returncode == 0, run.stderr[-2000:]
     # The browser's own DOM: loose text in a table would be moved out of it (foster parenting).
     assert ('<tfoot><tr><td class="more" colspan="3">... and 23 more rows (see --json)</td></tr></tfoot></table>'

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from presetctl import __version__
-from presetctl.cli import fix, rules, security, stats, validate
+from presetctl.cli import fix, report, rules, security, stats, validate
 from presetctl.cli.errors import Interrupted, install_signal_handlers
 
 app = typer.Typer(
@@ -41,6 +41,7 @@ app.command("rule")(rules.rule)
 app.command("fix")(fix.fix)
 app.command("scan-security")(security.scan_security)
 app.command("stats")(stats.stats)
+app.add_typer(report.report_app, name="report")
 
 
 def main() -> None:

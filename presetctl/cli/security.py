@@ -66,7 +66,7 @@ def scan_security(
     request = CheckRequest(
         targets, resolved.options, output_format.value, o.parse_report_specs(report, set(REPORTERS)),
         report_context(color, verbose=verbose, quiet=quiet, show_unknown=show_unknown,
-                       fail_threshold=threshold.severity.label),
+                       fail_threshold=threshold.severity.label, exit_zero=exit_zero),
         baseline=read_baseline(baseline, resolved.config) if baseline is not None else None,
         statistics=statistics, exit_zero=exit_zero)
     result = run_and_report(

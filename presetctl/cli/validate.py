@@ -63,7 +63,8 @@ def validate(
         raise typer.Exit(EXIT_OK)
     request = CheckRequest(
         targets, resolved.options, output_format.value, reports,
-        report_context(color, verbose=verbose, quiet=quiet, show_unknown=show_unknown, fail_threshold=fail_on.value),
+        report_context(color, verbose=verbose, quiet=quiet, show_unknown=show_unknown, fail_threshold=fail_on.value,
+                       exit_zero=exit_zero),
         baseline=read_baseline(baseline, resolved.config) if baseline is not None else None,
         statistics=statistics, exit_zero=exit_zero)
     result = run_and_report(

@@ -94,9 +94,26 @@ def read_baseline(path: Path, config: Path | None = None) -> Baseline:
     return Baseline(root, frozenset((r[0], r[1], r[2], r[3]) for r in rows))
 
 
-def baseline_bytes(findings: Iterable[Finding], root: Path, cwd: str | None = None) -> bytes:
+def merged_baseline_bytes(existing: Baseline | None, findings: Iterable[Finding], root: Path,
+                          cwd: str | None = None) -> bytes:
+    """A baseline holding ``existing`` and ``findings``: accepting more findings into it.
+
+    A version 1 baseline cannot be merged (its paths are relative to a folder it does not
+    record): write a new one with ``validate --write-baseline`` first.
+    """
+    if existing is not None and existing.legacy:
+        raise ConfigError("this baseline is version 1; write a new one with `presetctl validate --write-baseline` "
+                          "before accepting findings into it")
     here = cwd or os.getcwd()
-    keys = sorted({key(f, root, here) for f in findings})
+    keys = sorted((existing.keys if existing is not None else frozenset()) | {key(f, root, here) for f in findings})
+    return _keys_bytes(keys)
+
+
+def baseline_bytes(findings: Iterable[Finding], root: Path, cwd: str | None = None) -> bytes:
+    return merged_baseline_bytes(None, findings, root, cwd)
+
+
+def _keys_bytes(keys: list[Key]) -> bytes:
     doc = {"version": VERSION, "findings": [
         {"path": p, "code": c, "location": loc, "message_hash": h} for p, c, loc, h in keys]}
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"

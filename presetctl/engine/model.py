@@ -274,6 +274,7 @@ class RunResult:
     started_at: str = ""
     jobs: int = 1
     pack: tuple[Finding, ...] = ()  # the cross-file findings (also at the end of ``findings``)
+    cwd: str = ""  # the working folder relative paths start from
 
     @cached_property
     def counts(self) -> dict[str, int]:

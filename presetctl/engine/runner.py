@@ -8,6 +8,7 @@ returns one :class:`RunResult` with findings, per-file outcomes and stage timing
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -103,7 +104,7 @@ def run(
         StageTiming("total", time.perf_counter() - t0),
     )
     result = RunResult(command, tuple(paths), tuple(outcomes), tuple(findings), timings, suppressed, started, jobs,
-                       pack=tuple(pack))
+                       pack=tuple(pack), cwd=cwd or os.getcwd())
     sink(RunFinished(result))
     return result
 

@@ -27,6 +27,7 @@ class ReportContext:
     show_unknown: bool = False
     tool_version: str = __version__
     fail_threshold: str = "error"
+    exit_zero: bool = False  # --exit-zero: findings do not fail the run (reports that record an exit code)
     extra: dict[str, object] = field(default_factory=dict)
 
 

@@ -8,10 +8,11 @@ run goes: findings first (per file in report order, then the cross-file ones), t
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from presetctl.engine.events import RunStarted
-from presetctl.engine.model import FileOutcome, Finding, RunResult
+from presetctl.engine.model import FileOutcome, Finding, RunResult, Severity
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
 from presetctl.safe_text import json_dumps
 
@@ -53,6 +54,22 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
     }
 
 
+def run_dict(result: RunResult, ctx: ReportContext) -> dict[str, Any]:
+    """What ``presetctl report`` shows in its header and needs to find the files again.
+
+    ``cwd`` is the folder relative paths in the findings start from (the run's working folder).
+    ``exit_code`` is what the run exits with for findings (0 with ``--exit-zero``).
+    """
+    failed = result.fails(Severity.parse(ctx.fail_threshold)) and not ctx.exit_zero
+    return {
+        "roots": list(result.roots),
+        "cwd": result.cwd or os.getcwd(),
+        "started_at": result.started_at or None,
+        "fail_on": ctx.fail_threshold,
+        "exit_code": 1 if failed else 0,
+    }
+
+
 def indented(value: Any, depth: int) -> str:
     """``value`` as indented JSON nested ``depth`` levels deep (two spaces a level)."""
     return json_dumps(value).replace("\n", "\n" + "  " * depth)
@@ -91,7 +108,7 @@ class _JsonWriter(ReportWriter):
         return "".join(self.items.item(finding_dict(f)) for f in findings)
 
     def end(self, result: RunResult) -> str:
-        tail: dict[str, Any] = {"summary": summary_dict(result)}
+        tail: dict[str, Any] = {"run": run_dict(result, self.ctx), "summary": summary_dict(result)}
         if self.ctx.show_unknown:
             tail["unknown_files"] = [o.path for o in result.files if o.status.value == "unknown"]
         rest = json_dumps(tail)[1:]  # '\n  "summary": ...\n}'

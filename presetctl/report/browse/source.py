@@ -1,0 +1,186 @@
+"""Where a browsed run comes from: a JSON report file today, the run history later.
+
+A source turns a spec (what the user typed as ``RUN``) into a :class:`LoadedRun`: the run's
+header and its findings as the engine's own :class:`Finding` values, so baselines, rule docs and
+safe text work on them unchanged. :data:`SOURCES` is tried in order; the first that claims the
+spec loads it. Run history plugs in as one more :class:`RunSource` in front of the JSON file
+source, and the "not available yet" fallback goes away.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from presetctl.engine.discover import read_bounded
+from presetctl.engine.errors import UsageError
+from presetctl.engine.model import Finding, Location, SecuritySeverity, Severity
+
+MAX_REPORT_BYTES = 1 << 30  # a 200,000-finding report is ~70 MB; refuse anything absurd before parsing
+RUN_ID = re.compile(r"^(last|last~\d+|\d+|[0-9a-f]{6,40})$", re.IGNORECASE)
+NO_HISTORY = ("run history is not available yet; pass a JSON report file written by "
+              "`presetctl validate --report json:PATH` (or `-o json > PATH`)")
+
+
+@dataclass(frozen=True)
+class RunHeader:
+    """What is known about a run besides its findings (shown in every view's header)."""
+
+    source: str  # what was loaded: a file path or a run id
+    command: str = "validate"
+    roots: tuple[str, ...] = ()
+    cwd: str = ""  # folder the finding paths are relative to ("" when the report does not say)
+    started_at: str = ""
+    exit_code: int | None = None
+    fail_on: str = ""
+    tool_version: str = ""
+    files: int | None = None
+    presets: int | None = None
+    by_format: Mapping[str, int] = field(default_factory=dict)
+    by_status: Mapping[str, int] = field(default_factory=dict)
+    baseline_suppressed: int = 0
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    header: RunHeader
+    findings: tuple[Finding, ...]
+
+    def counts(self) -> dict[str, int]:
+        out = {s.label: 0 for s in sorted(Severity, reverse=True)}
+        for f in self.findings:
+            out[f.severity.label] += 1
+        return out
+
+
+class RunSource(Protocol):
+    """One way to load a run. ``claims`` must be cheap (no parsing); ``load`` raises UsageError."""
+
+    def claims(self, spec: str) -> bool: ...
+
+    def load(self, spec: str) -> LoadedRun: ...
+
+
+class JsonReportSource:
+    """A file written by ``presetctl validate --report json:PATH`` (or ``-o json``)."""
+
+    def claims(self, spec: str) -> bool:
+        return os.path.lexists(spec)
+
+    def load(self, spec: str) -> LoadedRun:
+        try:
+            data = read_bounded(spec, MAX_REPORT_BYTES)
+        except OverflowError:
+            raise UsageError(f"{spec!r} is larger than {MAX_REPORT_BYTES} bytes; not a report to browse") from None
+        except OSError as exc:
+            raise UsageError(f"cannot read report {spec!r}: {exc.strerror or exc}") from None
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise UsageError(f"{spec!r} is not JSON: {exc}") from None
+        return run_from_dict(doc, spec)
+
+
+class HistoryNotAvailable:
+    """Claims run ids and ``last`` until run history exists, with a message that says what to do."""
+
+    def claims(self, spec: str) -> bool:
+        return RUN_ID.match(spec) is not None
+
+    def load(self, spec: str) -> LoadedRun:
+        raise UsageError(f"cannot open run {spec!r}: {NO_HISTORY}")
+
+
+SOURCES: tuple[RunSource, ...] = (JsonReportSource(), HistoryNotAvailable())
+
+
+def load_run(spec: str, sources: Sequence[RunSource] = SOURCES) -> LoadedRun:
+    """The run ``spec`` names: a JSON report file, or (once history exists) a run id or ``last``."""
+    for source in sources:
+        if source.claims(spec):
+            return source.load(spec)
+    raise UsageError(f"no such report file or run: {spec!r}")
+
+
+# -- the JSON report contract (docs/output-formats.md) ----------------------------------------------
+
+def _bad(spec: str, why: str) -> UsageError:
+    return UsageError(f"{spec!r} is not a presetctl JSON report: {why}")
+
+
+def _opt_str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _opt_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int_map(value: object) -> dict[str, int]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def finding_from_dict(d: Mapping[str, Any]) -> Finding:
+    """Inverse of :func:`presetctl.report.json_report.finding_dict`; raises ValueError on bad shape."""
+    path, code, message = d.get("path"), d.get("code"), d.get("message")
+    if not isinstance(path, str) or not isinstance(code, str) or not isinstance(message, str):
+        raise ValueError("each finding needs string path, code and message")
+    sev = d.get("severity")
+    severity = Severity.parse(sev) if isinstance(sev, str) else None
+    if severity is None:
+        raise ValueError("each finding needs a severity")
+    security = d.get("security_severity")
+    location = Location(pointer=_opt_str(d.get("pointer")), offset=_opt_int(d.get("offset")),
+                        voice=_opt_int(d.get("voice")), entry=_opt_str(d.get("entry")))
+    return Finding(
+        path=path, code=code, severity=severity, message=message, location=location,
+        line=_opt_int(d.get("line")), column=_opt_int(d.get("column")), hint=_opt_str(d.get("hint")),
+        fixable=d.get("fixable") is True,
+        security=SecuritySeverity.parse(security) if isinstance(security, str) else None,
+        rule_name=_opt_str(d.get("name")),
+    )
+
+
+def run_from_dict(doc: object, spec: str) -> LoadedRun:
+    if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list):
+        raise _bad(spec, "no 'findings' list")
+    version = doc.get("version")
+    if version != 1:
+        raise _bad(spec, f"schema version {version!r} (this presetctl reads version 1)")
+    findings: list[Finding] = []
+    for i, item in enumerate(doc["findings"]):
+        try:
+            if not isinstance(item, dict):
+                raise ValueError("a finding is not an object")
+            findings.append(finding_from_dict(item))
+        except ValueError as exc:
+            raise _bad(spec, f"finding {i}: {exc}") from None
+    run, summary, tool = (_object(doc.get(k)) for k in ("run", "summary", "tool"))
+    roots = run.get("roots")
+    header = RunHeader(
+        source=spec,
+        command=_opt_str(doc.get("command")) or "validate",
+        roots=tuple(r for r in roots if isinstance(r, str)) if isinstance(roots, list) else (),
+        cwd=_opt_str(run.get("cwd")),
+        started_at=_opt_str(run.get("started_at")),
+        exit_code=_opt_int(run.get("exit_code")),
+        fail_on=_opt_str(run.get("fail_on")),
+        tool_version=_opt_str(tool.get("version")),
+        files=_opt_int(summary.get("files")),
+        presets=_opt_int(summary.get("presets")),
+        by_format=_int_map(summary.get("by_format")),
+        by_status=_int_map(summary.get("by_status")),
+        baseline_suppressed=_opt_int(summary.get("baseline_suppressed")) or 0,
+    )
+    return LoadedRun(header, tuple(findings))
