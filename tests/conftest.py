@@ -72,15 +72,20 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("COLUMNS", "100")
 
 
+def require_corpus(part: str = "") -> Path:
+    """The real third-party corpus (or ``part`` of it): skipped when absent, a failure when
+    PRESETCTL_REQUIRE_CORPUS is set (CI). Every corpus test goes through here, never around it."""
+    root = corpus_root()
+    target = root / part if part else root
+    require_tool(f"the real corpus ({target})", target.exists(), "PRESETCTL_REQUIRE_CORPUS",
+                 "set PRESETCTL_CORPUS to ../shared/corpus")
+    return target
+
+
 @pytest.fixture
 def corpus() -> Path:
     """The real third-party corpus; skipped when absent, unless PRESETCTL_REQUIRE_CORPUS is set (CI)."""
-    root = corpus_root()
-    if not root.is_dir():
-        if os.environ.get("PRESETCTL_REQUIRE_CORPUS"):
-            pytest.fail(f"PRESETCTL_REQUIRE_CORPUS is set but the corpus is missing at {root}")
-        pytest.skip(f"real corpus not found at {root} (set PRESETCTL_CORPUS)")
-    return root
+    return require_corpus()
 
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; .ci/run installs it

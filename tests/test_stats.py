@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import corpus_root
+from conftest import require_corpus
 
 from presetctl.engine.errors import UsageError
 from presetctl.engine.options import Options
@@ -25,11 +25,7 @@ from presetctl.engine.stats.run import collect
 @pytest.fixture(scope="module")
 def corpus_stats() -> tuple[Path, dict[str, Any]]:
     """One stats run over the whole corpus, shared by the corpus tests (it takes seconds)."""
-    root = corpus_root()
-    if not root.is_dir():
-        if os.environ.get("PRESETCTL_REQUIRE_CORPUS"):
-            pytest.fail(f"PRESETCTL_REQUIRE_CORPUS is set but the corpus is missing at {root}")
-        pytest.skip(f"real corpus not found at {root} (set PRESETCTL_CORPUS)")
+    root = require_corpus()
     result = collect(["."], Options(), cwd=str(root))
     return root, result.to_json()
 
@@ -163,9 +159,7 @@ HELM = "helm/mtytel__helm/patches/Factory Presets/Bass"
 
 
 def _helm_pack(tmp_path: Path) -> tuple[Path, list[Path]]:
-    src = corpus_root() / HELM
-    if not src.is_dir():
-        pytest.skip("real corpus not found")
+    src = require_corpus(HELM)
     pack = tmp_path / "pack"
     pack.mkdir()
     originals = sorted(src.glob("*.helm"))[:6]
@@ -196,9 +190,7 @@ def test_planted_exact_and_near(tmp_path: Path) -> None:
 
 
 def test_banks_are_named_with_their_voice_number(tmp_path: Path) -> None:
-    rom = corpus_root() / "dx7-syx/mmontag__dx7-synth-js/roms/ROM1A.SYX"
-    if not rom.is_file():
-        pytest.skip("real corpus not found")
+    rom = require_corpus("dx7-syx/mmontag__dx7-synth-js/roms/ROM1A.SYX")
     shutil.copy(rom, tmp_path / "a.syx")
     shutil.copy(rom, tmp_path / "b.syx")
     result = collect(["."], Options(jobs=1), ["duplicates", "taxonomy"], cwd=str(tmp_path)).to_json()

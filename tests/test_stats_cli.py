@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import corpus_root
+from conftest import require_corpus
 
 from presetctl.engine.stats.model import SECTIONS
 
@@ -131,9 +131,7 @@ def test_taxonomy_profile_option(cli, small_pack: Path) -> None:  # type: ignore
 
 def test_aliases_file_is_what_fix_reads(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """The alias table is consumed by `fix` directly: after fixing, no drift is left."""
-    src = corpus_root() / "helm/mtytel__helm/patches/Factory Presets"
-    if not src.is_dir():
-        pytest.skip("real corpus not found")
+    src = require_corpus("helm/mtytel__helm/patches/Factory Presets")
     pack = tmp_path / "pack"
     for folder in ("Bass", "Pad"):
         shutil.copytree(src / folder, pack / folder)

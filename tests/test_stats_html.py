@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from browser import assert_no_children, open_page
-from conftest import corpus_root
+from conftest import require_corpus
 
 from presetctl.report.html import HtmlPage
 
@@ -107,9 +107,7 @@ def _console_lines(stderr: str) -> list[str]:
 
 
 def test_page_renders_in_headless_chromium(chromium: str, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    src = corpus_root() / "helm/mtytel__helm/patches/Factory Presets/Bass"
-    if not src.is_dir():
-        pytest.skip("real corpus not found")
+    src = require_corpus("helm/mtytel__helm/patches/Factory Presets/Bass")
     shutil.copytree(src, tmp_path / "pack")
     (tmp_path / "pack" / "evil.json").write_bytes(
         b'{"format_version": "1.0", "metadata": {"name": "x", "category": "<script>console.error(1)</script>"},'
