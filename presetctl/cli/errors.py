@@ -1,8 +1,13 @@
 """The one place where exceptions become exit codes and messages.
 
-Exit codes: 0 clean (below the fail threshold), 1 findings at or above it, 2 usage, config or
-internal error, 130 interrupted. A traceback is shown only with PRESETCTL_DEBUG=1, and never
-with local variables (they could leak secrets from the environment or the files).
+Exit codes: 0 clean (below the fail threshold), 1 findings at or above it, 2 usage, config, state
+or internal error, 130 interrupted. Every error code of the taxonomy (engine/error_codes.py) picks
+an exception class and this table maps the class, so ``exit_code_for`` answers for a code too.
+
+An internal error (a bug) prints one line with the path of a crash report written to the state
+folder (presetctl/state/crash.py). The traceback is printed only with ``--traceback`` or
+PRESETCTL_DEBUG=1, and never with local variables (they could leak secrets from the environment
+or the files).
 """
 
 from __future__ import annotations
@@ -11,40 +16,98 @@ import functools
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import typer
 
-from presetctl.engine.errors import ConfigError, PresetctlError, StateError, UsageError
+from presetctl.engine.error_codes import ErrorCode
+from presetctl.engine.errors import (
+    ConfigError,
+    FileSystemError,
+    HistoryError,
+    InternalError,
+    LimitError,
+    PresetctlError,
+    StateError,
+    UsageError,
+    WorkerError,
+    exception_class,
+)
 from presetctl.report.safe_text import visible
+from presetctl.state.crash import write_report
+from presetctl.state.paths import Locations
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+INTERNAL = "internal error"
 
 # (exception type, exit code, message prefix), most specific first.
 ERROR_TABLE: tuple[tuple[type[BaseException], int, str], ...] = (
-    (KeyboardInterrupt, EXIT_INTERRUPTED, "interrupted"),
+    (KeyboardInterrupt, EXIT_INTERRUPTED, "interrupted"),  # engine.errors.Interrupted too (SIGTERM)
     (UsageError, EXIT_ERROR, "error"),
     (ConfigError, EXIT_ERROR, "config error"),
+    (HistoryError, EXIT_ERROR, "history error"),
     (StateError, EXIT_ERROR, "state error"),
+    (FileSystemError, EXIT_ERROR, "I/O error"),
+    (LimitError, EXIT_ERROR, "limit exceeded"),
+    (WorkerError, EXIT_ERROR, "worker error"),
+    (InternalError, EXIT_ERROR, INTERNAL),
     (PresetctlError, EXIT_ERROR, "error"),
     (MemoryError, EXIT_ERROR, "out of memory"),
     (OSError, EXIT_ERROR, "I/O error"),
-    (Exception, EXIT_ERROR, "internal error"),
+    (Exception, EXIT_ERROR, INTERNAL),
 )
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def _row(kind: type[BaseException]) -> tuple[int, str]:
+    for cls, code, prefix in ERROR_TABLE:
+        if issubclass(kind, cls):
+            return code, prefix
+    return EXIT_ERROR, INTERNAL  # pragma: no cover - Exception catches all but BaseExceptions we do not raise
+
+
+def exit_code_for(code: ErrorCode) -> int:
+    """The exit code a run stopped by ``code`` ends with."""
+    return _row(exception_class(code))[0]
+
+
+def is_internal(exc: BaseException) -> bool:
+    return _row(type(exc))[1] == INTERNAL
+
+
 def explain(exc: BaseException) -> tuple[int, str]:
-    for kind, code, prefix in ERROR_TABLE:
-        if isinstance(exc, kind):
-            detail = str(exc) if not isinstance(exc, KeyboardInterrupt) else ""
-            if prefix == "internal error":
-                detail = f"{type(exc).__name__}: {detail} (a bug in presetctl; PRESETCTL_DEBUG=1 shows a traceback)"
-            return code, f"presetctl: {prefix}" + (f": {visible(detail)}" if detail else "")
-    return EXIT_ERROR, f"presetctl: {visible(str(exc))}"  # pragma: no cover - Exception catches all
+    code, prefix = _row(type(exc))
+    detail = str(exc) if not isinstance(exc, KeyboardInterrupt) else ""
+    if prefix == INTERNAL:
+        detail = f"{type(exc).__name__}: {detail} (a bug in presetctl)"
+    return code, f"presetctl: {prefix}" + (f": {visible(detail)}" if detail else "")
+
+
+def _context(args: Sequence[Any], kwargs: Mapping[str, Any]) -> typer.Context | None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, typer.Context):
+            return value
+    return None
+
+
+def _setting(ctx: typer.Context | None, name: str) -> Any:
+    """A global option from the app callback's context object (cli/app.py GlobalOptions)."""
+    obj = ctx.find_root().obj if ctx is not None else None
+    return getattr(obj, name, None)
+
+
+def crash_line(exc: BaseException, ctx: typer.Context | None, argv: Sequence[str] | None = None) -> str:
+    """Write a crash report for an internal error; the one line that points to it (or says why not)."""
+    where = Locations.resolve(_setting(ctx, "state_dir")).crash_reports
+    try:
+        path: Path = write_report(where, exc, ["presetctl", *(sys.argv[1:] if argv is None else argv)])
+    except OSError as err:
+        return f"no crash report: cannot write to {visible(str(where))}: {err.strerror or err}"
+    return f"crash report: {visible(str(path))}"
 
 
 def guarded(fn: Callable[P, R]) -> Callable[P, R]:
@@ -60,7 +123,11 @@ def guarded(fn: Callable[P, R]) -> Callable[P, R]:
             if isinstance(exc, SystemExit):
                 raise
             code, message = explain(exc)
-            if os.environ.get("PRESETCTL_DEBUG") and code != EXIT_INTERRUPTED:
+            ctx = _context(args, kwargs)
+            if is_internal(exc):
+                message += f"; {crash_line(exc, ctx)}"
+            show = bool(_setting(ctx, "traceback")) or bool(os.environ.get("PRESETCTL_DEBUG"))
+            if show and code != EXIT_INTERRUPTED:
                 traceback.print_exception(exc, file=sys.stderr)  # no locals: capture_locals is off
             sys.stderr.write(message + "\n")
             raise typer.Exit(code) from None

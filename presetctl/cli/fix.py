@@ -12,6 +12,7 @@ import typer
 from presetctl.cli import options as o
 from presetctl.cli.console import progress_bar, write_stdout
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
+from presetctl.cli.session import GlobalOptions, NoHistoryOpt, recorded_run
 from presetctl.engine.errors import UsageError
 from presetctl.engine.fix.model import FileFix, FixResult, UndoResult, counts_by_code
 from presetctl.engine.fix.run import FixSettings
@@ -109,6 +110,7 @@ def _check_options(targets: list[str], config: Path | None, include: list[str] |
 
 @guarded
 def fix(
+    typer_ctx: typer.Context,
     paths: o.PathsArg = None,
     unsafe_fixes: UnsafeOpt = False,
     diff: DiffOpt = False,
@@ -128,6 +130,7 @@ def fix(
     exclude: o.ExcludeOpt = None,
     quiet: o.QuietOpt = False,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
 ) -> None:
     """Fix presets: safe fixes by default, --unsafe-fixes for the rest. Every change is backed up and
     journaled first; `fix --undo` restores a run byte for byte.
@@ -135,7 +138,7 @@ def fix(
     Exit codes: 0 done (or nothing to change), 1 --diff/--dry-run found changes or a file could not be
     written, 2 usage, config or state error, 130 interrupted.
     """
-    state = str(state_dir) if state_dir else None
+    state = str(state_dir) if state_dir else GlobalOptions.of(typer_ctx).state_dir  # `presetctl --state-dir` too
     if sum((diff, dry_run, undo_run, resume, show_history)) > 1:
         raise UsageError("choose one of --diff, --dry-run, --undo, --resume and --history")
     if show_history:
@@ -171,11 +174,14 @@ def fix(
                   "unsafe": unsafe_fixes}
     mode = "diff" if diff else "dry-run" if dry_run else "write"
     settings = FixSettings(mode=mode, unsafe=unsafe_fixes, fsync=not no_fsync, state_dir=state, header=header)
-    with progress_bar(not quiet, "fixing") as progress:
-        result = run_fix(targets, options, check, settings, cwd=cwd, progress=progress, resume=info)
-    write_stdout(render_result(result, show_fixes or verbose, quiet))
-    if verbose:
-        sys.stderr.write(" ".join(f"{t.stage}={t.seconds:.3f}s" for t in result.timings) + "\n")
-    if mode != "write":
-        raise typer.Exit(EXIT_FINDINGS if result.changed else EXIT_OK)
-    raise typer.Exit(EXIT_FINDINGS if result.failed else EXIT_OK)
+    with recorded_run(typer_ctx, "fix", targets, options=options, state_dir=state, no_history=no_history,
+                      quiet=quiet) as recorded:
+        with progress_bar(not quiet, "fixing") as progress:
+            result = run_fix(targets, options, check, settings, cwd=cwd, progress=progress, resume=info)
+        recorded.record_fix(result)
+        write_stdout(render_result(result, show_fixes or verbose, quiet))
+        if verbose:
+            sys.stderr.write(" ".join(f"{t.stage}={t.seconds:.3f}s" for t in result.timings) + "\n")
+        if mode != "write":
+            raise typer.Exit(EXIT_FINDINGS if result.changed else EXIT_OK)
+        raise typer.Exit(EXIT_FINDINGS if result.failed else EXIT_OK)

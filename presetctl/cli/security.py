@@ -12,6 +12,7 @@ import typer
 from presetctl.cli import options as o
 from presetctl.cli.console import progress_bar, use_color, width, write_stdout
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
+from presetctl.cli.session import NoHistoryOpt, recorded_run
 from presetctl.cli.validate import OutputFormat, write_reports
 from presetctl.engine.baseline import read_baseline
 from presetctl.engine.model import SecuritySeverity
@@ -30,6 +31,7 @@ class SecurityFailOn(enum.StrEnum):
 
 @guarded
 def scan_security(
+    typer_ctx: typer.Context,
     paths: o.PathsArg = None,
     output_format: Annotated[OutputFormat, typer.Option("--output-format", "-o", help="Format of the report on stdout.")] = "full",  # type: ignore[assignment]
     report: Annotated[list[str] | None, typer.Option("--report", metavar="FORMAT:PATH",
@@ -50,6 +52,7 @@ def scan_security(
     color: o.ColorOpt = o.Color.auto,
     quiet: o.QuietOpt = False,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
 ) -> None:
     """Scan for hostile content: executables, scripts, Lua, zip slip, bombs, XXE, spoofed names, leaks.
 
@@ -66,15 +69,18 @@ def scan_security(
                                            max_file_size, show_unknown))
     extra_reports = o.parse_report_specs(report, set(REPORTERS))
     keys = read_baseline(baseline) if baseline is not None else None
-    with progress_bar(not quiet, "scanning") as progress:
-        result = rate(run(targets, options, command="scan-security", progress=progress, baseline=keys))
-    threshold = SecuritySeverity.parse(fail_on.value)
-    # Reporters that mark failures compare validate severities: pass the one this rating maps to.
-    ctx = ReportContext(color=use_color(color.value, sys.stdout), width=width(sys.stdout), verbose=verbose,
-                        quiet=quiet, show_unknown=show_unknown, fail_threshold=threshold.severity.label)
-    write_stdout(REPORTERS[output_format.value].render(result, ctx))
-    write_reports(result, extra_reports, ctx)
-    if verbose:
-        sys.stderr.write(" ".join(f"{t.stage}={t.seconds:.3f}s" for t in result.timings) + f" jobs={result.jobs}\n")
-    failed = result.fails_security(threshold)
-    raise typer.Exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)
+    with recorded_run(typer_ctx, "scan-security", targets, options=options, no_history=no_history, quiet=quiet,
+                      color=color.value) as recorded:
+        with progress_bar(not quiet, "scanning") as progress:
+            result = rate(run(targets, options, command="scan-security", progress=progress, baseline=keys))
+        recorded.record(result)
+        threshold = SecuritySeverity.parse(fail_on.value)
+        # Reporters that mark failures compare validate severities: pass the one this rating maps to.
+        ctx = ReportContext(color=use_color(color.value, sys.stdout), width=width(sys.stdout), verbose=verbose,
+                            quiet=quiet, show_unknown=show_unknown, fail_threshold=threshold.severity.label)
+        write_stdout(REPORTERS[output_format.value].render(result, ctx))
+        write_reports(result, extra_reports, ctx)
+        if verbose:
+            sys.stderr.write(" ".join(f"{t.stage}={t.seconds:.3f}s" for t in result.timings) + f" jobs={result.jobs}\n")
+        failed = result.fails_security(threshold)
+        raise typer.Exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)

@@ -13,6 +13,7 @@ from presetctl.api import validate as run_validate
 from presetctl.cli import options as o
 from presetctl.cli.console import progress_bar, use_color, width, write_stdout
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
+from presetctl.cli.session import FailedOpt, NoHistoryOpt, recorded_run
 from presetctl.engine.baseline import baseline_bytes
 from presetctl.engine.model import RunResult, Severity
 from presetctl.fsutil import atomic_write
@@ -31,6 +32,7 @@ def write_reports(result: RunResult, reports: list[tuple[str, Path]], ctx: Repor
 
 @guarded
 def validate(
+    typer_ctx: typer.Context,
     paths: o.PathsArg = None,
     output_format: Annotated[OutputFormat, typer.Option("--output-format", "-o", help="Format of the report on stdout.")] = "full",  # type: ignore[assignment]
     report: Annotated[list[str] | None, typer.Option("--report", metavar="FORMAT:PATH",
@@ -51,6 +53,8 @@ def validate(
     color: o.ColorOpt = o.Color.auto,
     quiet: o.QuietOpt = False,
     verbose: o.VerboseOpt = False,
+    only_failed: FailedOpt = False,
+    no_history: NoHistoryOpt = False,
 ) -> None:
     """Check presets: file, parse, schema, metadata, naming, parameters, performance and security rules.
 
@@ -61,21 +65,23 @@ def validate(
     options = o.build_options(targets, config, select, extend_select, ignore, include, exclude, jobs,
                               max_file_size, show_unknown)
     extra_reports = o.parse_report_specs(report, set(REPORTERS))
-
-
-    with progress_bar(not quiet, "validating") as progress:
-        result = run_validate(targets, options, baseline=baseline if write_baseline is None else None,
-                              progress=progress)
-    ctx = ReportContext(color=use_color(color.value, sys.stdout), width=width(sys.stdout), verbose=verbose,
-                        quiet=quiet, show_unknown=show_unknown, fail_threshold=fail_on.value)
-    if write_baseline is not None:
-        atomic_write(write_baseline, baseline_bytes(result.findings))
-        if not quiet:
-            sys.stderr.write(f"wrote {len(result.findings)} findings to {write_baseline}\n")
-        raise typer.Exit(EXIT_OK)
-    write_stdout(REPORTERS[output_format.value].render(result, ctx))
-    write_reports(result, extra_reports, ctx)
-    if verbose:
-        sys.stderr.write(" ".join(f"{t.stage}={t.seconds:.3f}s" for t in result.timings) + f" jobs={result.jobs}\n")
-    failed = result.fails(Severity.parse(fail_on.value))
-    raise typer.Exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)
+    with recorded_run(typer_ctx, "validate", targets, options=options, no_history=no_history, quiet=quiet,
+                      color=color.value) as recorded:
+        checked = (recorded.failed_targets(targets) if only_failed else None) or targets
+        with progress_bar(not quiet, "validating") as progress:
+            result = run_validate(checked, options, baseline=baseline if write_baseline is None else None,
+                                  progress=progress)
+        recorded.record(result)
+        ctx = ReportContext(color=use_color(color.value, sys.stdout), width=width(sys.stdout), verbose=verbose,
+                            quiet=quiet, show_unknown=show_unknown, fail_threshold=fail_on.value)
+        if write_baseline is not None:
+            atomic_write(write_baseline, baseline_bytes(result.findings))
+            if not quiet:
+                sys.stderr.write(f"wrote {len(result.findings)} findings to {write_baseline}\n")
+            raise typer.Exit(EXIT_OK)
+        write_stdout(REPORTERS[output_format.value].render(result, ctx))
+        write_reports(result, extra_reports, ctx)
+        if verbose:
+            sys.stderr.write(" ".join(f"{t.stage}={t.seconds:.3f}s" for t in result.timings) + f" jobs={result.jobs}\n")
+        failed = result.fails(Severity.parse(fail_on.value))
+        raise typer.Exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)

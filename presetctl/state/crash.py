@@ -15,7 +15,6 @@ import time
 import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 from presetctl import __version__
@@ -35,6 +34,8 @@ def redact_home(text: str, home: str | None = None) -> str:
 
 
 def _versions() -> list[str]:
+    from importlib import metadata  # here: 15 ms at start-up for something only a crash needs
+
     lines = [f"presetctl {__version__}", f"python {sys.version.split()[0]} ({platform.python_implementation()})"]
     for name in LIBRARIES:
         try:
