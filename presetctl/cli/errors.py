@@ -88,9 +88,11 @@ def explain(exc: BaseException) -> tuple[int, str]:
 
 
 def _context(args: Sequence[Any], kwargs: Mapping[str, Any]) -> typer.Context | None:
+    """The Typer context among a command's arguments. Typer passes its own click Context class, of which
+    ``typer.Context`` is a typing subclass only: recognise it by what it does, not by isinstance."""
     for value in (*args, *kwargs.values()):
-        if isinstance(value, typer.Context):
-            return value
+        if callable(getattr(value, "find_root", None)) and hasattr(value, "obj"):
+            return value  # type: ignore[no-any-return]
     return None
 
 

@@ -181,28 +181,31 @@ class CommandRun:
         return self.log.worker_setup()
 
 
-def _one_warning(run: CommandRun, log_problem: OSError | StateError | None, history_problem: HistoryError | None,
-                 log_path: Path | None) -> None:
-    """Set-up problems as one line: a read-only state folder costs history and the log at once."""
-    parts: list[str] = []
-    off: list[str] = []
-    code = ""
+def _setup_problems(run: CommandRun, log_problem: OSError | StateError | None,
+                    history_problem: HistoryError | None, log_path: Path | None) -> None:
+    """Set-up problems said once: a read-only state folder costs history and the log at once, so one
+    warning names both; a critical cause (a full disk) goes to the end-of-run block instead."""
+    found: list[tuple[str, Incident]] = []
     if history_problem is not None:
-        code = history_problem.code.value
-        off.append("run history")
-        parts.append(str(history_problem))
+        found.append(("run history", incident_of(history_problem, stage="history")))
     if isinstance(log_problem, OSError):
-        code = code or ErrorCode.LOG_UNWRITABLE.value
-        off.append("the log file")
-        parts.append(f"cannot write the log {log_path}: {log_problem.strerror or log_problem}")
+        inc = incident_of(log_problem, stage="log")
+        code = inc.code if inc.code in (ErrorCode.DISK_FULL, ErrorCode.READ_ONLY_FILE_SYSTEM) else ErrorCode.LOG_UNWRITABLE
+        found.append(("the log file", Incident(code, f"cannot write the log {log_path}: "
+                                               f"{log_problem.strerror or log_problem}", stage="log", at=inc.at)))
     elif log_problem is not None:
-        code = code or log_problem.code.value
-        off.append("the log file")
-        parts.append(str(log_problem))
-    if parts:
-        verb = "are" if len(off) > 1 else "is"
-        emit(run.logger, logging.WARNING, "error", f"{' and '.join(off)} {verb} off for this run: " + "; ".join(parts),
-             code=code)
+        found.append(("the log file", incident_of(log_problem, stage="log")))
+    if not found:
+        return
+    what = " and ".join(name for name, _ in found)
+    verb = "are" if len(found) > 1 else "is"
+    joined = Incident(found[0][1].code, f"{what} {verb} off for this run: " + "; ".join(i.message for _, i in found),
+                      stage="setup", at=found[0][1].at)
+    if any(i.critical for _, i in found):
+        run.incident(Incident(next(i.code for _, i in found if i.critical), joined.message, stage="setup",
+                              at=joined.at))
+    else:
+        emit(run.logger, logging.WARNING, "error", joined.message, code=joined.code.value)
 
 
 def critical_block(incidents: Sequence[Incident]) -> str:
@@ -246,6 +249,7 @@ def recorded_run(ctx: typer.Context | None, command: str, targets: Sequence[str]
         log_problem = log.problems[0]
     reported_log_problems = len(log.problems)
     run = CommandRun(run_id, command, locations, log, logging.getLogger(LOGGER))
+    emit(run.logger, logging.INFO, "run.start", f"{command} {' '.join(targets)}")
     history_problem: HistoryError | None = None
     started = time.time()
     if no_history or g.no_history or os.environ.get("PRESETCTL_NO_HISTORY"):
@@ -271,8 +275,7 @@ def recorded_run(ctx: typer.Context | None, command: str, targets: Sequence[str]
         run.recorder.begin()
         for inc in pending:
             run.recorder.incident(inc)
-    _one_warning(run, log_problem, history_problem, log.path)
-    emit(run.logger, logging.INFO, "run.start", f"{command} {' '.join(targets)}")
+    _setup_problems(run, log_problem, history_problem, log.path)
     exit_code = EXIT_ERROR
     try:
         yield run

@@ -141,8 +141,13 @@ def last_run_id(folder: Path, name: str = LOG_NAME) -> str | None:
 
 @dataclass
 class Follower:
-    """Follows the log by name, like ``tail -F``: after a rotation, the rest of the old file is read,
-    then the new file from its start; a file that shrank (truncated) is read again from the start."""
+    """Follows the log by name, like ``tail -F``, across rotations.
+
+    After a rotation the rest of the old file is read, then every rotated file not seen yet (the
+    log may have rotated more than once between two looks), then the new file from its start; a
+    file that shrank in place is read again from its start. Nothing is shown twice or skipped,
+    as long as rotation does not delete a file before it is read.
+    """
 
     path: Path
     poll: float = 0.2
@@ -152,40 +157,60 @@ class Follower:
         self._fh: Any = None
         self._ino: int = -1
         self._partial = b""
+        self._seen: set[int] = set()
 
     def read_available(self) -> list[bytes]:
         """Open the log at its start and return its complete lines so far; ``lines()`` goes on from there,
-        so nothing between showing the tail and following is lost or shown twice."""
+        so nothing between showing the tail and following is lost or shown twice. Rotated files that
+        exist now count as read (the caller shows them from ``records``)."""
+        for p in log_files(self.path.parent, self.path.name):
+            ino = _inode(p)
+            if ino is not None:
+                self._seen.add(ino)
         if self._fh is None:
-            self._open(at_end=False)
+            self._open()
         return self._drain()
 
-    def _open(self, at_end: bool) -> bool:
+    def _open(self, path: Path | None = None) -> bool:
         try:
-            fh = open(self.path, "rb")  # noqa: SIM115 - kept open across calls; closed in _switch/close
+            fh = open(path or self.path, "rb")  # noqa: SIM115 - kept open across calls; closed in close()
         except FileNotFoundError:
             return False
-        if at_end:
-            fh.seek(0, os.SEEK_END)
         if self._fh is not None:
             self._fh.close()
         self._fh, self._ino, self._partial = fh, os.fstat(fh.fileno()).st_ino, b""
+        self._seen.add(self._ino)
         return True
 
     def lines(self, stop: Callable[[], bool] = lambda: False) -> Iterator[bytes]:
         """Complete lines as they are appended, until ``stop()`` says so."""
         if self._fh is None:
-            self._open(at_end=False)
+            self._open()
         while not stop():
             got = self._drain()
             yield from got
             if got:
                 continue
             if self._rotated():
-                yield from self._drain()  # whatever writers appended to the old file before they reopened
-                self._open(at_end=False)
+                yield from self._drain()  # what writers appended to the old file before they reopened
+                yield from self._catch_up()
+                self._open()
                 continue
             self.sleep(self.poll)
+
+    def _catch_up(self) -> Iterator[bytes]:
+        """Rotated files written since the one we had open (oldest first), each read whole."""
+        for p in log_files(self.path.parent, self.path.name):
+            if p.name == self.path.name:
+                break
+            ino = _inode(p)
+            if ino is None or ino in self._seen:
+                continue
+            if self._open(p):
+                yield from self._drain()
+                if self._partial:
+                    yield self._partial
+                    self._partial = b""
 
     def _drain(self) -> list[bytes]:
         if self._fh is None:
@@ -202,9 +227,7 @@ class Follower:
             st = os.stat(self.path)
         except FileNotFoundError:
             return False  # between the rename and the new file: wait
-        if self._fh is None:
-            return True
-        if st.st_ino != self._ino:
+        if self._fh is None or st.st_ino != self._ino:
             return True
         if st.st_size < self._fh.tell():  # truncated in place
             self._fh.seek(0)
@@ -215,3 +238,10 @@ class Follower:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None

@@ -122,7 +122,7 @@ def _open_lock(folder: Path, recovery: Recovery) -> Iterator[None]:
     try:
         fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise HistoryError(f"cannot open {folder / LOCK_NAME}: {exc.strerror or exc}",
+        raise HistoryError(f"cannot write to the state folder {folder}: {exc.strerror or exc}",
                            code=_unavailable(exc, folder), file=str(folder)) from None
     rng = recovery.rng or random.Random()
     deadline = time.monotonic() + OPEN_LOCK_SECONDS

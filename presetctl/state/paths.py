@@ -75,14 +75,18 @@ class Locations:
     def state_dir(self) -> Path:
         return ensure_dir(self.state)
 
+    def _inside_state(self, path: Path) -> None:
+        # The override holds all three, and on Linux the log folder is inside the state folder: create
+        # that one 0700 first, or making the inner folder would make it with the umask's mode.
+        if path.is_relative_to(self.state):
+            self.state_dir()
+
     def log_dir(self) -> Path:
-        if self.overridden:
-            self.state_dir()  # the override holds all three: create it 0700 before anything inside it
+        self._inside_state(self.logs)
         return ensure_dir(self.logs)
 
     def cache_dir(self) -> Path:
-        if self.overridden:
-            self.state_dir()
+        self._inside_state(self.cache)
         path = ensure_dir(self.cache)
         tag = path / "CACHEDIR.TAG"
         if not tag.exists():

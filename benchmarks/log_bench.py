@@ -1,0 +1,181 @@
+"""What logging (and run history) costs: one record on the caller's thread, and a whole validate run.
+
+    .venv/bin/python benchmarks/log_bench.py [--records 200000] [--count 2000] [--params 400]
+                                             [--rounds 7] [--jobs N] [--json]
+
+1. One log record on the calling thread, nanoseconds (median of ``--rounds``):
+   - ``disabled``: a debug record below the level (what every ``file.checked`` costs by default);
+   - ``queued``: ``emit()`` through the QueueHandler while the listener thread writes the file
+     (the listener shares the GIL, so this is what the engine's thread really pays);
+   - ``enqueue only``: the same with the listener stopped (the queue put alone);
+   - ``direct``: the shared rotating file handler on the calling thread (format + write).
+2. A whole in-process ``validate`` of ``--count`` generated presets, rounds interleaved so the
+   machine's noise hits every variant alike: ``bare`` (the engine alone), ``logging`` (a log session
+   at the default level, the log sink fed the run, run.start/run.end), ``logging+history`` (that
+   plus the history database and its recorder), and ``debug logging`` (a record per file).
+   Ratios are of medians measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from generate import write_pack  # noqa: E402
+
+from presetctl.api import Options, validate  # noqa: E402
+from presetctl.engine.events import Tee, replay  # noqa: E402
+from presetctl.obs.handlers import SharedRotatingFileHandler  # noqa: E402
+from presetctl.obs.records import LOGGER, JsonLineFormatter, RunContext, emit  # noqa: E402
+from presetctl.obs.session import LogSession, LogSettings  # noqa: E402
+from presetctl.obs.sink import LogSink  # noqa: E402
+from presetctl.state.history import HistoryStore  # noqa: E402
+from presetctl.state.recorder import HistoryRecorder, RunHeader  # noqa: E402
+
+
+def _per_record(fn: Callable[[], None], n: int) -> float:
+    t0 = time.perf_counter_ns()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter_ns() - t0) / n
+
+
+def record_costs(folder: Path, n: int, rounds: int) -> dict[str, float]:
+    logger = logging.getLogger(LOGGER)
+
+    def one() -> None:
+        emit(logger, logging.INFO, "file.checked", "validated presetctl: 0 findings", file="Bass/Deep Sub.json",
+             dur=0.000412)
+
+    def debug() -> None:
+        emit(logger, logging.DEBUG, "file.checked", "validated presetctl: 0 findings", file="Bass/Deep Sub.json")
+
+    out: dict[str, list[float]] = {"disabled": [], "queued": [], "enqueue only": [], "direct": []}
+    for r in range(rounds):
+        session = LogSession(LogSettings(folder / f"q{r}", "run", "validate", console_level=logging.CRITICAL,
+                                         max_bytes=1 << 40))
+        (folder / f"q{r}").mkdir()
+        session.start()
+        out["disabled"].append(_per_record(debug, n))
+        out["queued"].append(_per_record(one, n))
+        session.stop()  # drains: every record of the round is written before the next measurement
+
+        session = LogSession(LogSettings(folder / f"e{r}", "run", "validate", console_level=logging.CRITICAL,
+                                         max_bytes=1 << 40))
+        (folder / f"e{r}").mkdir()
+        session.start()
+        assert session._listener is not None
+        session._listener.stop()  # nobody drains: the put alone
+        session._listener = None
+        out["enqueue only"].append(_per_record(one, n))
+        session.stop()
+
+        handler = SharedRotatingFileHandler(folder / f"d{r}.log", 1 << 40, 1)
+        handler.setFormatter(JsonLineFormatter())
+        handler.addFilter(RunContext("run", "validate"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        out["direct"].append(_per_record(one, n))
+        logger.removeHandler(handler)
+        handler.close()
+    return {k: statistics.median(v) for k, v in out.items()}
+
+
+def run_costs(pack: Path, state: Path, rounds: int, jobs: int | None) -> dict[str, list[float]]:
+    options = Options(jobs=jobs)
+    logger = logging.getLogger(LOGGER)
+
+    def bare() -> None:
+        validate([str(pack)], options)
+
+    def logged(level: int, with_history: bool, tag: str) -> Callable[[], None]:
+        def go() -> None:
+            session = LogSession(LogSettings(state / "logs", "run", "validate", file_level=level,
+                                             console_level=logging.CRITICAL)).start()
+            emit(logger, logging.INFO, "run.start", f"validate {pack}")
+            store = recorder = None
+            if with_history:
+                store = HistoryStore.open(state / "history.sqlite3")
+                recorder = HistoryRecorder(store, RunHeader(f"{tag}-{time.time_ns()}", "validate", "{}",
+                                                            (str(pack),), os.getcwd(), "bench"))
+                recorder.begin()
+            result = validate([str(pack)], options)
+            sinks = [LogSink(logger)] + ([recorder] if recorder is not None else [])
+            replay(result, Tee(sinks))  # type: ignore[list-item]
+            if recorder is not None and store is not None:
+                recorder.finish(0)
+                store.close()
+            emit(logger, logging.INFO, "run.end", "exit 0")
+            session.stop()
+
+        return go
+
+    (state / "logs").mkdir(parents=True, exist_ok=True)
+    variants: dict[str, Callable[[], None]] = {
+        "bare": bare,
+        "logging": logged(logging.INFO, False, "l"),
+        "logging+history": logged(logging.INFO, True, "h"),
+        "debug logging": logged(logging.DEBUG, False, "d"),
+    }
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    bare()  # warm the page cache and the imports
+    for r in range(rounds):
+        order = list(variants)
+        order = order[r % len(order):] + order[: r % len(order)]  # rotate: no variant always runs first
+        for name in order:
+            t0 = time.perf_counter()
+            variants[name]()
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    ap.add_argument("--records", type=int, default=200_000, help="records per per-record measurement")
+    ap.add_argument("--count", type=int, default=2000, help="presets in the validate pack")
+    ap.add_argument("--params", type=int, default=400)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--jobs", type=int, default=None, help="worker processes for validate (default: all cores)")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="presetctl-logbench-") as tmp:
+        root = Path(tmp)
+        (root / "records").mkdir()
+        per_record = record_costs(root / "records", args.records, args.rounds)
+        pack = root / "pack"
+        write_pack(pack, args.count, args.params)
+        runs = run_costs(pack, root / "state", args.rounds, args.jobs)
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    overhead = {k: (v / med["bare"] - 1) * 100 for k, v in med.items() if k != "bare"}
+    report = {"load_avg": os.getloadavg(), "per_record_ns": per_record, "run_seconds_median": med,
+              "overhead_percent": overhead, "files": args.count, "rounds": args.rounds, "jobs": args.jobs}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"load average {report['load_avg'][0]:.2f}; {args.rounds} rounds")
+    print("one record on the calling thread (median):")
+    for k, v in per_record.items():
+        print(f"  {k:<14} {v / 1000:7.2f} us")
+    print(f"validate of {args.count} files (median of {args.rounds}):")
+    for k, v in med.items():
+        extra = f"  {overhead[k]:+.2f}%" if k in overhead else ""
+        print(f"  {k:<16} {v:7.3f} s{extra}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
