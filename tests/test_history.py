@@ -22,7 +22,15 @@ from presetctl.engine.recovery import Recovery
 from presetctl.report.json_report import finding_dict
 from presetctl.state.history import HistoryStore, damage, inspect, migrate, open_for_reading, quarantined
 from presetctl.state.prune import prune
-from presetctl.state.queries import error_stats, failed_files, find_run, findings_of, last_run, list_runs, tool_errors_of
+from presetctl.state.queries import (
+    error_stats,
+    failed_files,
+    find_run,
+    findings_of,
+    last_run,
+    list_runs,
+    tool_errors_of,
+)
 from presetctl.state.recorder import HistoryRecorder, RunHeader
 from presetctl.state.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
