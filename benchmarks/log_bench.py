@@ -12,8 +12,13 @@
 2. A whole in-process ``validate`` of ``--count`` generated presets, rounds interleaved so the
    machine's noise hits every variant alike: ``bare`` (the engine alone), ``logging`` (a log session
    at the default level, the log sink fed the run, run.start/run.end), ``logging+history`` (that
-   plus the history database and its recorder), and ``debug logging`` (a record per file).
+   plus the history database and its recorder), and ``debug logging`` (a record per file). For
+   each: wall and CPU seconds, and ``own``: the CPU seconds spent in the logging/history code itself
+   (set-up, feeding the sinks, draining the queue, tear-down), as a share of the bare run's CPU. On a
+   busy machine the difference of two whole-run medians is mostly noise; ``own`` is not.
    Ratios are of medians measured in the same run.
+3. A real ``presetctl validate`` process on one file, with and without ``--no-history``: the fixed
+   cost per command of opening the history database (logging is on in both).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import json
 import logging
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -95,15 +101,19 @@ def record_costs(folder: Path, n: int, rounds: int) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in out.items()}
 
 
-def run_costs(pack: Path, state: Path, rounds: int, jobs: int | None) -> dict[str, list[float]]:
+def run_costs(pack: Path, state: Path, rounds: int, jobs: int | None) -> dict[str, dict[str, list[float]]]:
+    """Per variant: wall and CPU seconds of the whole run, and the CPU seconds spent in logging/history code
+    itself (set-up, sink, draining the queue, tear-down): the cost without the noise of the engine's time."""
     options = Options(jobs=jobs)
     logger = logging.getLogger(LOGGER)
 
-    def bare() -> None:
+    def bare() -> float:
         validate([str(pack)], options)
+        return 0.0
 
-    def logged(level: int, with_history: bool, tag: str) -> Callable[[], None]:
-        def go() -> None:
+    def logged(level: int, with_history: bool, tag: str) -> Callable[[], float]:
+        def go() -> float:
+            t0 = time.process_time()  # CPU of every thread: the listener's writing counts, the load does not
             session = LogSession(LogSettings(state / "logs", "run", "validate", file_level=level,
                                              console_level=logging.CRITICAL)).start()
             emit(logger, logging.INFO, "run.start", f"validate {pack}")
@@ -113,34 +123,55 @@ def run_costs(pack: Path, state: Path, rounds: int, jobs: int | None) -> dict[st
                 recorder = HistoryRecorder(store, RunHeader(f"{tag}-{time.time_ns()}", "validate", "{}",
                                                             (str(pack),), os.getcwd(), "bench"))
                 recorder.begin()
+            own = time.process_time() - t0
             result = validate([str(pack)], options)
+            t1 = time.process_time()
             sinks = [LogSink(logger)] + ([recorder] if recorder is not None else [])
             replay(result, Tee(sinks))  # type: ignore[list-item]
             if recorder is not None and store is not None:
                 recorder.finish(0)
                 store.close()
             emit(logger, logging.INFO, "run.end", "exit 0")
-            session.stop()
+            session.stop()  # drains the queue: the listener's work is inside this measurement
+            return own + time.process_time() - t1
 
         return go
 
     (state / "logs").mkdir(parents=True, exist_ok=True)
-    variants: dict[str, Callable[[], None]] = {
+    variants: dict[str, Callable[[], float]] = {
         "bare": bare,
         "logging": logged(logging.INFO, False, "l"),
         "logging+history": logged(logging.INFO, True, "h"),
         "debug logging": logged(logging.DEBUG, False, "d"),
     }
-    times: dict[str, list[float]] = {k: [] for k in variants}
+    out: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": [], "own": []} for k in variants}
     bare()  # warm the page cache and the imports
     for r in range(rounds):
         order = list(variants)
         order = order[r % len(order):] + order[: r % len(order)]  # rotate: no variant always runs first
         for name in order:
+            w0, c0 = time.perf_counter(), time.process_time()
+            own = variants[name]()
+            out[name]["wall"].append(time.perf_counter() - w0)
+            out[name]["cpu"].append(time.process_time() - c0)
+            out[name]["own"].append(own)
+    return out
+
+
+def command_costs(pack: Path, state: Path, rounds: int) -> dict[str, float]:
+    """A real ``presetctl validate`` process on one file: the fixed cost of history and logging per command
+    (imports, opening the database, the log file), against ``--no-history`` (logging stays on)."""
+    one = next(pack.rglob("*.json"))
+    env = {**os.environ, "PRESETCTL_STATE_DIR": str(state / "cli")}
+    variants = {"--no-history": ["--no-history"], "history+logging": []}
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    for r in range(rounds * 2):
+        for name in (list(variants) if r % 2 else list(variants)[::-1]):
             t0 = time.perf_counter()
-            variants[name]()
+            subprocess.run([sys.executable, "-m", "presetctl", *variants[name], "validate", str(one), "-q"], env=env,
+                           check=True, stdout=subprocess.DEVNULL)
             times[name].append(time.perf_counter() - t0)
-    return times
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=2000, help="presets in the validate pack")
     ap.add_argument("--params", type=int, default=400)
     ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--jobs", type=int, default=None, help="worker processes for validate (default: all cores)")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes for validate (default 1: in-process, so "
+                    "CPU time covers everything)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="presetctl-logbench-") as tmp:
@@ -159,21 +191,33 @@ def main(argv: list[str] | None = None) -> int:
         pack = root / "pack"
         write_pack(pack, args.count, args.params)
         runs = run_costs(pack, root / "state", args.rounds, args.jobs)
-    med = {k: statistics.median(v) for k, v in runs.items()}
-    overhead = {k: (v / med["bare"] - 1) * 100 for k, v in med.items() if k != "bare"}
-    report = {"load_avg": os.getloadavg(), "per_record_ns": per_record, "run_seconds_median": med,
-              "overhead_percent": overhead, "files": args.count, "rounds": args.rounds, "jobs": args.jobs}
+        commands = command_costs(pack, root / "state", args.rounds)
+    med = {k: {m: statistics.median(v) for m, v in parts.items()} for k, parts in runs.items()}
+    bare = med["bare"]
+    summary = {
+        k: {"wall_s": v["wall"], "cpu_s": v["cpu"], "own_s": v["own"],
+            "own_percent": v["own"] / bare["cpu"] * 100,
+            "cpu_overhead_percent": (v["cpu"] / bare["cpu"] - 1) * 100,
+            "wall_overhead_percent": (v["wall"] / bare["wall"] - 1) * 100}
+        for k, v in med.items()
+    }
+    report = {"load_avg": os.getloadavg(), "per_record_ns": per_record, "runs": summary, "files": args.count,
+              "rounds": args.rounds, "jobs": args.jobs, "one_file_command_s": commands}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print(f"load average {report['load_avg'][0]:.2f}; {args.rounds} rounds")
     print("one record on the calling thread (median):")
-    for k, v in per_record.items():
-        print(f"  {k:<14} {v / 1000:7.2f} us")
-    print(f"validate of {args.count} files (median of {args.rounds}):")
-    for k, v in med.items():
-        extra = f"  {overhead[k]:+.2f}%" if k in overhead else ""
-        print(f"  {k:<16} {v:7.3f} s{extra}")
+    for k, ns in per_record.items():
+        print(f"  {k:<14} {ns / 1000:7.2f} us")
+    print(f"validate of {args.count} files, --jobs {args.jobs} (medians of {args.rounds}):")
+    print(f"  {'variant':<16} {'wall s':>8} {'cpu s':>8} {'own ms':>8} {'own %':>7} {'cpu +%':>7} {'wall +%':>8}")
+    for k, v in summary.items():
+        print(f"  {k:<16} {v['wall_s']:8.3f} {v['cpu_s']:8.3f} {v['own_s'] * 1000:8.2f} {v['own_percent']:7.2f} "
+              f"{v['cpu_overhead_percent']:+7.2f} {v['wall_overhead_percent']:+8.2f}")
+    print("a presetctl validate process on one file (median wall):")
+    for k, sec in commands.items():
+        print(f"  {k:<16} {sec * 1000:8.1f} ms")
     return 0
 
 

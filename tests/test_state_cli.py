@@ -101,6 +101,12 @@ def test_an_error_ending_the_run_is_recorded_once(cli) -> None:  # type: ignore[
                                                        "No such file or directory\n")
     (row,) = runs()
     assert (row["exit_code"], row["outcome"], row["tool_errors"]) == (2, "error", 1)
+    missing = cli(["validate", "no-such-folder"])
+    assert missing.exit_code == 2 and missing.stderr.count("\n") == 1
+    conn = sqlite3.connect(state_dir() / "history.sqlite3")
+    codes = [r[0] for r in conn.execute("SELECT code FROM tool_errors ORDER BY at")]
+    conn.close()
+    assert codes == ["PE205", "PE202"]  # baseline-invalid, target-missing: the codes travel with the exceptions
 
 
 # --- validate --failed -----------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def main_callback(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
     log_max_size: Annotated[str, typer.Option("--log-max-size", envvar="PRESETCTL_LOG_MAX_SIZE", metavar="SIZE",
                             help="Rotate the log file at this size.")] = "5MB",
-    log_files: Annotated[int, typer.Option("--log-files", envvar="PRESETCTL_LOG_FILES", min=0,
+    log_files: Annotated[int, typer.Option("--log-files", envvar="PRESETCTL_LOG_FILES", min=0, metavar="N",
                          help="Rotated log files kept.")] = DEFAULT_BACKUPS,
     log_level: Annotated[str, typer.Option("--log-level", envvar="PRESETCTL_LOG_LEVEL", metavar="LEVEL",
                          help="Lowest level written to the log file: debug, info, warning, error.")] = "info",

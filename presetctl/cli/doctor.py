@@ -47,7 +47,8 @@ def _folder(report: Report, label: str, info: FolderInfo, extra: str = "") -> No
         report.line(label, f"{info.path} (not created yet)")
         return
     mode = f"{info.mode:04o}" if info.mode is not None else "?"
-    report.line(label, f"{info.path} ({mode}, {format_size(info.size)} in {info.files} files){extra}")
+    files = f"{info.files} file{'s' if info.files != 1 else ''}"
+    report.line(label, f"{info.path} ({mode}, {format_size(info.size)} in {files}){extra}")
     if info.problem:
         report.problems.append(f"{info.path} {info.problem}")
     elif not info.private:

@@ -260,6 +260,10 @@ def recorded_run(ctx: typer.Context | None, command: str, targets: Sequence[str]
                                           on_incident=run.incident)
         except HistoryError as exc:
             history_problem, run.history_off = exc, str(exc)
+        except (OSError, sqlite3.Error) as exc:  # not foreseen by the store: still never the command's failure
+            history_problem = HistoryError(f"cannot use the history database {locations.history}: {exc}",
+                                           file=str(locations.history))
+            run.history_off = str(history_problem)
     params = {k: _jsonable(v) for k, v in (ctx.params.items() if ctx is not None else ())}
     if run.store is not None:
         header = RunHeader(run_id, command, json.dumps(params, default=str, sort_keys=True),

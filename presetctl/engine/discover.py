@@ -17,6 +17,7 @@ from fnmatch import fnmatch
 
 import pathspec
 
+from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.errors import UsageError
 from presetctl.engine.model import Violation
 from presetctl.engine.options import Options
@@ -117,7 +118,7 @@ def discover(paths: Sequence[str], options: Options, cwd: str | None = None) -> 
         try:
             st = os.lstat(full)
         except OSError as exc:
-            raise UsageError(f"cannot access {raw!r}: {exc.strerror}") from None
+            raise UsageError(f"cannot access {raw!r}: {exc.strerror}", code=ErrorCode.TARGET_MISSING, file=raw) from None
         if stat.S_ISDIR(st.st_mode) or (stat.S_ISLNK(st.st_mode) and os.path.isdir(full)):
             # A root the user names explicitly may itself be a link to a folder: that is the folder asked for.
             root = os.path.realpath(full) if stat.S_ISLNK(st.st_mode) else full

@@ -109,6 +109,9 @@ class SharedRotatingFileHandler(logging.Handler):
                 os.unlink(self.path)
             self._open()
         finally:
+            # Unlock before closing: a worker forked meanwhile shares this open file description, and
+            # closing our descriptor alone would leave the lock held until that worker exits.
+            fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
     def _fail(self, exc: OSError) -> None:

@@ -139,7 +139,8 @@ def _open_lock(folder: Path, recovery: Recovery) -> Iterator[None]:
                 recovery.sleep(rng.uniform(0.001, 0.02))
         yield
     finally:
-        os.close(fd)  # closing drops the lock
+        fcntl.flock(fd, fcntl.LOCK_UN)  # explicitly: a process forked meanwhile shares the descriptor's lock
+        os.close(fd)
 
 
 def _unavailable(exc: OSError, folder: Path) -> ErrorCode:
@@ -181,7 +182,11 @@ class HistoryStore:
             raise HistoryError(str(exc), code=_code_for_state(exc, path.parent), file=str(path)) from None
         with _open_lock(folder, rec):
             for repaired in (False, True):
-                why = damage(path)
+                try:
+                    why = damage(path)
+                except OSError as exc:  # the file cannot even be read (permissions, EIO)
+                    raise HistoryError(f"cannot read the history database {path}: {exc.strerror or exc}",
+                                       code=_unavailable(exc, path.parent), file=str(path)) from None
                 if why is not None:
                     cls._repair(path, why, on_incident)
                 created = _create_private(path)
