@@ -38,7 +38,7 @@ from presetctl.cli.console import use_color
 from presetctl.cli.errors import EXIT_ERROR, explain
 from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.errors import HistoryError, StateError, UsageError
-from presetctl.engine.events import NullSink, RunSink, Tee, replay
+from presetctl.engine.events import RunSink, Tee, replay
 from presetctl.engine.fix.model import FixResult
 from presetctl.engine.incidents import Incident, RecoveryAttempt, incident_of
 from presetctl.engine.model import RunResult, StageTiming
@@ -104,11 +104,11 @@ class CommandRun:
 
     @property
     def sink(self) -> RunSink:
-        """Hand this to the engine: log writer and history recorder (NullSink-safe when neither)."""
+        """Hand this to the engine: the log writer, and the history recorder when history is kept."""
         sinks: list[RunSink] = [LogSink(self.logger)]
         if self.recorder is not None:
             sinks.append(self.recorder)
-        return Tee(sinks) if sinks else NullSink()
+        return Tee(sinks)
 
     # --- events from anywhere in the command ------------------------------------------------
     def incident(self, incident: Incident, *, ends_run: bool = False) -> None:
