@@ -10,7 +10,7 @@ problems in presets are findings, tool failures raise :class:`PresetctlError` su
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from presetctl.engine.baseline import Baseline, read_baseline
@@ -68,6 +68,7 @@ def validate(
     sink: Sink | None = None,
     progress: Progress | None = None,
     cwd: str | None = None,
+    worker_setup: Callable[[], None] | None = None,
 ) -> RunResult:
     """Validate files and folders; ``options`` default to the config file found for ``paths``.
 
@@ -76,7 +77,7 @@ def validate(
     """
     opts = options if options is not None else load_options(paths)
     return run(list(paths) or ["."], opts, command="validate", sink=_sink(sink, progress), baseline=_baseline(baseline),
-               cwd=cwd)
+               cwd=cwd, worker_setup=worker_setup)
 
 
 def scan_security(
@@ -87,11 +88,12 @@ def scan_security(
     sink: Sink | None = None,
     progress: Progress | None = None,
     cwd: str | None = None,
+    worker_setup: Callable[[], None] | None = None,
 ) -> RunResult:
     """Run the security rules only; findings carry a :class:`SecuritySeverity` in ``security``."""
     opts = scan_options(options if options is not None else load_options(paths))
     return run(list(paths) or ["."], opts, command="scan-security", sink=_sink(sink, progress),
-               baseline=_baseline(baseline), cwd=cwd)
+               baseline=_baseline(baseline), cwd=cwd, worker_setup=worker_setup)
 
 
 def fix(

@@ -1,4 +1,4 @@
-"""Generate the reference pages of the docs from the code: docs/cli.md and docs/rules.md.
+"""Generate the reference pages of the docs from the code: docs/cli.md, docs/rules.md, docs/errors.md.
 
     python -m presetctl.docgen            # write both (what `make docs` runs)
     python -m presetctl.docgen --check    # exit 1 when either file is stale (tests/test_docs.py)
@@ -19,6 +19,9 @@ from typing import Any
 import typer
 
 from presetctl.cli.app import app
+from presetctl.cli.errors import exit_code_for
+from presetctl.engine.error_codes import ErrorCode, by_category
+from presetctl.engine.recovery import POLICIES
 from presetctl.engine.rules.base import Level, Rule
 from presetctl.engine.rules.registry import RULES
 from presetctl.report.rule_doc import rule_doc_markdown
@@ -108,8 +111,57 @@ def rules_markdown(rules: tuple[Rule, ...] = RULES) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
+def _policy_cell(code: ErrorCode) -> str:
+    policy = POLICIES.get(code)
+    if policy is None:
+        return "-"
+    if policy.base == 0:
+        return f"{policy.max_retries} at once"
+    return f"{policy.max_retries}, {policy.base * 1000:g} ms doubling to {policy.cap:g} s"
+
+
+def errors_markdown() -> str:
+    """The error taxonomy: every code with its meaning, exit code, retries and criticality."""
+    out = [
+        "# Error reference",
+        "",
+        GENERATED,
+        "",
+        f"{len(ErrorCode)} codes for presetctl's own errors: failures of the tool or its surroundings (a full "
+        "disk, a dead worker, a damaged history database), never problems in a preset, which are "
+        "[findings](rules.md). Codes are two letters and three digits so they cannot be mistaken for a "
+        "rule code. They appear in the log (`presetctl logs --code PE105`), in the run history "
+        "(`presetctl logs errors` counts them across runs) and in the end-of-run block of critical errors. "
+        "See [the state directory](state.md) for where they are kept.",
+        "",
+        "- **exit**: the exit code when the error stops the command (many never do: a transient error "
+        "that a retry cures, a history problem, a condition met on one file, which becomes the finding "
+        "in the last column).",
+        "- **retries**: the recovery policy: retries after the first failure, with exponential backoff "
+        "and full jitter (each wait is random between 0 and the doubling cap).",
+        "- **critical**: listed in the separated block at the end of the run, whatever its outcome.",
+        "",
+    ]
+    for category, codes in by_category().items():
+        out += [f"## {category.value.capitalize()}", "", "| code | name | meaning | exit | retries | critical | finding |",
+                "| --- | --- | --- | --- | --- | --- | --- |"]
+        for code in codes:
+            spec = code.spec
+            finding = f"[{spec.finding}](rules.md#{_anchor_for_rule(spec.finding)})" if spec.finding else "-"
+            meaning = spec.meaning.replace("|", "\\|")
+            out.append(f"| {code.value} | `{code.slug}` | {meaning} | {exit_code_for(code)} | "
+                       f"{_policy_cell(code)} | {'yes' if spec.critical else '-'} | {finding} |")
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _anchor_for_rule(code: str) -> str:
+    rule = next((r for r in RULES if r.code == code), None)
+    return _anchor(f"{code} {rule.name}") if rule is not None else code.lower()
+
+
 def outputs(docs: Path = DOCS) -> dict[Path, str]:
-    return {docs / "cli.md": cli_markdown(), docs / "rules.md": rules_markdown()}
+    return {docs / "cli.md": cli_markdown(), docs / "rules.md": rules_markdown(), docs / "errors.md": errors_markdown()}
 
 
 def stale(docs: Path = DOCS) -> list[Path]:

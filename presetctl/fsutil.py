@@ -6,28 +6,10 @@ A crash at any moment leaves either the old file or the new one, never half of e
 from __future__ import annotations
 
 import os
-import signal
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 TMP_PREFIX = ".presetctl-tmp-"
-
-
-_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
-
-
-@contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, so a multi-step write (backup,
-    journal, replace, rename) finishes before the interrupt lands. Kernel-level (signal mask):
-    no state is kept here, and a signal that arrives meanwhile is delivered on exit."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def fsync_dir(folder: Path) -> None:

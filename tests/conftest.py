@@ -32,6 +32,13 @@ def pytest_configure(config: pytest.Config) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
+def _is_resource_tracker(p: psutil.Process) -> bool:
+    try:
+        return "multiprocessing.resource_tracker" in " ".join(p.cmdline())
+    except psutil.Error:
+        return False
+
+
 def _describe(p: psutil.Process) -> str:
     try:
         return f"{p.pid} {' '.join(p.cmdline()[:6])}"
@@ -43,7 +50,9 @@ def _describe(p: psutil.Process) -> str:
 def _no_process_left_behind() -> Iterator[None]:
     """A test fails when any process it started (or an orphan of one) outlives it."""
     yield
-    left = psutil.Process().children(recursive=True)
+    # multiprocessing's resource tracker (started once by a spawn context) serves this process until
+    # it exits: infrastructure of the test runner, not something a test left behind.
+    left = [p for p in psutil.Process().children(recursive=True) if not _is_resource_tracker(p)]
     if not left:
         return
     # Processes that are exiting (a reaped pool, a killed run's workers) get a moment to be gone.

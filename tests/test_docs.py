@@ -21,7 +21,7 @@ from presetctl.engine.schemas import load_schema
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
-OWN_PAGES = ("index.md", "getting-started.md", "format.md", "ci.md", "cli.md", "rules.md")
+OWN_PAGES = ("index.md", "getting-started.md", "format.md", "ci.md", "cli.md", "rules.md", "errors.md", "state.md")
 LINK_RE = re.compile(r"\]\(([^)\s]+)\)")
 
 

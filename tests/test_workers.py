@@ -86,7 +86,12 @@ def test_a_worker_killed_mid_run_is_replaced_and_its_files_are_checked(tmp_path:
     victim.send_signal(signal.SIGKILL)
     out, err = proc.communicate(timeout=120)
     lines = out.decode().splitlines()
-    assert (proc.returncode, err) == (1, b"")
+    assert proc.returncode == 1
+    # The death is a critical error of the run: said once, at the end, apart from the findings.
+    block = err.decode().splitlines()
+    assert block[1] == "presetctl: 1 critical error in this run:" and block[0] == block[-1] == "-" * 72
+    assert block[2].startswith("  PE501 worker-died: a worker process died checking ") and block[2].endswith(
+        "files; they are checked again, one by one, in fresh workers")
     assert len(lines) == 3000 - 1 and all(": V002 [error] " in line for line in lines)  # one was read above
     assert "E002" not in out.decode()
 

@@ -8,8 +8,13 @@ from typing import Annotated
 import typer
 
 from presetctl import __version__
-from presetctl.cli import fix, report, rules, security, stats, validate
-from presetctl.cli.errors import Interrupted, install_signal_handlers
+from presetctl.cli import doctor, fix, logs, report, rules, security, stats, validate
+from presetctl.cli.errors import install_signal_handlers, say
+from presetctl.cli.session import GlobalOptions
+from presetctl.cli.units import parse_size
+from presetctl.engine.errors import Interrupted, UsageError
+from presetctl.obs.reader import LogQuery
+from presetctl.obs.session import DEFAULT_BACKUPS
 
 app = typer.Typer(
     name="presetctl",
@@ -29,10 +34,33 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
+    ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
+    state_dir: Annotated[str | None, typer.Option("--state-dir", envvar="PRESETCTL_STATE_DIR", metavar="DIR",
+                         help="Keep history, logs, caches, backups and crash reports here (default: the user "
+                         "state, log and cache folders).")] = None,
+    no_history: Annotated[bool, typer.Option("--no-history", envvar="PRESETCTL_NO_HISTORY",
+                          help="Do not record this run in the run history.")] = False,
+    show_traceback: Annotated[bool, typer.Option("--traceback", help="Print the traceback of an internal error "
+                              "(as PRESETCTL_DEBUG=1 does).")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More messages on stderr: -v info, "
+                       "-vv debug.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    log_max_size: Annotated[str, typer.Option("--log-max-size", envvar="PRESETCTL_LOG_MAX_SIZE", metavar="SIZE",
+                            help="Rotate the log file at this size.")] = "5MB",
+    log_files: Annotated[int, typer.Option("--log-files", envvar="PRESETCTL_LOG_FILES", min=0, metavar="N",
+                         help="Rotated log files kept.")] = DEFAULT_BACKUPS,
+    log_level: Annotated[str, typer.Option("--log-level", envvar="PRESETCTL_LOG_LEVEL", metavar="LEVEL",
+                         help="Lowest level written to the log file: debug, info, warning, error.")] = "info",
 ) -> None:
     """presetctl: the toolkit for preset librarians."""
+    try:
+        max_bytes, level = parse_size(log_max_size), LogQuery.level(log_level)
+    except UsageError as exc:  # the callback runs outside the commands' error table: report as Typer does
+        raise typer.BadParameter(str(exc)) from None
+    ctx.obj = GlobalOptions(state_dir=state_dir, no_history=no_history, traceback=show_traceback, verbose=verbose,
+                            quiet=quiet, log_max_bytes=max_bytes, log_backups=log_files, log_level=level)
 
 
 app.command("validate")(validate.validate)
@@ -42,6 +70,8 @@ app.command("fix")(fix.fix)
 app.command("scan-security")(security.scan_security)
 app.command("stats")(stats.stats)
 app.add_typer(report.report_app, name="report")
+app.add_typer(logs.app, name="logs")
+app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:
@@ -49,5 +79,5 @@ def main() -> None:
     try:
         app(prog_name="presetctl")
     except Interrupted as exc:  # a signal outside any command (while parsing options): same code, one line
-        sys.stderr.write(exc.message() + "\n")
+        say(exc.message())
         sys.exit(exc.exit_code)

@@ -13,8 +13,9 @@ import typer
 
 from presetctl.cli import options as o
 from presetctl.cli.console import progress_bar, write_stdout
-from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, Interrupted, guarded
-from presetctl.engine.errors import UsageError
+from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
+from presetctl.cli.session import GlobalOptions, NoHistoryOpt, recorded_run
+from presetctl.engine.errors import Interrupted, UsageError
 from presetctl.engine.fix.model import FileFix, FixResult, UndoResult, counts_by_code
 from presetctl.engine.fix.run import FixSettings, interrupted_runs
 from presetctl.engine.fix.run import fix as run_fix
@@ -193,6 +194,7 @@ def _single_run_id(paths: list[Path] | None, flag: str) -> str | None:
 
 @guarded
 def fix(
+    typer_ctx: typer.Context,
     paths: o.PathsArg = None,
     unsafe_fixes: UnsafeOpt = False,
     diff: DiffOpt = False,
@@ -213,6 +215,7 @@ def fix(
     jobs: o.JobsOpt = None,
     quiet: o.QuietOpt = False,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
 ) -> None:
     """Fix presets: safe fixes by default, --unsafe-fixes for the rest. Every change is backed up and
     journaled first; `fix --undo` restores a run byte for byte (`--undo --dry-run` previews it).
@@ -221,7 +224,7 @@ def fix(
     written, 2 usage, config or state error, 130 interrupted (143 on SIGTERM, 129 on SIGHUP; the run
     can be finished with --resume).
     """
-    state = str(state_dir_opt) if state_dir_opt else None
+    state = str(state_dir_opt) if state_dir_opt else GlobalOptions.of(typer_ctx).state_dir  # `presetctl --state-dir` too
     if sum((diff, undo_run, resume, show_history)) > 1 or dry_run and (diff or resume or show_history):
         raise UsageError("choose one of --diff, --dry-run, --undo, --resume and --history (--dry-run goes with --undo)")
     if show_history:
@@ -236,10 +239,13 @@ def fix(
     else:
         job = _new_job(paths, config, select, extend_select, ignore, include, exclude, unsafe_fixes, jobs)
     mode = "diff" if diff else "dry-run" if dry_run else "write"
-    result = _run(job, mode, state, not no_fsync, quiet)
-    write_stdout(render_result(result, show_fixes or verbose, quiet))
-    if verbose:
-        sys.stderr.write(" ".join(f"{t.stage}={t.seconds:.3f}s" for t in result.timings) + "\n")
-    if mode != "write":
-        raise typer.Exit(EXIT_FINDINGS if result.changed else EXIT_OK)
-    raise typer.Exit(EXIT_FINDINGS if result.failed else EXIT_OK)
+    with recorded_run(typer_ctx, "fix", job.targets, options=job.options, state_dir=state, no_history=no_history,
+                      quiet=quiet) as recorded:
+        result = _run(job, mode, state, not no_fsync, quiet)
+        recorded.record_fix(result)
+        write_stdout(render_result(result, show_fixes or verbose, quiet))
+        if verbose:
+            sys.stderr.write(" ".join(f"{t.stage}={t.seconds:.3f}s" for t in result.timings) + "\n")
+        if mode != "write":
+            raise typer.Exit(EXIT_FINDINGS if result.changed else EXIT_OK)
+        raise typer.Exit(EXIT_FINDINGS if result.failed else EXIT_OK)

@@ -23,7 +23,7 @@ import typer
 
 from presetctl.cli.console import progress_bar
 from presetctl.engine.baseline import Baseline
-from presetctl.engine.events import Event, FileChecked, PackChecked, RunStarted, Sink
+from presetctl.engine.events import Event, FileChecked, PackChecked, RunFinished, RunStarted, Sink
 from presetctl.engine.model import RunResult
 from presetctl.engine.options import Options
 from presetctl.fsutil import TMP_PREFIX
@@ -61,7 +61,9 @@ def _feed(writer: ReportWriter, event: Event) -> str:
         return writer.pack(event.findings)
     if isinstance(event, RunStarted):
         return writer.begin(event)
-    return writer.end(event.result)
+    if isinstance(event, RunFinished):
+        return writer.end(event.result)
+    return ""  # tool errors go to the log and the history, not into reports
 
 
 class _Output:

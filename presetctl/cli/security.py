@@ -12,7 +12,8 @@ from presetctl.api import scan_security as run_scan
 from presetctl.cli import options as o
 from presetctl.cli.console import report_context
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
-from presetctl.cli.reporting import CheckRequest, OutputFormatOpt, run_and_report, stage_line
+from presetctl.cli.reporting import CheckRequest, OutputFormatOpt, fan_out, run_and_report, stage_line
+from presetctl.cli.session import NoHistoryOpt, recorded_run
 from presetctl.engine.baseline import read_baseline
 from presetctl.engine.model import SecuritySeverity
 from presetctl.report.registry import REPORTERS
@@ -27,6 +28,7 @@ class SecurityFailOn(enum.StrEnum):
 
 @guarded
 def scan_security(
+    typer_ctx: typer.Context,
     paths: o.PathsArg = None,
     output_format: OutputFormatOpt = "full",  # type: ignore[assignment]
     report: o.ReportOpt = None,
@@ -47,6 +49,7 @@ def scan_security(
     color: o.ColorOpt = o.Color.auto,
     quiet: o.QuietOpt = False,
     verbose: o.VerboseOpt = False,
+    no_history: NoHistoryOpt = False,
 ) -> None:
     """Scan for hostile content: executables, scripts, Lua, zip slip, bombs, XXE, spoofed names, leaks.
 
@@ -69,9 +72,13 @@ def scan_security(
                        fail_threshold=threshold.severity.label, exit_zero=exit_zero),
         baseline=read_baseline(baseline, resolved.config) if baseline is not None else None,
         statistics=statistics, exit_zero=exit_zero)
-    result = run_and_report(
-        request, lambda sink: run_scan(targets, request.options, baseline=request.baseline, sink=sink), "scanning")
-    if verbose:
-        sys.stderr.write(stage_line(result))
-    failed = result.fails_security(threshold)
-    raise typer.Exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)
+    with recorded_run(typer_ctx, "scan-security", targets, options=request.options, no_history=no_history,
+                      quiet=quiet, color=color.value) as recorded:
+        setup = recorded.worker_setup()
+        result = run_and_report(
+            request, lambda sink: run_scan(targets, request.options, baseline=request.baseline,
+                                           sink=fan_out(sink, recorded.sink), worker_setup=setup), "scanning")
+        if verbose:
+            sys.stderr.write(stage_line(result))
+        failed = result.fails_security(threshold)
+        raise typer.Exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)

@@ -16,6 +16,7 @@ import typer
 from presetctl.cli import options as o
 from presetctl.cli.console import progress_bar, use_color, width, write_stdout
 from presetctl.cli.errors import EXIT_OK, guarded
+from presetctl.cli.session import NoHistoryOpt, recorded_run
 from presetctl.engine.errors import UsageError
 from presetctl.engine.stats.model import SECTIONS
 from presetctl.engine.taxonomy import PROFILES
@@ -37,6 +38,7 @@ TaxonomyOpt = Annotated[list[str] | None, typer.Option("--taxonomy", help="Taxon
 
 @guarded
 def stats(
+    typer_ctx: typer.Context,
     paths: o.PathsArg = None,
     section: SectionOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with a key per section.")] = False,
@@ -56,6 +58,7 @@ def stats(
     max_file_size: o.MaxSizeOpt = None,
     color: o.ColorOpt = o.Color.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    no_history: NoHistoryOpt = False,
 ) -> None:
     """Statistics of a preset library: overview, taxonomy, duplicates, naming, sound design.
 
@@ -78,18 +81,21 @@ def stats(
         chosen = (*chosen, "taxonomy")
     from presetctl.engine.stats.run import collect  # here: it loads numpy, which other commands never need
 
-    with progress_bar(not quiet and not as_json and not as_csv, "reading") as progress:
-        # CSV is for further work: it keeps every row, as JSON does; --top only trims what is drawn.
-        result = collect(targets, options, chosen, threshold=threshold, top=sys.maxsize if as_csv else top,
-                         progress=progress)
-    if as_json:
-        write_stdout(json_dumps(result.to_json()) + "\n")
-    elif as_csv:
-        write_stdout(render_csv(result))
-    else:
-        write_stdout(render_text(result, use_color(color.value, sys.stdout), width(sys.stdout)))
-    if html is not None:
-        atomic_write(html, render_html(result).encode("utf-8"))
-    if aliases is not None:
-        atomic_write(aliases, aliases_config(result).encode("utf-8"))
-    raise typer.Exit(EXIT_OK)
+    with recorded_run(typer_ctx, "stats", targets, options=options, no_history=no_history, quiet=quiet,
+                      color=color.value) as recorded:
+        with progress_bar(not quiet and not as_json and not as_csv, "reading") as progress:
+            # CSV is for further work: it keeps every row, as JSON does; --top only trims what is drawn.
+            result = collect(targets, options, chosen, threshold=threshold, top=sys.maxsize if as_csv else top,
+                             progress=progress)
+        recorded.record_stats(result.files, result.seconds)
+        if as_json:
+            write_stdout(json_dumps(result.to_json()) + "\n")
+        elif as_csv:
+            write_stdout(render_csv(result))
+        else:
+            write_stdout(render_text(result, use_color(color.value, sys.stdout), width(sys.stdout)))
+        if html is not None:
+            atomic_write(html, render_html(result).encode("utf-8"))
+        if aliases is not None:
+            atomic_write(aliases, aliases_config(result).encode("utf-8"))
+        raise typer.Exit(EXIT_OK)

@@ -1,4 +1,4 @@
-"""``presetctl validate``: parse options, run the engine, stream the result to reporters."""
+"""``presetctl validate``: parse options, run the engine, stream the result to reporters and history."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from presetctl.api import validate as run_validate
 from presetctl.cli import options as o
 from presetctl.cli.console import report_context
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
-from presetctl.cli.reporting import CheckRequest, OutputFormatOpt, run_and_report, stage_line
+from presetctl.cli.reporting import CheckRequest, OutputFormatOpt, fan_out, run_and_report, stage_line
+from presetctl.cli.session import FailedOpt, NoHistoryOpt, recorded_run
 from presetctl.engine.baseline import baseline_bytes, project_root, read_baseline
 from presetctl.engine.model import Severity
 from presetctl.fsutil import atomic_write
@@ -22,6 +23,7 @@ from presetctl.report.registry import REPORTERS
 
 @guarded
 def validate(
+    typer_ctx: typer.Context,
     paths: o.PathsArg = None,
     output_format: OutputFormatOpt = "full",  # type: ignore[assignment]
     report: o.ReportOpt = None,
@@ -44,6 +46,8 @@ def validate(
     color: o.ColorOpt = o.Color.auto,
     quiet: o.QuietOpt = False,
     verbose: o.VerboseOpt = False,
+    only_failed: FailedOpt = False,
+    no_history: NoHistoryOpt = False,
 ) -> None:
     """Check presets: file, parse, schema, metadata, naming, parameters, performance and security rules.
 
@@ -54,22 +58,28 @@ def validate(
     resolved = o.build_options(targets, config, select, extend_select, ignore, include, exclude, jobs,
                                max_file_size, show_unknown, profile=profile)
     reports = o.parse_report_specs(report, set(REPORTERS))
-    if write_baseline is not None:
-        root = project_root(resolved.config, write_baseline)
-        result = run_validate(targets, resolved.options)
-        atomic_write(write_baseline, baseline_bytes(result.findings, root))
-        if not quiet:
-            sys.stderr.write(f"wrote {plural(len(result.findings), 'finding')} to {write_baseline}\n")
-        raise typer.Exit(EXIT_OK)
-    request = CheckRequest(
-        targets, resolved.options, output_format.value, reports,
-        report_context(color, verbose=verbose, quiet=quiet, show_unknown=show_unknown, fail_threshold=fail_on.value,
-                       exit_zero=exit_zero),
-        baseline=read_baseline(baseline, resolved.config) if baseline is not None else None,
-        statistics=statistics, exit_zero=exit_zero)
-    result = run_and_report(
-        request, lambda sink: run_validate(targets, request.options, baseline=request.baseline, sink=sink), "validating")
-    if verbose:
-        sys.stderr.write(stage_line(result))
-    failed = result.fails(Severity.parse(fail_on.value))
-    raise typer.Exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)
+    options = resolved.options
+    with recorded_run(typer_ctx, "validate", targets, options=options, no_history=no_history, quiet=quiet,
+                      color=color.value) as recorded:
+        checked = (recorded.failed_targets(targets) if only_failed else None) or targets
+        setup = recorded.worker_setup()
+        if write_baseline is not None:
+            root = project_root(resolved.config, write_baseline)
+            result = run_validate(checked, options, sink=recorded.sink, worker_setup=setup)
+            atomic_write(write_baseline, baseline_bytes(result.findings, root))
+            if not quiet:
+                sys.stderr.write(f"wrote {plural(len(result.findings), 'finding')} to {write_baseline}\n")
+            raise typer.Exit(EXIT_OK)
+        request = CheckRequest(
+            checked, options, output_format.value, reports,
+            report_context(color, verbose=verbose, quiet=quiet, show_unknown=show_unknown,
+                           fail_threshold=fail_on.value, exit_zero=exit_zero),
+            baseline=read_baseline(baseline, resolved.config) if baseline is not None else None,
+            statistics=statistics, exit_zero=exit_zero)
+        result = run_and_report(
+            request, lambda sink: run_validate(checked, options, baseline=request.baseline,
+                                               sink=fan_out(sink, recorded.sink), worker_setup=setup), "validating")
+        if verbose:
+            sys.stderr.write(stage_line(result))
+        failed = result.fails(Severity.parse(fail_on.value))
+        raise typer.Exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)

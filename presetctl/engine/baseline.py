@@ -19,9 +19,11 @@ from pathlib import Path
 
 import orjson
 
+from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.errors import ConfigError
 from presetctl.engine.model import Finding
 
+BASELINE = ErrorCode.BASELINE_INVALID
 VERSION = 2
 Key = tuple[str, str, str, str]  # (path from the project root, code, location, message hash)
 
@@ -75,18 +77,19 @@ def read_baseline(path: Path, config: Path | None = None) -> Baseline:
     try:
         data = orjson.loads(path.read_bytes())
     except OSError as exc:
-        raise ConfigError(f"cannot read baseline {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read baseline {path}: {exc.strerror}", code=BASELINE) from None
     except orjson.JSONDecodeError as exc:
-        raise ConfigError(f"baseline {path} is not valid JSON: {exc}") from None
+        raise ConfigError(f"baseline {path} is not valid JSON: {exc}", code=BASELINE) from None
     entries = data.get("findings") if isinstance(data, dict) else None
     if not isinstance(entries, list):
-        raise ConfigError(f"baseline {path} has no 'findings' list")
+        raise ConfigError(f"baseline {path} has no 'findings' list", code=BASELINE)
     version = data.get("version", 1)
     fields = ("path", "code", "location", "message_hash") if version != 1 else ("path", "code", "location")
     rows: list[tuple[str, ...]] = []
     for e in entries:
         if not isinstance(e, dict) or not all(isinstance(e.get(k), str) for k in fields):
-            raise ConfigError(f"baseline {path}: each finding needs string {', '.join(fields[:-1])} and {fields[-1]}")
+            raise ConfigError(f"baseline {path}: each finding needs string {', '.join(fields[:-1])} and {fields[-1]}",
+                              code=BASELINE)
         rows.append(tuple(e[k] for k in fields))
     root = project_root(config, path)
     if version == 1:
@@ -103,7 +106,7 @@ def merged_baseline_bytes(existing: Baseline | None, findings: Iterable[Finding]
     """
     if existing is not None and existing.legacy:
         raise ConfigError("this baseline is version 1; write a new one with `presetctl validate --write-baseline` "
-                          "before accepting findings into it")
+                          "before accepting findings into it", code=BASELINE)
     here = cwd or os.getcwd()
     keys = sorted((existing.keys if existing is not None else frozenset()) | {key(f, root, here) for f in findings})
     return _keys_bytes(keys)

@@ -13,6 +13,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.errors import ConfigError
 from presetctl.engine.model import Severity
 from presetctl.engine.options import Limits, Options, PackConfig, Thresholds
@@ -36,9 +37,9 @@ def _section(path: Path) -> dict[str, Any] | None:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
+        raise ConfigError(f"cannot read {path}: {exc}", code=ErrorCode.CONFIG_UNREADABLE) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        raise ConfigError(f"{path}: invalid TOML: {exc}", code=ErrorCode.CONFIG_UNREADABLE) from None
     # pyproject.toml keeps it under [tool.presetctl]; another file given to --config may too
     if path.name == "pyproject.toml" or set(data) == {"tool"}:
         tool = data.get("tool", {})

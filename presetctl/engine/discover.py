@@ -17,6 +17,7 @@ from fnmatch import fnmatch
 
 import pathspec
 
+from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.errors import UsageError
 from presetctl.engine.model import Violation
 from presetctl.engine.options import Options
@@ -139,7 +140,8 @@ def discover(paths: Sequence[str], options: Options, cwd: str | None = None) -> 
             st = os.lstat(full)
         except OSError as exc:
             if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-                raise UsageError(f"cannot access {raw!r}: {exc.strerror}") from None
+                raise UsageError(f"cannot access {raw!r}: {exc.strerror}", code=ErrorCode.TARGET_MISSING,
+                                 file=raw) from None
             # There but not readable (a permission): the same finding as inside a folder.
             namer = _Namer(raw, full, cwd)
             v = Violation(f"cannot stat: {exc.strerror}", code="F007")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from presetctl.engine.incidents import Incident
+
 
 class Severity(enum.IntEnum):
     """Severity of a finding; ordered so thresholds compare with ``>=``."""
@@ -253,6 +255,7 @@ class FileOutcome:
     findings: tuple[Finding, ...] = ()
     summaries: tuple[PresetSummary, ...] = ()
     seconds: float = 0.0
+    incidents: tuple[Incident, ...] = ()  # tool errors met on this file (a retried read, ...)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from presetctl.engine.baseline import Baseline
 from presetctl.engine.discover import Candidate, Skipped, discover
-from presetctl.engine.events import FileChecked, PackChecked, RunFinished, RunStarted, Sink, no_sink
+from presetctl.engine.error_codes import ErrorCode
+from presetctl.engine.events import FileChecked, IncidentMet, PackChecked, RunFinished, RunStarted, Sink, no_sink
+from presetctl.engine.incidents import Incident, Outcome
 from presetctl.engine.model import FileOutcome, FileStatus, Finding, RunResult, StageTiming, Violation
 from presetctl.engine.options import Options
 from presetctl.engine.pipeline import check_file, resolve
@@ -64,8 +66,12 @@ def run(
     sink: Sink = no_sink,
     baseline: Baseline | None = None,
     cwd: str | None = None,
+    worker_setup: Callable[[], None] | None = None,
 ) -> RunResult:
-    """Check ``paths`` and return everything the run found. Raises only for tool errors."""
+    """Check ``paths`` and return everything the run found. Raises only for tool errors.
+
+    ``worker_setup`` runs first in every worker process (the CLI connects workers' log records
+    to its log there); the engine does not know what it does."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     rules = RuleSet(options)
@@ -78,8 +84,15 @@ def run(
     outcomes: list[FileOutcome] = []
     findings: list[Finding] = []
     suppressed = 0
+    def died(items: int, retrying: bool) -> None:
+        what = (f"a worker process died checking {items} file{'s' if items != 1 else ''}; "
+                + ("they are checked again, one by one, in fresh workers" if retrying
+                   else "it died again on this file, which is reported as E002"))
+        sink(IncidentMet(Incident(ErrorCode.WORKER_DIED, what, stage="check",
+                                  outcome=Outcome.RECOVERED if retrying else Outcome.FAILED, at=time.time())))
+
     for _chunk, results in map_chunks(items, jobs, lambda: rules, (), _check_chunk,
-                                      on_lost=lambda item: _lost(rules, item)):
+                                      on_lost=lambda item: _lost(rules, item), setup=worker_setup, on_death=died):
         for outcome in results:
             if keep is not None and outcome.findings:
                 kept = tuple(f for f in outcome.findings if keep(f))

@@ -107,7 +107,8 @@ def _detach_stdio() -> None:
 
 
 def _worker_main(conn: Connection, parent: int, init: Callable[..., Any], initargs: tuple[Any, ...],
-                 work: Callable[[Any, Sequence[Any]], list[Any]], close_fds: tuple[int, ...]) -> None:
+                 work: Callable[[Any, Sequence[Any]], list[Any]], close_fds: tuple[int, ...],
+                 setup: Callable[[], None] | None) -> None:
     _die_with_parent(parent)
     for fd in close_fds:  # descriptors only the parent may hold (a lock it owns)
         with contextlib.suppress(OSError):
@@ -116,6 +117,8 @@ def _worker_main(conn: Connection, parent: int, init: Callable[..., Any], initar
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
     _detach_stdio()
+    if setup is not None:  # what the caller needs in every worker first (its log records reach the parent's log)
+        setup()
     state = init(*initargs)  # per-process state (a compiled rule set) lives in this frame, not a global
     while True:
         try:
@@ -161,17 +164,20 @@ class _Pending(Generic[R]):
 
 class _Pool(Generic[S, T, R]):
     def __init__(self, jobs: int, init: Callable[..., S], initargs: tuple[Any, ...],
-                 work: Callable[[S, Sequence[T]], list[R]], close_fds: tuple[int, ...]) -> None:
+                 work: Callable[[S, Sequence[T]], list[R]], close_fds: tuple[int, ...],
+                 setup: Callable[[], None] | None) -> None:
         self.jobs = jobs
         self.init, self.initargs, self.work = init, initargs, work
         self.close_fds = close_fds
+        self.setup = setup
         self.ctx = multiprocessing.get_context("fork")
         self.workers: list[_Worker] = []
 
     def spawn(self) -> _Worker:
         parent_conn, child_conn = self.ctx.Pipe()
         proc = self.ctx.Process(target=_worker_main, daemon=True, name="presetctl-worker",
-                                args=(child_conn, os.getpid(), self.init, self.initargs, self.work, self.close_fds))
+                                args=(child_conn, os.getpid(), self.init, self.initargs, self.work, self.close_fds,
+                                      self.setup))
         proc.start()
         child_conn.close()
         worker = _Worker(proc, parent_conn)
@@ -214,6 +220,8 @@ def map_chunks(
     ordered: bool = True,
     window: int = 0,
     close_fds: tuple[int, ...] = (),
+    setup: Callable[[], None] | None = None,
+    on_death: Callable[[int, bool], None] | None = None,
 ) -> Iterator[tuple[Sequence[T], list[R]]]:
     """``work(state, chunk)`` over chunks of ``items``; yields (chunk, results).
 
@@ -222,7 +230,9 @@ def map_chunks(
     ``jobs`` worker processes. ``ordered`` yields chunks in their order, keeping at most
     ``window`` (default 4 per worker) chunks ahead of the oldest unfinished one. An item whose
     worker died twice becomes ``on_lost(item)``. A task that raises is a bug: WorkerError here.
-    ``close_fds`` are closed in every worker (a lock the parent holds must die with the parent).
+    ``close_fds`` are closed in every worker (a lock the parent holds must die with the parent);
+    ``setup`` runs first in every worker. ``on_death(items, retrying)`` hears of each worker that
+    died holding ``items`` items: retried one by one in fresh workers, or (not retrying) given up.
     """
     parts = chunks(items, max(1, jobs))
     if jobs <= 1:
@@ -230,12 +240,12 @@ def map_chunks(
         for part in parts:
             yield part, work(state, part)
         return
-    pool: _Pool[S, T, R] = _Pool(jobs, init, initargs, work, close_fds)
-    yield from _parallel(pool, parts, on_lost, ordered, window or 4 * jobs)
+    pool: _Pool[S, T, R] = _Pool(jobs, init, initargs, work, close_fds, setup)
+    yield from _parallel(pool, parts, on_lost, ordered, window or 4 * jobs, on_death)
 
 
 def _parallel(pool: _Pool[S, T, R], parts: Sequence[Sequence[T]], on_lost: Callable[[T], R], ordered: bool,
-              window: int) -> Iterator[tuple[Sequence[T], list[R]]]:
+              window: int, on_death: Callable[[int, bool], None] | None) -> Iterator[tuple[Sequence[T], list[R]]]:
     jobs = pool.jobs
     queue: deque[_Task[T]] = deque(_Task(i, 0, c) for i, c in enumerate(parts))
     pending: dict[int, _Pending[R]] = {}
@@ -253,7 +263,7 @@ def _parallel(pool: _Pool[S, T, R], parts: Sequence[Sequence[T]], on_lost: Calla
             ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
             for w in busy:
                 if w.conn in ready or w.process.sentinel in ready:
-                    _collect(pool, w, queue, pending, done, on_lost)
+                    _collect(pool, w, queue, pending, done, on_lost, on_death)
             while next_out in done if ordered else done:
                 key = next_out if ordered else next(iter(done))
                 yield parts[key], done.pop(key)
@@ -276,7 +286,8 @@ def _dispatch(pool: _Pool[S, T, R], queue: deque[_Task[T]], pending: dict[int, _
 
 
 def _collect(pool: _Pool[S, T, R], w: _Worker, queue: deque[_Task[T]], pending: dict[int, _Pending[R]],
-             done: dict[int, list[R]], on_lost: Callable[[T], R]) -> None:
+             done: dict[int, list[R]], on_lost: Callable[[T], R],
+             on_death: Callable[[int, bool], None] | None) -> None:
     task = w.task
     assert task is not None
     try:
@@ -285,6 +296,8 @@ def _collect(pool: _Pool[S, T, R], w: _Worker, queue: deque[_Task[T]], pending: 
         msg = None
     if msg is None:  # the worker died with the task: retry its items one by one, then give up on them
         pool.retire(w)
+        if on_death is not None:
+            on_death(len(task.items), not task.retried)
         if task.retried:
             _finish_part(task, [on_lost(task.items[0])], pending, done)
         elif len(task.items) == 1:

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.errors import StateError
 from presetctl.fsutil import atomic_write
 
@@ -67,7 +68,9 @@ class BackupStore:
                 data = self._blob(digest).read_bytes()
         except (OSError, ValueError) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise StateError(f"backup {digest[:12]} is missing from {self.root}: {why}") from None
+            raise StateError(f"backup {digest[:12]} is missing from {self.root}: {why}",
+                             code=ErrorCode.BACKUP_DAMAGED) from None
         if sha256(data) != digest:
-            raise StateError(f"backup {digest[:12]} in {self.root} is damaged (hash mismatch)")
+            raise StateError(f"backup {digest[:12]} in {self.root} is damaged (hash mismatch)",
+                             code=ErrorCode.BACKUP_DAMAGED)
         return data

@@ -23,6 +23,7 @@ from typing import Any, Literal, TypedDict, cast
 
 import orjson
 
+from presetctl.engine.error_codes import ErrorCode, from_errno
 from presetctl.engine.errors import StateError
 from presetctl.fsutil import fsync_dir
 from presetctl.state.paths import runs_dir
@@ -104,7 +105,8 @@ class Journal:
         try:
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise StateError(f"cannot open the journal {path}: {exc.strerror or exc}") from None
+            raise StateError(f"cannot open the journal {path}: {exc.strerror or exc}",
+                             code=from_errno(exc.errno, ErrorCode.WRITE_FAILED)) from None
 
     @classmethod
     def create(cls, root: Path, run_id: str, header: RunHeader, *, fsync: bool = True) -> Journal:
@@ -124,7 +126,8 @@ class Journal:
             if durable and self.fsync:
                 os.fsync(self._fd)
         except OSError as exc:
-            raise StateError(f"cannot write the journal {self.path}: {exc.strerror or exc}") from None
+            raise StateError(f"cannot write the journal {self.path}: {exc.strerror or exc}",
+                             code=from_errno(exc.errno, ErrorCode.WRITE_FAILED)) from None
 
     def sync(self) -> None:
         """Make every record appended so far durable (one fsync for a batch of records)."""
@@ -132,7 +135,8 @@ class Journal:
             try:
                 os.fsync(self._fd)
             except OSError as exc:
-                raise StateError(f"cannot write the journal {self.path}: {exc.strerror or exc}") from None
+                raise StateError(f"cannot write the journal {self.path}: {exc.strerror or exc}",
+                                 code=from_errno(exc.errno, ErrorCode.WRITE_FAILED)) from None
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -152,7 +156,8 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise StateError(f"cannot read the journal {path}: {exc.strerror or exc}") from None
+        raise StateError(f"cannot read the journal {path}: {exc.strerror or exc}",
+                         code=ErrorCode.BACKUP_DAMAGED) from None
     out: list[dict[str, Any]] = []
     for line in raw.split(b"\n"):
         if not line.strip():

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
+from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.errors import StateError
 
 
@@ -28,7 +29,8 @@ class StateLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise StateError(f"another presetctl fix run holds {self.path}; wait for it to finish") from None
+            raise StateError(f"another presetctl fix run holds {self.path}; wait for it to finish",
+                             code=ErrorCode.FIX_LOCKED) from None
         self._fd = fd
         return self
 

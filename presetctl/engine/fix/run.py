@@ -26,10 +26,11 @@ from presetctl.engine.fix.diff import render_diff
 from presetctl.engine.fix.model import FileFix, FileFixStatus, FixResult
 from presetctl.engine.fix.names import numbered
 from presetctl.engine.fix.planner import FilePlan, PlanRules, plan_file
+from presetctl.engine.interrupts import stops_deferred
 from presetctl.engine.model import StageTiming
 from presetctl.engine.options import Options
 from presetctl.engine.workers import Progress, map_chunks, worker_count
-from presetctl.fsutil import atomic_write, fsync_dir, signals_deferred
+from presetctl.fsutil import atomic_write, fsync_dir
 from presetctl.state.backups import BackupStore, sha256
 from presetctl.state.journal import Journal, RunHeader, RunInfo, journal_path, list_runs, new_run_id, now_iso
 from presetctl.state.lock import StateLock
@@ -169,7 +170,7 @@ class _Writer:
                 self.journal.sync()
         for i, p in enumerate(prepared):
             if isinstance(p, _Pending) and i not in out:
-                with signals_deferred():  # an interrupt lands between files, never inside one's write
+                with stops_deferred():  # an interrupt lands between files, never inside one's write
                     out[i] = self._write(p)
         share = (time.perf_counter() - t0) / max(1, len(items))
         return [replace(out[i], write_seconds=share) for i in range(len(items))]

@@ -15,6 +15,7 @@ from typing import Any
 
 from presetctl.engine.errors import StateError
 from presetctl.engine.fix.model import UndoResult
+from presetctl.engine.interrupts import stops_deferred
 from presetctl.fsutil import TMP_PREFIX, atomic_write
 from presetctl.state.backups import BackupStore, sha256
 from presetctl.state.journal import Journal, RunInfo, journal_path, list_runs, load_run, now_iso
@@ -160,7 +161,8 @@ def undo(run_id: str | None, *, state: str | None = None, force: bool = False, f
             with Journal(journal_path(root, info.run_id), fsync=fsync) as journal:
                 restorer = _Restorer(store, fsync, force, journal)
                 for rec in reversed(begins):
-                    restorer.undo(rec)
+                    with stops_deferred():  # each file is put back whole before an interrupt lands
+                        restorer.undo(rec)
                 _clean_temporaries({Path(r["path"]).parent for r in in_flight(info)})
                 if not restorer.refused:
                     journal.append({"t": "undo", "at": now_iso(), "restored": len(restorer.restored)})
