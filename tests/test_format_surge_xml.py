@@ -120,6 +120,11 @@ def test_control_character_in_meta_name_is_a_warning_with_a_fix(control: bytes) 
     assert without_controls(surge_reads(xml)) == surge_reads(xml_of(out))
 
 
+def test_the_nul_terminator_counted_in_the_xml_size_stays() -> None:
+    xml = XML.replace(b'author="Me"', b'author="M&#x10;e"') + b"\0"
+    assert fixed(make(xml)) == make(XML + b"\0")
+
+
 def test_snare_tight_pattern_is_fixed_and_wavetables_stay() -> None:
     wt = struct.pack("<4sIHH", b"\0" * 4, 4, 1, 4) + b"\x01" * 8
     xml = XML.replace(b"</parameters>", b'</parameters><customcontroller><entry i="5" bipolar="0" '
@@ -157,6 +162,17 @@ def test_every_repair_in_one_fix_run_reaches_the_fixed_point() -> None:
     assert ET.fromstring(xml_of(out)) is not None and load(out).problems == ()
     assert fixed(out) == out  # a second run changes nothing
     assert without_controls(surge_reads(xml)) == surge_reads(xml_of(out))
+
+
+def test_the_xml_rewrite_goes_first_so_a_rename_in_the_same_run_is_not_rolled_back() -> None:
+    """Snare Tight: N001 (unsafe) renames the patch, which moves the U008 reference behind it; the XML
+    rewrite runs in a pass of its own first, so one run does both and a second changes nothing."""
+    xml = XML.replace(b"</parameters>", b'</parameters><customcontroller><entry label="Decay&#x10;" />'
+                      b"</customcontroller>")
+    out = fixed(make(xml), "Leads/Acid Lead.fxp", unsafe=True)
+    clean = xml.replace(b"&#x10;", b"").replace(b'name="Acid"', b'name="Acid Lead"')
+    assert out == make(clean, name=b"Acid Lead")
+    assert fixed(out, "Leads/Acid Lead.fxp", unsafe=True) == out
 
 
 def test_what_tinyxml_rejects_too_stays_u007_located_in_the_original_bytes() -> None:

@@ -170,7 +170,10 @@ def fix_lenient_xml(doc: Document, violations: Sequence[Violation], ctx: FixCont
 _REPAIRED = {surge_xml.CONTROL: "control character(s) removed",
              surge_xml.NOT_UTF8: "non-UTF-8 byte(s) written as character references",
              surge_xml.MARKUP: "'&', '<' or unquoted value(s) escaped"}
-_LENIENT_FIX = Fix(FixSafety.SAFE, "rewrite the patch XML so strict parsers read what Surge reads", fix_lenient_xml)
+# ``first``: the rewrite moves the byte offsets that other findings and fixes of the patch point at,
+# so it runs in a pass of its own before them (as P002 does for JSON text).
+_LENIENT_FIX = Fix(FixSafety.SAFE, "rewrite the patch XML so strict parsers read what Surge reads", fix_lenient_xml,
+                   first=True)
 _LENIENT_SAFETY = ("Safe: the fix rewrites only what Surge's parser reads leniently, in a form that TinyXML turns into "
                    "the same bytes (a non-UTF-8 byte as `&#xHH;`, a bare `&` as `&amp;`); only control characters, "
                    "which XML cannot hold, are removed from the text. The sound is untouched; the fxp and sub3 sizes "
@@ -324,5 +327,5 @@ RULES = (
                  "Safe: 120 is the tempo Surge itself uses when the element has no value; the fxp and sub3 sizes "
                  "are recomputed."),
          check=check_tempo_on_save, formats=SURGE,
-         fix=Fix(FixSafety.SAFE, "add <tempoOnSave v=\"120\" />", fix_tempo_on_save)),
+         fix=Fix(FixSafety.SAFE, "add <tempoOnSave v=\"120\" />", fix_tempo_on_save, first=True)),
 )
