@@ -106,6 +106,8 @@ def _margin(bound: float, span: float) -> float:
 
 def within(value: float, lo: float | None, hi: float | None) -> bool:
     """``lo <= value <= hi`` for a value and bounds stored as 32-bit floats (Vital, Helm)."""
+    if (lo is None or value >= lo) and (hi is None or value <= hi):
+        return True  # the common case: no float32 steps to compute
     span = (hi - lo) if lo is not None and hi is not None else 0.0
     return ((lo is None or value >= lo - _margin(lo, span))
             and (hi is None or value <= hi + _margin(hi, span)))
