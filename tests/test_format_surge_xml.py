@@ -312,3 +312,9 @@ def test_corpus_snare_tight_is_fixed_by_removing_the_reference_only(corpus: Path
     ET.fromstring(xml_of(out))  # strict XML reads it now
     assert without_controls(surge_reads(xml_of(data))) == surge_reads(xml_of(out))
     assert load(out).problems == ()
+
+
+def test_a_non_finite_surge_value_without_a_range_is_v006() -> None:
+    doc = load(make(XML.replace(b'value="27.5"', b'value="nan"')))
+    assert [(v.code, v.location.pointer) for v in violations(doc) if v.code.startswith("V")] == [
+        ("V006", "/patch/parameters/a_osc1_param4")]
