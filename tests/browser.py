@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from processes import children, describe
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -47,6 +48,5 @@ def open_page(chromium: str, profile: Path, width: int = 1280, height: int = 900
 
 def assert_no_children(timeout: float = 15.0) -> None:
     """Every process this test process started has exited (browser, driver, tmux, app)."""
-    children = psutil.Process().children(recursive=True)
-    _, alive = psutil.wait_procs(children, timeout=timeout)
-    assert [p.pid for p in alive] == [], [p.cmdline() for p in alive if p.is_running()]
+    _, alive = psutil.wait_procs(children(), timeout=timeout)
+    assert [p.pid for p in alive] == [], [describe(p) for p in alive]

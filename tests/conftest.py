@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from processes import children, describe
 from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,33 +33,17 @@ def pytest_configure(config: pytest.Config) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def _is_resource_tracker(p: psutil.Process) -> bool:
-    try:
-        return "multiprocessing.resource_tracker" in " ".join(p.cmdline())
-    except psutil.Error:
-        return False
-
-
-def _describe(p: psutil.Process) -> str:
-    try:
-        return f"{p.pid} {' '.join(p.cmdline()[:6])}"
-    except psutil.Error:
-        return str(p.pid)
-
-
 @pytest.fixture(autouse=True)
 def _no_process_left_behind() -> Iterator[None]:
     """A test fails when any process it started (or an orphan of one) outlives it."""
     yield
-    # multiprocessing's resource tracker (started once by a spawn context) serves this process until
-    # it exits: infrastructure of the test runner, not something a test left behind.
-    left = [p for p in psutil.Process().children(recursive=True) if not _is_resource_tracker(p)]
+    left = children()
     if not left:
         return
     # Processes that are exiting (a reaped pool, a killed run's workers) get a moment to be gone.
     _, alive = psutil.wait_procs(left, timeout=10)
     if alive:
-        described = [_describe(p) for p in alive]
+        described = [describe(p) for p in alive]
         for p in alive:
             p.kill()
         psutil.wait_procs(alive, timeout=10)

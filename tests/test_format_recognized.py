@@ -278,4 +278,4 @@ def test_corpus_every_file_accounted_for(corpus: Path) -> None:
     assert Counter(o.status for o in result.files) == Counter({FileStatus.VALIDATED: 467, FileStatus.RECOGNIZED: 160})
     assert result.format_counts == {"ableton": 19, "fxp": 85, "surge-fxp": 467, "uhe-h2p": 9, "zyn-xiz": 47}
     assert Counter(f.code for f in result.findings) == Counter(
-        {"R001": 160, "U012": 126, "G007": 33, "G004": 22, "U011": 11, "U008": 1})
+        {"R001": 160, "U012": 24, "G007": 33, "G004": 22, "U011": 11, "U008": 1})

@@ -77,6 +77,7 @@ def test_structure_types_version_keys() -> None:
     assert codes(load(preset()), "T003") == []
     assert len(codes(load(preset(synth_version="v1.5")), "T003")) == 1
     assert len(codes(load(preset(synth_version="9.0.0")), "T003")) == 1
+    assert codes(load(preset(synth_version=1.5)), "T003") == []  # not a string: T002 (an error) says it
     assert codes(load(preset()), "T005") == []
     assert codes(load(preset(presetName="x")), "T005") == ["unknown top-level key 'presetName': Vital ignores it"]
 
@@ -161,3 +162,47 @@ def test_bank_bomb_member_is_cut_at_the_ratio_not_at_the_entry_limit() -> None:
     capped = vital.BANK_LOADER.load(data, LoadContext(path=PurePath("bomb.vitalbank")))
     assert [v.code for v in capped.problems] == ["T012"]
     assert f"past {25 << 20} bytes" in capped.problems[0].message  # the default per-member cap (ClamAV's 25 MB)
+
+
+def _range_findings(doc) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    rule = BY_CODE["V003"]
+    assert rule.check is not None
+    return [(v.code, v.location.pointer, v.message)
+            for v in rule.check(doc, RuleContext(PurePath("Pad.vital"), Options()))]
+
+
+def _with(**values: float) -> dict[str, object]:
+    raw = preset()
+    raw["settings"] = {**raw["settings"], **values}  # type: ignore[dict-item]
+    return raw
+
+
+def test_missing_synth_version_is_an_error_because_vital_refuses_the_preset() -> None:
+    raw = preset()
+    del raw["synth_version"]
+    rule = BY_CODE["T003"]
+    assert rule.check is not None
+    found = [(v.code, v.message) for v in rule.check(load(raw), RuleContext(PurePath("Pad.vital"), Options()))]
+    assert found == [("T006", 'no synth_version: Vital refuses the preset ("Preset file is corrupted")')]
+    assert BY_CODE["T006"].severity.label == "error" and BY_CODE["T003"].severity.label == "warning"
+
+
+def test_float32_values_at_a_bound_are_in_range() -> None:
+    """Vital saves float32 widened to double: the float32 after a bound is that bound plus rounding."""
+    assert _range_findings(load(_with(chorus_feedback=0.949999988079071, filter_1_cutoff=136.0000152587890625))) == []
+    assert _range_findings(load(_with(chorus_feedback=0.9500000476837158))) == []
+    assert _range_findings(load(_with(filter_1_cutoff=136.0001))) == [
+        ("V003", "/settings/filter_1_cutoff", "parameter 'filter_1_cutoff' = 136.0001 is outside Vital's range "
+         "[8, 136]: Vital plays it as stored (the knob shows the nearest end), but never saves such a value itself")]
+
+
+def test_indexed_values_past_a_table_are_errors() -> None:
+    """VoiceSection::setAllValues: kStereoModeNames[stereo_mode] with no bound check (and the like)."""
+    assert _range_findings(load(_with(stereo_mode=2.0))) == [
+        ("V008", "/settings/stereo_mode", "parameter 'stereo_mode' = 2 indexes past Vital's table [0, 1]: Vital's "
+         "editor reads past the end of its name table when it shows the preset (undefined behaviour: garbage text "
+         "or a crash)")]
+    assert [c for c, _, _ in _range_findings(load(_with(lfo_3_smooth_mode=-1.0, osc_2_destination=15.0,
+                                                         sample_destination=14.0)))] == ["V008", "V008"]
+    assert _range_findings(load(_with(stereo_mode=1.9, lfo_1_smooth_mode=-0.5))) == []  # truncated: 1 and 0
+    assert BY_CODE["V008"].severity.label == "error" and BY_CODE["V007"].severity.label == "info"

@@ -18,7 +18,7 @@ import pytest
 
 from presetctl import api
 from presetctl.engine.formats.base import Document
-from presetctl.engine.model import Finding, Parameter, Preset
+from presetctl.engine.model import Finding, OutOfRange, Parameter, Preset
 from presetctl.engine.options import Options, PackConfig, Thresholds
 from presetctl.engine.rules.base import RuleContext
 from presetctl.engine.rules.registry import BY_CODE
@@ -185,22 +185,37 @@ def test_declared_parameter_rules(tmp_path: Path, code: str, bad: list[dict[str,
     assert run(tmp_path, files, code) == [("Warm Pad.json", code, where)]
 
 
-def _synth_doc(*values: float) -> Document:
-    ps = [Parameter(f"p{i}", v, 0.0, 1.0, pointer=f"/settings/p{i}") for i, v in enumerate(values)]
+def _synth_doc(*values: float, how: OutOfRange | None = None) -> Document:
+    ps = [Parameter(f"p{i}", v, 0.0, 1.0, pointer=f"/settings/p{i}", out_of_range=how) for i, v in enumerate(values)]
     p = Preset(format="helm", name="x", parameter_source=lambda: iter(ps))
     return Document("helm", b"{}", raw={}, presets=(p,))
 
 
-@pytest.mark.parametrize(("values", "expected"), [
-    ((0.0, 0.5, 1.0), []),
-    ((1.5, 0.5), [("V003", "/settings/p0", "parameter 'p0' = 1.5 is outside the synth's range [0, 1]")]),
-    ((float("nan"), -float("inf")), [("V006", "/settings/p0", "parameter 'p0' is nan"),
-                                     ("V006", "/settings/p1", "parameter 'p1' is -inf")]),
+AS_STORED = OutOfRange("Helm", "Helm plays it as stored", written=(-1.0, 2.0))
+INDEXED = OutOfRange("Vital", "the editor reads past its table", indexed=True)
+
+
+@pytest.mark.parametrize(("values", "how", "expected"), [
+    ((0.0, 0.5, 1.0), None, []),
+    ((1.5, 0.5), None, [("V003", "/settings/p0", "parameter 'p0' = 1.5 is outside the synth's range [0, 1]")]),
+    ((float("nan"), -float("inf")), None, [("V006", "/settings/p0", "parameter 'p0' is nan"),
+                                           ("V006", "/settings/p1", "parameter 'p1' is -inf")]),
+    ((1.00000011920929,), None, []),  # the float32 right after 1: the bound itself, rounded
+    ((1.5, 2.5), AS_STORED, [
+        ("V007", "/settings/p0", "parameter 'p0' = 1.5 is beyond the knob's range [0, 1] but within what Helm itself "
+         "saves ([-1, 2], from converting older patches): Helm plays it as stored; moving the knob snaps it into "
+         "range"),
+        ("V003", "/settings/p1", "parameter 'p1' = 2.5 is outside Helm's range [0, 1]: Helm plays it as stored")]),
+    ((1.9, -0.5, 2.0, -1.0), INDEXED, [
+        ("V008", "/settings/p2", "parameter 'p2' = 2 indexes past Vital's table [0, 1]: the editor reads past its table"),
+        ("V008", "/settings/p3", "parameter 'p3' = -1 indexes past Vital's table [0, 1]: the editor reads past its "
+         "table")]),
 ])
-def test_v003_and_v006_synth_ranges(values: tuple[float, ...], expected: list[tuple[str, str, str]]) -> None:
+def test_v003_v006_v007_v008_synth_ranges(values: tuple[float, ...], how: OutOfRange | None,
+                                          expected: list[tuple[str, str, str]]) -> None:
     rule = BY_CODE["V003"]
-    assert rule.check is not None and rule.also_emits == ("V006",)
-    found = list(rule.check(_synth_doc(*values), RuleContext(PurePath("x.helm"), Options())))
+    assert rule.check is not None and rule.also_emits == ("V006", "V007", "V008")
+    found = list(rule.check(_synth_doc(*values, how=how), RuleContext(PurePath("x.helm"), Options())))
     assert [(v.code or "V003", v.location.pointer, v.message) for v in found] == expected
 
 
@@ -267,7 +282,8 @@ def test_q005_author_drift(tmp_path: Path) -> None:
 
 def test_every_core_rule_has_a_case_here() -> None:
     covered = {"S001", "M001", "M002", "M003", "M004", "M005", "M006", "M007", "M008", "N001", "N002", "N003",
-               "N004", "N005", "N006", "V001", "V002", "V003", "V004", "V005", "V006", "A001", "A002", "A003",
+               "N004", "N005", "N006", "V001", "V002", "V003", "V004", "V005", "V006", "V007", "V008", "A001", "A002",
+               "A003",
                "Q001", "Q002", "Q003", "Q004", "Q005"}
     core = {c for c in BY_CODE if c[0] in "SMNVAQ"}
     assert core - covered == set()

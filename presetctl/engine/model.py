@@ -144,8 +144,26 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class OutOfRange:
+    """What a synth does with a stored value outside a parameter's range, as its own source says.
+
+    ``effect`` is a phrase for a value outside everything below ("Helm plays it as stored ...");
+    ``written`` is a wider range the synth itself saves (values its own load conversions produce
+    and it writes back unclamped), so a value there is the synth's, not the file's, doing;
+    ``indexed``: the value is truncated to an index into a table read without a bound check.
+    """
+
+    synth: str
+    effect: str
+    written: tuple[float, float] | None = None
+    indexed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Parameter:
-    """One synth parameter, normalized. ``minimum``/``maximum`` are None where unknown."""
+    """One synth parameter, normalized. ``minimum``/``maximum`` are None where unknown: the range
+    of the synth's knob (what its editor can set). ``out_of_range`` says what the synth does
+    beyond it (None: not known; the value is then only compared with the range)."""
 
     name: str
     value: float | int | bool | str | None
@@ -153,6 +171,7 @@ class Parameter:
     maximum: float | None = None
     default: float | int | bool | str | None = None
     pointer: str = ""
+    out_of_range: OutOfRange | None = None
 
 
 @dataclass(frozen=True, slots=True)

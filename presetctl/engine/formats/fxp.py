@@ -5,14 +5,15 @@ excluding magic and byteSize itself), ``FPCh`` (opaque chunk; ``FxCk`` holds a f
 list), version, the plugin id, fxVersion, numPrograms, prgName[28] (no terminator when full),
 chunkSize. Hosts list the program by prgName.
 
-Surge (plugin id ``cjs3``; ``src/common/PatchFileHeaderStructs.h`` and ``PatchFileValidation.cpp``
-of surge-synthesizer/surge) puts in the chunk a 32-byte little-endian ``sub3`` header (XML size,
-six wavetable sizes: 2 scenes x 3 oscillators), the XML patch, then the wavetable blocks: a
-12-byte ``wt_header`` (4 zero bytes, n_samples u32, n_tables u16, flags u16; flag 0x4 = 16-bit
-samples) and n_samples x n_tables samples. Surge refuses a patch whose chunk is empty or runs
-past the file, whose XML size is 0 or 4 MiB or more, or whose wavetable blocks do not fit; older
-patches store the XML directly in the chunk. Since revision 29 a zstd-compressed extension may
-follow the wavetables, sized by ``<serialization absSize>``.
+Surge (plugin id ``cjs3``; ``src/common/PatchFileHeaderStructs.h``, ``SurgeSynthesizerIO.cpp`` and
+``SurgePatch.cpp`` of surge-synthesizer/surge) puts in the chunk a 32-byte little-endian ``sub3``
+header (XML size, six wavetable sizes: 2 scenes x 3 oscillators), the XML patch, then the
+wavetable blocks: a 12-byte ``wt_header`` (4 zero bytes, n_samples u32, n_tables u16, flags u16;
+flag 0x4 = 16-bit samples) and n_samples x n_tables samples; older patches store the XML directly
+in the chunk. Surge refuses a file without its three magics; it plays the init sound for a chunk
+that holds no XML, XML of 4 MiB or more, or XML without ``<patch>``/``<parameters>``; everything
+else it loads as far as its lenient parser reads (``surge_xml``). Since revision 29 a
+zstd-compressed extension may follow the wavetables, sized by ``<serialization absSize>``.
 
 Other synths (Serum ``XfsX``, Sylenth1 ``syl1``, OB-Xf ``OBXf``, ...) are header-checked only;
 their chunk is handed to scan-security decoded where it is zlib (Serum, Sylenth1) or JUCE binary
@@ -33,7 +34,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from presetctl.engine import archive
-from presetctl.engine.formats import surge_names
+from presetctl.engine.formats import surge_names, surge_xml
 from presetctl.engine.formats.base import NO_FACTS, Blob, Document, DocumentFacts, LoadContext, Loader, Script
 from presetctl.engine.formats.recognized import parse_xml
 from presetctl.engine.model import Location, Modulation, Parameter, Preset, Violation
@@ -47,8 +48,6 @@ MAX_WT_TABLES = 512  # max_subtables
 WTF_INT16 = 0x4
 NAME_AT, NAME_LEN = 28, 28
 PLUGINS = {b"cjs3": "Surge", b"XfsX": "Serum", b"syl1": "Sylenth1", b"OBXf": "OB-Xf"}
-_CHAR_REF = re.compile(rb"&#(x[0-9A-Fa-f]+|[0-9]+);")
-_ATTR_BEFORE = re.compile(rb"<([\w:.-]+)(?:\s+[\w:.-]+\s*=\s*\"[^\"]*\")*\s+([\w:.-]+)\s*=\s*\"[^\"]*$")
 _META = re.compile(rb"<meta\b[^>]*?(?:/>|>.*?</meta>)", re.S)
 
 
@@ -177,8 +176,8 @@ def surge_layout(data: bytes, end: int, out: list[Violation]) -> Layout | None:
     xml_size, *sizes = struct.unpack_from("<7I", data, HEADER + 4)
     xml_at = HEADER + SUB3
     if xml_size == 0 or xml_size >= XML_LIMIT:
-        out.append(_v("U004", f"sub3 XML size is {xml_size} (Surge accepts 1 to {XML_LIMIT - 1}): Surge refuses the "
-                              "patch", HEADER + 4))
+        out.append(_v("U004", f"sub3 XML size is {xml_size} (Surge reads 1 to {XML_LIMIT - 1}): Surge loads the init "
+                              "sound instead" + (" and reports a patch load error" if xml_size else ""), HEADER + 4))
         return None
     if xml_size > end - xml_at:
         out.append(_v("U004", f"sub3 XML size {xml_size} runs past the chunk, which leaves {end - xml_at} bytes: "
@@ -188,51 +187,58 @@ def surge_layout(data: bytes, end: int, out: list[Violation]) -> Layout | None:
     return Layout(xml_at, xml_size, tail, tuple(blobs), True)
 
 
-def _is_xml_char(code: int) -> bool:
-    return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+def _where(xml: bytes, offset: int, at: int) -> str:
+    """``line L, column C (XML byte X, file byte F)`` of an offset in the XML (columns in bytes, 1-based)."""
+    line = xml.count(b"\n", 0, offset) + 1
+    column = offset - (xml.rfind(b"\n", 0, offset) + 1) + 1
+    return f"line {line}, column {column} (XML byte {offset}, file byte {at + offset})"
 
 
-def _bad_char_refs(xml: bytes) -> list[re.Match[bytes]]:
-    out = []
-    for m in _CHAR_REF.finditer(xml):
-        ref = m.group(1)
-        code = int(ref[1:], 16) if ref[:1] == b"x" else int(ref)
-        if not _is_xml_char(code):
-            out.append(m)
-    return out
+_SURGE_READS = {
+    surge_xml.CONTROL: "Surge's parser (TinyXML) loads the patch with it",
+    surge_xml.NOT_UTF8: "Surge's parser (TinyXML, legacy mode) loads the patch with the raw byte",
+    surge_xml.MARKUP: "Surge's parser (TinyXML) loads the patch",
+}
+_EXPAT_POSITION = re.compile(r": line \d+, column \d+$")
+_MAX_SHOWN = 10  # repairs reported one by one per code; the rest are counted in one more finding
 
 
-def _char_ref_problems(xml: bytes, at: int, refs: list[re.Match[bytes]]) -> Iterator[Violation]:
-    for m in refs[:10]:
-        line = xml.count(b"\n", 0, m.start()) + 1
-        col = m.start() - (xml.rfind(b"\n", 0, m.start()) + 1) + 1
-        owner = _ATTR_BEFORE.search(xml[max(0, m.start() - 4096) : m.start()])
-        pointer = f"//{owner.group(1).decode('latin-1')}/@{owner.group(2).decode('latin-1')}" if owner else ""
-        ref = m.group().decode("ascii")
-        yield _v("U008", f"XML character reference {ref} (a control character XML 1.0 forbids) at line {line}, "
-                         f"column {col} (XML byte {m.start()}, file byte {at + m.start()}): Surge's own parser loads it, "
-                         "strict XML parsers reject the whole patch", at + m.start(), pointer)
-    if len(refs) > 10:
-        yield _v("U008", f"{len(refs) - 10} more forbidden character references in the XML", at + refs[10].start())
+def _repair_problems(xml: bytes, at: int, repairs: tuple[surge_xml.Repair, ...]) -> Iterator[Violation]:
+    for code in sorted({r.code for r in repairs}):
+        mine = [r for r in repairs if r.code == code]
+        for r in mine[:_MAX_SHOWN]:
+            owner = f" in {r.owner}" if r.owner else ""
+            yield _v(code, f"{r.what}{owner} at {_where(xml, r.start, at)}: {_SURGE_READS[code]}, strict XML "
+                           "parsers reject the whole patch", at + r.start, r.owner)
+        if len(mine) > _MAX_SHOWN:
+            yield _v(code, f"{len(mine) - _MAX_SHOWN} more like it in the patch XML", at + mine[_MAX_SHOWN].start)
 
 
-def parse_surge_xml(xml: bytes, at: int, out: list[Violation]) -> Element | None:
-    """Parse the patch XML; forbidden character references are reported (U008) and read as spaces."""
+def parse_surge_xml(xml: bytes, at: int, out: list[Violation]) -> tuple[Element | None, bytes]:
+    """The patch XML as Surge reads it, and the well-formed text it was read from.
+
+    XML a strict parser rejects is read again after :func:`surge_xml.repair`, which rewrites only
+    what Surge's own parser accepts (reported as U008, U016 and U017, each with a safe fix); what
+    stays malformed is U007. DTDs and entity declarations are refused, never repaired.
+    """
     result = parse_xml(xml, allow_dtd=False)
-    if result.root is None and "invalid character number" in result.error:
-        refs = _bad_char_refs(xml)
-        if refs:
-            out.extend(_char_ref_problems(xml, at, refs))
-            cleaned = bytearray(xml)
-            for m in refs:
-                cleaned[m.start() : m.end()] = b" " * (m.end() - m.start())
-            result = parse_xml(bytes(cleaned), allow_dtd=False)
-    if result.root is None:
-        where = f"line {result.line}, column {result.column}, " if result.line else ""
-        offset = at + (result.offset or 0)
-        out.append(_v("U007", f"patch XML is not well-formed at {where}XML byte {result.offset or 0} (file byte "
-                              f"{offset}): {result.error}", offset))
-    return result.root
+    if result.root is not None:
+        return result.root, xml
+    error, offset = result.error, result.offset or 0
+    if not result.refused:
+        lenient = surge_xml.repair(xml)
+        if lenient.repairs:
+            out.extend(_repair_problems(xml, at, lenient.repairs))
+            again = parse_xml(lenient.xml, allow_dtd=False)
+            if again.root is not None:
+                return again.root, lenient.xml
+            error, offset = again.error, lenient.original_offset(again.offset or 0)
+    error = _EXPAT_POSITION.sub("", error)  # expat's own (0-based) column would contradict ours
+    why = ("presetctl never reads a DTD" if result.refused else
+           "Surge's parser stops there too and loads only what came before (the rest keeps Surge's defaults)")
+    out.append(_v("U007", f"patch XML is not well-formed at {_where(xml, offset, at)}: {error}; {why}",
+                  at + offset))
+    return None, xml
 
 
 def lenient_base64(text: str) -> bytes:
@@ -345,7 +351,7 @@ def _tuning_problems(root: Element, out: list[Violation]) -> None:
     for attr in ("v", "m"):
         value = tuning.get(attr) if tuning is not None else None
         if value and not lenient_base64(value):
-            out.append(_v("U015", f"patchTuning {attr}= is not base64: Surge refuses the patch (invalid embedded "
+            out.append(_v("U015", f"patchTuning {attr}= is not base64: Surge cannot apply the tuning (invalid embedded "
                                   "tuning encoding)", pointer=f"/patch/patchTuning/@{attr}"))
 
 
@@ -376,17 +382,18 @@ class SurgeFxpLoader(Loader):
             return _broken(self.format_id, data, out, DocumentFacts(header=header, texts=texts))
         header.update(xml_at=layout.xml_at, xml_size=layout.xml_size, binary=layout.binary)
         xml = data[layout.xml_at : layout.xml_at + layout.xml_size]
-        root = parse_surge_xml(xml.rstrip(b"\0"), layout.xml_at, out)  # Surge's parser stops at a NUL terminator
+        root, read = parse_surge_xml(xml.rstrip(b"\0"), layout.xml_at, out)  # Surge's parser stops at a NUL terminator
         blobs = layout.wavetables + _tail_problems(data, root, layout, end, out)
         facts = DocumentFacts(header=header, texts=texts, blobs=blobs)
         if root is None:
             return _broken(self.format_id, data, out, facts)
         if root.tag != "patch" or root.find("parameters") is None:
             what = f"the root element is <{root.tag}>, not <patch>" if root.tag != "patch" else "there is no <parameters>"
-            out.append(_v("U009", f"{what}: Surge refuses the patch", layout.xml_at, "/" + str(root.tag)))
+            out.append(_v("U009", f"{what}: Surge loads the init sound (effects off, no modulation) without a message",
+                          layout.xml_at, "/" + str(root.tag)))
         _tuning_problems(root, out)
         facts = replace(facts, scripts=_scripts(root))
-        preset = surge_preset(root, xml, data, layout)
+        preset = surge_preset(root, read, data, layout)
         return Document(self.format_id, data, raw=root, presets=(preset,), problems=tuple(out), facts=facts)
 
 

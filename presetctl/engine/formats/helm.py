@@ -2,13 +2,24 @@
 
 ``settings`` holds 120-140 numbers named like Helm's parameters plus ``modulations`` as
 ``{source, destination, amount}``. Ranges are Helm's own (``ValueDetailsLookup`` in
-src/common/helm_common.cpp of mtytel/helm, as of 0.9.0).
+src/common/helm_common.cpp of mtytel/helm, as of 0.9.0): the ranges of its knobs.
 
-Units changed between versions: Helm converts files saved by 0.8.6 or older on load
-(src/common/load_save.cpp, ``varToState``). The one that matters for ranges is
-``beats_per_minute``: stored in BPM (20-300) up to 0.8.6, in beats per second (1/3-5) since;
-old files are checked against the old range. A file without ``synth_version`` is taken as
-0.4.1 and, like Helm, one without ``settings`` is read with its top level as the settings.
+What Helm does on load (src/common/load_save.cpp, ``varToState`` and ``loadControls``), which
+decides what is a defect:
+
+- A patch without ``synth_version`` is taken as 0.4.1, and one of 0.4.1 or older is read with
+  its whole top level as the settings (the layout before 0.4.2).
+- Patches of 0.8.6 and older are converted: ``beats_per_minute`` / 60 (BPM to beats per
+  second), oscillator and sub volumes, ``filter_type`` to filter styles, saturation to
+  distortion (``distortion_drive = filter_saturation + 12``), ``cutoff - keytrack * 12`` for
+  0.5.0 and older, wet mixes. Nothing clamps the results, and 0.9 saves them as they are: its
+  own factory patches hold ``distortion_drive`` up to 72 and ``cutoff`` down to 21. A value in
+  such a converted range is Helm's doing (``OutOfRange.written``), not the file's.
+- No value is clamped on load (``Value::set``); the knob shows the nearest end. Only the DSP
+  clamps a few: the oscillator waveform to 0-10, unison voices to 1-15, delay and reverb
+  feedback to -1..1; an LFO waveform above 12 plays as smooth random.
+- No ``settings`` object (in a patch newer than 0.4.1) or no ``modulations`` array: Helm
+  dereferences a null pointer and crashes (rules H001, H009).
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ import orjson
 
 from presetctl.engine.formats.base import JSON_FACTS, Document, LoadContext, Loader
 from presetctl.engine.formats.jsonutil import BOM, parse_json
-from presetctl.engine.model import Effect, Modulation, Parameter, Preset
+from presetctl.engine.model import Effect, Modulation, OutOfRange, Parameter, Preset
 from presetctl.engine.pointer import escape as escape_pointer_token
 from presetctl.engine.versions import compare_versions
 
@@ -46,14 +57,39 @@ sub_volume 0 1|sub_waveform 0 10|unison_1_harmonize 0 1|unison_2_harmonize 0 1|v
 _LFO = "amplitude -1 1|frequency -7 6|retrigger 0 2|sync 0 3|tempo 0 11|waveform 0 12"
 _OSC = "transpose -48 48|tune -1 1|unison_detune 0 100|unison_voices 1 15|volume 0 1|waveform 0 10"
 LAST_LEGACY_VERSION = "0.8.6"  # the newest version whose files Helm converts on load
-FIRST_STORED_VERSION = "0.4.1"  # what Helm assumes when synth_version is missing
-# Ranges of files saved by 0.8.6 or older where they differ: BPM, and the sub oscillator's tuning
-# (replaced by sub_octave in 0.9.0; kept for those files).
+FIRST_STORED_VERSION = "0.4.1"  # what Helm assumes when synth_version is missing; <= it: the top level is the settings
+# Knob ranges of 0.8.6 and older where they differ from 0.9.0. BPM (a unit change) and the sub
+# oscillator's tuning (replaced by sub_octave in 0.9.0) come from the snapshots of helm_common before
+# 0.9; the stutter frequencies were -7..6 there, and since the release that changed them is not known,
+# old patches may hold either range.
 LEGACY_RANGES: Mapping[str, tuple[float, float]] = {
     "beats_per_minute": (20.0, 300.0), "sub_transpose": (-12.0, 12.0), "sub_tune": (-1.0, 1.0),
+    "stutter_frequency": (-7.0, 7.0), "stutter_resample_frequency": (-7.0, 6.0),
 }
+# What 0.9 saves beyond its knobs after converting an old patch (no clamp anywhere on that path):
+# saturation -60..60 moved to distortion_drive as is (filter types >= 6) or + 12; the old stutter
+# ranges, which 0.9 does not convert. cutoff depends on the patch's keytrack (see _cutoff_written).
+CONVERTED: Mapping[str, tuple[float, float]] = {
+    "distortion_drive": (-60.0, 72.0), "stutter_frequency": (-7.0, 7.0), "stutter_resample_frequency": (-7.0, 6.0),
+}
+NOTES_PER_OCTAVE = 12.0
 DEPRECATED = frozenset({"osc_mix", "filter_saturation", "filter_type"})
 _EFFECTS = ("delay", "distortion", "formant", "reverb", "stutter")
+_FORK = "waveforms above {n} exist only in the Helm2025 fork"
+AS_STORED = OutOfRange("Helm", "Helm plays it as stored (the knob shows the nearest end), but no Helm version saves "
+                               "such a value")
+# What Helm's DSP does with the values it clamps (helm_oscillators.cpp, helm_lfo.cpp, helm_engine.cpp).
+_DSP: Mapping[str, str] = {
+    **{f"osc_{i}_waveform": "Helm's oscillator clamps it to 10 (nine pyramid) when it plays, so the patch does not "
+                            "sound as the file says; " + _FORK.format(n=10) for i in (1, 2)},
+    **{f"{lfo}_waveform": "Helm plays every LFO waveform above 12 as smooth random (12), so the patch does not sound "
+                          "as the file says; " + _FORK.format(n=12) for lfo in ("mono_lfo_1", "mono_lfo_2", "poly_lfo")},
+    **{f"osc_{i}_unison_voices": "Helm clamps it to 1-15 voices when it plays" for i in (1, 2)},
+    "delay_feedback": "Helm clamps it to -1..1 when it plays",
+    "reverb_feedback": "Helm plays it as stored between -1 and 1 (its reverb clamps beyond), but no Helm version "
+                       "saves such a value",
+}
+BEHAVIOUR: Mapping[str, OutOfRange] = {k: OutOfRange("Helm", v) for k, v in _DSP.items()}
 
 
 def _parse(spec: str, prefix: str = "") -> Iterator[tuple[str, tuple[float, float]]]:
@@ -76,8 +112,13 @@ RANGES: Mapping[str, tuple[float, float]] = _build()
 
 
 def version_of(raw: Mapping[str, Any]) -> str:
+    """The version Helm uses for a patch: ``synth_version``, or 0.4.1 when it is missing."""
     version = raw.get("synth_version")
-    return version if isinstance(version, str) else FIRST_STORED_VERSION
+    if version is None:
+        return FIRST_STORED_VERSION
+    if isinstance(version, (int, float)) and not isinstance(version, bool):
+        return f"{version:g}"  # Helm reads the JSON value as text: 0.9 -> "0.9"
+    return version if isinstance(version, str) else ""
 
 
 def is_legacy(version: str) -> bool:
@@ -85,15 +126,40 @@ def is_legacy(version: str) -> bool:
     return compare_versions(version, LAST_LEGACY_VERSION) <= 0
 
 
+def is_flat(raw: Mapping[str, Any]) -> bool:
+    """Helm reads the patch's top level as its settings (version 0.4.1 or older, or no version)."""
+    return compare_versions(version_of(raw), FIRST_STORED_VERSION) <= 0
+
+
 def settings_of(raw: Mapping[str, Any]) -> tuple[Any, str]:
-    """The settings object and its JSON pointer (the top level in the pre-0.4.2 layout)."""
-    if "settings" in raw or "synth_version" in raw:
-        return raw.get("settings"), "/settings"
-    return raw, ""
+    """The settings object Helm reads and its JSON pointer (the top level in the 0.4.1 layout)."""
+    if is_flat(raw):
+        return raw, ""
+    return raw.get("settings"), "/settings"
 
 
 def ranges_for(version: str) -> Mapping[str, tuple[float, float]]:
     return {**RANGES, **LEGACY_RANGES} if is_legacy(version) else RANGES
+
+
+def _cutoff_written(settings: Mapping[str, Any]) -> tuple[float, float]:
+    """``cutoff`` 0.9 may save: the knob range, or an old one minus ``keytrack * 12`` (Helm's conversion
+    of 0.5.0 patches, which keeps keytrack as it is)."""
+    lo, hi = RANGES["cutoff"]
+    keytrack = _num(settings.get("keytrack"))
+    if keytrack is None or not -1.0 <= keytrack <= 1.0:
+        return lo, hi
+    shift = keytrack * NOTES_PER_OCTAVE
+    return min(lo, lo - shift), max(hi, hi - shift)
+
+
+def behaviours(settings: Mapping[str, Any], version: str) -> Mapping[str, OutOfRange]:
+    """What Helm does, for this patch, with a value outside each parameter's knob range."""
+    out = dict(BEHAVIOUR)
+    if not is_legacy(version):  # 0.9 saves what it converted: those values are Helm's own
+        written = {**CONVERTED, "cutoff": _cutoff_written(settings)}
+        out.update((k, OutOfRange("Helm", AS_STORED.effect, written=w)) for k, w in written.items())
+    return out
 
 
 def _num(value: Any) -> float | None:
@@ -105,12 +171,14 @@ def _text(raw: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _parameters(settings: Mapping[str, Any], base: str, ranges: Mapping[str, tuple[float, float]]) -> Iterator[Parameter]:
+def _parameters(settings: Mapping[str, Any], base: str, version: str) -> Iterator[Parameter]:
+    ranges = ranges_for(version)
+    how = behaviours(settings, version)
     for key, value in settings.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             bounds = ranges.get(key)
             yield Parameter(key, value, bounds[0] if bounds else None, bounds[1] if bounds else None,
-                            pointer=f"{base}/{escape_pointer_token(key)}")
+                            pointer=f"{base}/{escape_pointer_token(key)}", out_of_range=how.get(key, AS_STORED))
 
 
 def _modulations(settings: Mapping[str, Any]) -> tuple[Modulation, ...]:
@@ -129,7 +197,7 @@ def build_preset(raw: Mapping[str, Any], stem: str) -> Preset:
     oscs = [i for i in (1, 2) if (_num(settings.get(f"osc_{i}_volume")) or 0.0) > 0.0]
     unison = [int(v) for i in oscs if (v := _num(settings.get(f"osc_{i}_unison_voices"))) is not None]
     polyphony = _num(settings.get("polyphony"))
-    ranges = ranges_for(version_of(raw))
+    version = version_of(raw)
     return Preset(
         format="helm",
         name=name if isinstance(name, str) else stem,  # Helm lists a patch by its file name
@@ -147,7 +215,7 @@ def build_preset(raw: Mapping[str, Any], stem: str) -> Preset:
         pointers={"name": "/patch_name" if isinstance(name, str) else "", "author": "/author",
                   "category": "/folder_name", "license": "/license", "synth_version": "/synth_version",
                   "voices": f"{base}/polyphony"},
-        parameter_source=lambda: _parameters(settings, base, ranges),
+        parameter_source=lambda: _parameters(settings, base, version),
         sound_key=lambda: orjson.dumps(settings, option=orjson.OPT_SORT_KEYS),
     )
 

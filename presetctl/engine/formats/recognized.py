@@ -41,6 +41,7 @@ class XmlResult:
     offset: int | None = None
     line: int | None = None
     column: int | None = None  # 1-based
+    refused: bool = False  # a DTD, entity declaration or external reference: refused, not malformed
 
 
 def _offset(data: bytes, line: int, column0: int) -> int:
@@ -79,11 +80,14 @@ def parse_xml(data: bytes, *, allow_dtd: bool) -> XmlResult:
         line, col = getattr(exc, "position", (1, 0))
         return XmlResult(None, str(exc), _offset(data, line, col), line, col + 1)
     except defusedxml.DTDForbidden:
-        return XmlResult(None, "document type declaration (DTD) refused", max(data.find(b"<!DOCTYPE"), 0))
+        return XmlResult(None, "document type declaration (DTD) refused", max(data.find(b"<!DOCTYPE"), 0),
+                         refused=True)
     except defusedxml.EntitiesForbidden:
-        return XmlResult(None, "entity declaration refused (entity expansion)", max(data.find(b"<!ENTITY"), 0))
+        return XmlResult(None, "entity declaration refused (entity expansion)", max(data.find(b"<!ENTITY"), 0),
+                         refused=True)
     except defusedxml.ExternalReferenceForbidden:
-        return XmlResult(None, "external reference refused (external entity or DTD)", max(data.find(b"<!"), 0))
+        return XmlResult(None, "external reference refused (external entity or DTD)", max(data.find(b"<!"), 0),
+                         refused=True)
     except (ValueError, LookupError, RecursionError, MemoryError) as exc:
         # ValueError: other defusedxml refusals and bad encodings; LookupError: an unknown declared encoding
         return XmlResult(None, f"{type(exc).__name__}: {exc}", 0)

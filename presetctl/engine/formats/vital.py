@@ -9,7 +9,13 @@ never decoded here: they become lazy :class:`Blob` values, so loading costs abou
 Parameter ranges are Vital's own (``ValueDetailsLookup`` in src/common/synth_parameters.cpp of
 mtytel/vital, with the constants it folds in from synth_constants.h, distortion.h,
 digital_svf.h, synth_lfo.h and synth_oscillator.h resolved to numbers). Vital stores values as
-32-bit floats, so bounds are compared after the same rounding.
+32-bit floats (``mono_float``, widened to double in the JSON), and so are its bounds: the range
+rule compares within two float32 steps of a bound (``rules/parameters.within``).
+
+Out of range, Vital plays a value as stored (``LoadSave::loadControls`` -> ``Value::set``, no
+clamp; only the knob shows the nearest end), except the few values its editor uses, truncated to
+an int, as an index into a name table without a bound check (``VoiceSection``, ``LfoSection``,
+``OscillatorSection`` and ``SampleSection::setAllValues``): those read past the array.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import orjson
 from presetctl.engine import archive
 from presetctl.engine.formats.base import JSON_FACTS, Blob, Document, DocumentFacts, LoadContext, Loader
 from presetctl.engine.formats.jsonutil import BOM, parse_json
-from presetctl.engine.model import AssetRef, Effect, Location, Modulation, Parameter, Preset, Violation
+from presetctl.engine.model import AssetRef, Effect, Location, Modulation, OutOfRange, Parameter, Preset, Violation
 from presetctl.engine.pointer import escape as escape_pointer_token
 
 # name min max, one per line; "{n}" groups are expanded below.
@@ -105,6 +111,16 @@ def _build_ranges() -> dict[str, tuple[float, float]]:
 
 
 RANGES: Mapping[str, tuple[float, float]] = _build_ranges()
+# Values Vital's editor reads as an index into a string table with no bound check (setAllValues of
+# VoiceSection: kStereoModeNames; LfoSection: kSmoothModeNames; OscillatorSection: kSpectralMorphTypes,
+# the distortion names, kDestinationNames; SampleSection: kDestinationNames).
+INDEXED = frozenset({"stereo_mode", "sample_destination", *(f"lfo_{i}_smooth_mode" for i in range(1, 9)),
+                     *(f"osc_{i}_{k}" for i in range(1, 4)
+                       for k in ("spectral_morph_type", "distortion_type", "destination"))})
+AS_STORED = OutOfRange("Vital", "Vital plays it as stored (the knob shows the nearest end), but never saves such a "
+                                "value itself")
+AS_INDEX = OutOfRange("Vital", "Vital's editor reads past the end of its name table when it shows the preset "
+                               "(undefined behaviour: garbage text or a crash)", indexed=True)
 _EFFECTS = ("chorus", "compressor", "delay", "distortion", "eq", "filter_fx", "flanger", "phaser", "reverb")
 _BLOB_KINDS = {"samples": "sample", "samples_stereo": "sample", "wave_data": "wavetable", "audio_file": "wavetable"}
 _CONTAINERS = frozenset({dict, list, str})
@@ -127,7 +143,8 @@ def _parameters(settings: Mapping[str, Any]) -> Iterator[Parameter]:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             bounds = ranges.get(key)
             yield Parameter(key, value, bounds[0] if bounds else None, bounds[1] if bounds else None,
-                            pointer="/settings/" + escape_pointer_token(key))
+                            pointer="/settings/" + escape_pointer_token(key),
+                            out_of_range=AS_INDEX if key in INDEXED else AS_STORED)
 
 
 def _modulations(settings: Mapping[str, Any]) -> tuple[Modulation, ...]:

@@ -8,14 +8,17 @@ emitted by the bank loader itself and registered here so they are documented and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from presetctl.engine.fix import fields
+from presetctl.engine.fix.model import FixAction, FixContext
+from presetctl.engine.fix.toolkit import each, target
 from presetctl.engine.formats import helm
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Location, Severity, Violation
 from presetctl.engine.pointer import join as join_pointer
-from presetctl.engine.rules.base import Level, Rule, RuleContext, RuleDoc
+from presetctl.engine.rules.base import Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
 from presetctl.engine.versions import compare_versions
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -53,8 +56,6 @@ def _type_name(value: Any) -> str:
 def _version_problem(raw: Mapping[str, Any], entry: str, synth: str, newest: str) -> Violation | None:
     version = raw.get("synth_version")
     where = _at(entry, "synth_version")
-    if version is None:
-        return Violation(f"no synth_version: {synth} cannot tell which conversions to apply", _at(entry))
     if not isinstance(version, str) or not _VERSION.fullmatch(version):
         return Violation(f"synth_version {version!r} is not a {synth} version (expected like {newest!r})", where)
     if compare_versions(version, newest) > 0:
@@ -108,8 +109,16 @@ def check_vital_types(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
 
 def check_vital_version(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
     for entry, raw in _members(doc):
-        if isinstance(raw, dict) and (v := _version_problem(raw, entry, "Vital", NEWEST_VITAL)) is not None:
-            yield v
+        if not isinstance(raw, dict):
+            continue
+        if "synth_version" not in raw:
+            # LoadSave::jsonToState reads data["synth_version"] into a std::string: the json exception
+            # makes SynthBase::loadFromFile refuse the preset.
+            yield Violation("no synth_version: Vital refuses the preset (\"Preset file is corrupted\")", _at(entry),
+                            code="T006")
+        elif isinstance(raw["synth_version"], str) and (
+                v := _version_problem(raw, entry, "Vital", NEWEST_VITAL)) is not None:
+            yield Violation(v.message, v.location, code="T003")  # not a string at all: T002, refused as well
 
 
 def check_vital_name(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
@@ -131,13 +140,35 @@ def check_vital_keys(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
 def check_helm_structure(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
     for entry, raw in _members(doc):
         if not isinstance(raw, dict):
-            yield Violation(f"patch is {_type_name(raw)}, not a JSON object", _at(entry))
+            yield Violation(f"patch is {_type_name(raw)}, not a JSON object: Helm loads nothing", _at(entry))
             continue
         settings, _ = helm.settings_of(raw)
-        if "settings" not in raw and "synth_version" in raw:
-            yield Violation("patch has no settings object: Helm cannot load it", _at(entry))
+        if "settings" not in raw and not helm.is_flat(raw):
+            yield Violation(f"patch of Helm {helm.version_of(raw)} has no settings object: Helm dereferences it and "
+                            "crashes", _at(entry))
         elif not isinstance(settings, dict):
-            yield Violation(f"settings is {_type_name(settings)}, not an object", _at(entry, "settings"))
+            yield Violation(f"settings is {_type_name(settings)}, not an object: Helm dereferences it and crashes",
+                            _at(entry, "settings"))
+
+
+def check_helm_modulations(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+    """varToState takes ``settings["modulations"].getArray()`` and loadModulations walks it, and each
+    entry's ``getDynamicObject()``, without a null check."""
+    for entry, raw in _members(doc):
+        settings, base = helm.settings_of(raw) if isinstance(raw, dict) else (None, "")
+        if not isinstance(settings, dict):
+            continue  # H001
+        prefix = ("settings",) if base else ()
+        mods = settings.get("modulations")
+        if not isinstance(mods, list):
+            what = "no modulations array" if mods is None else f"modulations is {_type_name(mods)}, not an array"
+            yield Violation(f"{what}: Helm dereferences the missing array and crashes loading the patch",
+                            _at(entry, *prefix, "modulations"), data={"missing": mods is None})
+            continue
+        for i, m in enumerate(mods):
+            if not isinstance(m, dict):
+                yield Violation(f"modulation {i + 1} is {_type_name(m)}, not an object: Helm dereferences it and "
+                                "crashes loading the patch", _at(entry, *prefix, "modulations", i))
 
 
 def _helm_settings(settings: dict[str, Any], entry: str, base: bool) -> Iterator[Violation]:
@@ -148,11 +179,9 @@ def _helm_settings(settings: dict[str, Any], entry: str, base: bool) -> Iterator
         if not _is_number(value):
             yield Violation(f"parameter {key!r} is {_type_name(value)}, not a number", _at(entry, *prefix, key))
     mods = settings.get("modulations")
-    if mods is not None and not isinstance(mods, list):
-        yield Violation(f"modulations is {_type_name(mods)}, not an array", _at(entry, *prefix, "modulations"))
-    for i, m in enumerate(mods if isinstance(mods, list) else ()):
-        if not (isinstance(m, dict) and isinstance(m.get("source"), str) and isinstance(m.get("destination"), str)
-                and _is_number(m.get("amount"))):
+    for i, m in enumerate(mods if isinstance(mods, list) else ()):  # not an array, not an object: H009
+        if isinstance(m, dict) and not (isinstance(m.get("source"), str) and isinstance(m.get("destination"), str)
+                                        and _is_number(m.get("amount"))):
             yield Violation(f"modulation {i + 1} is not {{source: string, destination: string, amount: number}}",
                             _at(entry, *prefix, "modulations", i))
 
@@ -162,15 +191,21 @@ def check_helm_types(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
         if not isinstance(raw, dict):
             continue
         settings, base = helm.settings_of(raw)
-        if base:
-            yield from _text_keys(raw, entry, HELM_TEXT_KEYS)
+        yield from _text_keys(raw, entry, HELM_TEXT_KEYS)
         if isinstance(settings, dict):
             yield from _helm_settings(settings, entry, bool(base))
 
 
 def check_helm_version(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
     for entry, raw in _members(doc):
-        if isinstance(raw, dict) and (v := _version_problem(raw, entry, "Helm", NEWEST_HELM)) is not None:
+        if not isinstance(raw, dict):
+            continue
+        if "synth_version" not in raw:
+            layout = (" and ignores the settings object (every parameter at its default)" if "settings" in raw
+                      else "")
+            yield Violation("no synth_version: Helm takes the patch for 0.4.1, reads its top level as the settings"
+                            f"{layout}, and applies every conversion since", _at(entry))
+        elif (v := _version_problem(raw, entry, "Helm", NEWEST_HELM)) is not None:
             yield v
 
 
@@ -184,13 +219,13 @@ def check_helm_legacy(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
                             "beats per second, oscillator and sub volumes, filter types to filter styles, "
                             "saturation to distortion)", _at(entry, "synth_version"),
                             hint="open and save it again in Helm 0.9 so the file holds what users hear")
-        elif "settings" not in raw and "synth_version" not in raw:
+        elif helm.is_flat(raw) and "settings" not in raw:
             yield Violation("patch uses the layout of Helm 0.4.1 and older (no settings object)", _at(entry))
 
 
 def check_helm_keys(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
     for entry, raw in _members(doc):
-        if isinstance(raw, dict) and ("settings" in raw or "synth_version" in raw):
+        if isinstance(raw, dict) and not helm.is_flat(raw):
             for key in raw:
                 if key not in HELM_KEYS:
                     yield Violation(f"unknown top-level key {key!r}: Helm ignores it", _at(entry, key))
@@ -222,6 +257,17 @@ def check_helm_name(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
             yield Violation("patch has no patch_name: Helm shows the file name instead", _at(entry))
 
 
+def fix_helm_modulations(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    def make(v: Violation) -> FixAction | None:
+        if not (v.data or {}).get("missing"):
+            return None  # only a missing key: replacing a value of the wrong type would drop data
+        splice = fields.set_json(doc, v.location.pointer, [], insert="only")
+        if splice is None:
+            return None
+        return FixAction(v.code, f"{v.location.pointer}: [] added", v.location, (splice,), targets=(target(v),))
+    return each(violations, make)
+
+
 _BANK_WHY = ("A bank is unpacked by Vital into the user's preset folders: an archive that cannot be read "
              "installs nothing, and a hostile one can exhaust memory or write outside the folder.")
 
@@ -240,19 +286,23 @@ RULES = (
                  "read: the preset does not sound as designed.",
                  '`"settings": {"filter_1_cutoff": "60"}`', "Store the value with the type Vital writes."),
          check=check_vital_types, formats=VITAL),
-    Rule("T003", "vital-version-unknown", Level.FORMAT, W, "Vital synth_version missing, garbled or unknown",
-         RuleDoc(f"Reports a Vital preset whose `synth_version` is missing, not a dotted version such as "
-                 f"`1.5.5`, or newer than the newest known Vital release ({NEWEST_VITAL}).",
-                 "Vital upgrades old presets by their version: a missing or garbled version makes it apply the "
-                 "wrong conversions, and an unknown one usually means a hand-edited or generated file.",
+    Rule("T003", "vital-version-unknown", Level.FORMAT, W, "Vital synth_version garbled or unknown",
+         RuleDoc(f"Reports a Vital preset whose `synth_version` is a string but not a dotted version such as "
+                 f"`1.5.5`, or is newer than the newest known Vital release ({NEWEST_VITAL}). A missing one is "
+                 f"T006; one that is not a string is T002.",
+                 "Vital upgrades old presets by their version (`LoadSave::updateFromOldVersion`): a garbled "
+                 "version makes it apply the wrong conversions, and Vital refuses a preset whose major.minor is "
+                 "newer than its own (\"Preset was created with a newer version\").",
                  '`"synth_version": "v1.5"`', "Save the preset again with Vital."),
-         check=check_vital_version, formats=VITAL),
+         check=check_vital_version, formats=VITAL, also_emits=("T006",)),
     Rule("T004", "vital-preset-name-missing", Level.FORMAT, I, "Vital preset has no preset_name",
-         RuleDoc("Reports a Vital preset without the `preset_name` key. Vital (and presetctl) then use the file "
-                 "name as the preset's name, so the metadata rule M001 does not fire.",
-                 "The name changes when the file is renamed, and tools that read only the JSON see no name.",
+         RuleDoc("Reports a Vital preset without the `preset_name` key. Vital shows the file name whatever the "
+                 "key says (`SynthBase::loadFromFile` sets the name from the file), and so does presetctl, so the "
+                 "metadata rule M001 does not fire. Harmless for Vital (11 of Matt Tytel's own presets lack it).",
+                 "Tools that read only the JSON see no name; the name changes when the file is renamed.",
                  '`{"author": "...", "preset_style": "Pad", "settings": {...}}`',
-                 "Add `preset_name` (Vital writes it when the preset is saved again)."),
+                 "Nothing for Vital; add `preset_name` for other tools (Vital writes it when the preset is "
+                 "saved again)."),
          check=check_vital_name, formats=VITAL),
     Rule("T005", "vital-unknown-key", Level.FORMAT, I, "Unknown top-level key in a Vital preset",
          RuleDoc("Reports top-level keys other than `author comments macro1..4 preset_name preset_style "
@@ -261,6 +311,13 @@ RULES = (
                  "(`preset_nmae`) hides the real value.",
                  '`"presetName": "Pad"`', "Remove the key or move its value where Vital reads it."),
          check=check_vital_keys, formats=VITAL),
+    Rule("T006", "vital-version-missing", Level.FORMAT, E, "Vital preset has no synth_version",
+         RuleDoc("Reports a Vital preset without the `synth_version` key.",
+                 "Vital reads it into a string before anything else (`LoadSave::jsonToState`); the JSON exception "
+                 "makes it refuse the whole preset with \"Preset file is corrupted\".",
+                 '`{"preset_name": "Pad", "settings": {...}}`',
+                 "Add the version the preset was made with (`\"synth_version\": \"1.5.5\"`), or save it again "
+                 "from Vital.")),
     Rule("T010", "vitalbank-unreadable", Level.FORMAT, E, "Vital bank is not a readable zip archive",
          RuleDoc("Reports a `.vitalbank` whose zip central directory cannot be read (not a zip, truncated, "
                  "corrupt).", _BANK_WHY, "a `.vitalbank` cut short by a failed download",
@@ -281,24 +338,28 @@ RULES = (
                  "wavetables or LFOs, which is rarely what was meant.",
                  "a bank of `.vitaltable` files only", "Add the presets, or ship the assets in a plain zip.")),
     Rule("H001", "helm-structure", Level.FORMAT, E, "Helm patch is not an object with a settings object",
-         RuleDoc("Reports a Helm patch whose top level is not a JSON object, or that has a `synth_version` but no "
-                 "`settings` object. (Patches without both are the layout of Helm 0.4.1 and older, see H004.)",
-                 "Helm reads every parameter from `settings`: without it Helm cannot load the patch.",
+         RuleDoc("Reports a Helm patch whose top level is not a JSON object, or a patch of a version after 0.4.1 "
+                 "without a `settings` object (or with a `settings` that is not an object). Patches of 0.4.1 and "
+                 "older, and patches without `synth_version`, which Helm takes for 0.4.1, keep their settings at "
+                 "the top level (H004).",
+                 "Helm loads nothing from a patch that is not an object; without a settings object, "
+                 "`LoadSave::varToState` dereferences a null pointer and Helm crashes.",
                  '`{"patch_name": "Pad", "synth_version": "0.9.0"}`', "Save the patch again from Helm."),
          check=check_helm_structure, formats=HELM),
     Rule("H002", "helm-value-type", Level.FORMAT, E, "Helm value of the wrong type",
          RuleDoc("Reports metadata (`license synth_version patch_name folder_name author`) that is not a "
-                 "string, a parameter in `settings` that is not a number, or a modulation that is not "
-                 "`{source: string, destination: string, amount: number}`.",
+                 "string, a parameter in `settings` that is not a number, or a modulation object that is not "
+                 "`{source: string, destination: string, amount: number}` (a modulation that is not an object "
+                 "at all is H009).",
                  "Helm converts what it reads to numbers: a string or null parameter silently becomes 0.",
                  '`"settings": {"cutoff": "80"}`', "Store the value with the type Helm writes."),
          check=check_helm_types, formats=HELM),
     Rule("H003", "helm-version-unknown", Level.FORMAT, W, "Helm synth_version missing, garbled or unknown",
-         RuleDoc(f"Reports a Helm patch whose `synth_version` is missing (Helm then assumes 0.4.1 and converts "
-                 f"the units of that version), not a dotted version, or newer than the last Helm release "
-                 f"({NEWEST_HELM}).",
-                 "Helm chooses its unit conversions by version: the wrong version makes it misread the "
-                 "tempo, the oscillator volumes and the filter.",
+         RuleDoc(f"Reports a Helm patch whose `synth_version` is missing (Helm then takes it for 0.4.1: it reads "
+                 f"the top level as the settings, ignores a `settings` object, and applies every conversion "
+                 f"since), not a dotted version, or newer than the last Helm release ({NEWEST_HELM}).",
+                 "Helm chooses its layout and unit conversions by version: the wrong version makes it misread the "
+                 "tempo, the oscillator volumes and the filter, or read no parameter at all.",
                  '`"synth_version": "1.0"`', "Save the patch again from Helm."),
          check=check_helm_version, formats=HELM),
     Rule("H004", "helm-legacy-units", Level.FORMAT, I, "Helm patch stored in the units of an old version",
@@ -334,4 +395,16 @@ RULES = (
                  "The name changes when the file is renamed, and tools that read only the JSON see no name.",
                  '`{"synth_version": "0.5.0", "settings": {...}}`', "Save the patch again from Helm."),
          check=check_helm_name, formats=HELM),
+    Rule("H009", "helm-modulations-missing", Level.FORMAT, E, "Helm patch has no modulations array",
+         RuleDoc("Reports a Helm patch whose settings hold no `modulations` array (missing, or not an array), or "
+                 "a modulation that is not an object.",
+                 "`LoadSave::varToState` takes `settings[\"modulations\"].getArray()` and `loadModulations` walks "
+                 "it and each entry's object without a null check: Helm crashes loading the patch (with the host "
+                 "that runs it).",
+                 '`{"synth_version": "0.9.0", "settings": {"cutoff": 80}}`',
+                 "Add `\"modulations\": []` to the settings, or save the patch again from Helm.",
+                 "Safe: an empty array is what Helm writes for a patch without modulations; the fix is offered "
+                 "only where the key is missing."),
+         check=check_helm_modulations, formats=HELM,
+         fix=Fix(FixSafety.SAFE, "add an empty modulations array", fix_helm_modulations)),
 )

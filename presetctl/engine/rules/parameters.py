@@ -13,10 +13,10 @@ from presetctl.engine.fix.model import FixAction, FixContext
 from presetctl.engine.fix.toolkit import clamp, each, number, target
 from presetctl.engine.fix.writers import json_text
 from presetctl.engine.formats.base import Document
-from presetctl.engine.model import Location, Severity, Violation
+from presetctl.engine.model import Location, Parameter, Severity, Violation
 from presetctl.engine.rules.base import Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
 
-E, W = Severity.ERROR, Severity.WARNING
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
 _TYPES = {"float": (int, float), "int": (int,), "bool": (bool,), "enum": (str, int)}
 
 
@@ -90,8 +90,62 @@ def check_declared(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
                                 data={"index": i, "min": lo, "max": hi})
 
 
+def _ulp32(bound: float) -> float:
+    """The spacing of 32-bit floats at ``bound`` (0 for 0, whose neighbours are denormals)."""
+    if bound == 0.0 or not math.isfinite(bound):
+        return 0.0
+    return math.ldexp(1.0, math.frexp(bound)[1] - 24)
+
+
+def _margin(bound: float, span: float) -> float:
+    """How far a float32-stored value may sit past ``bound`` and still be that bound: two float32
+    steps (values that went through float arithmetic land one step off, e.g. 4.000000476837158 is
+    the float32 after 4), or a step of the span at a bound of 0."""
+    return 2.0 * (_ulp32(bound) or _ulp32(span) or 0.0)
+
+
+def within(value: float, lo: float | None, hi: float | None) -> bool:
+    """``lo <= value <= hi`` for a value and bounds stored as 32-bit floats (Vital, Helm)."""
+    if (lo is None or value >= lo) and (hi is None or value <= hi):
+        return True  # the common case: no float32 steps to compute
+    span = (hi - lo) if lo is not None and hi is not None else 0.0
+    return ((lo is None or value >= lo - _margin(lo, span))
+            and (hi is None or value <= hi + _margin(hi, span)))
+
+
+def shown(value: float) -> str:
+    """A number as a user can find it in the file: up to 9 significant digits (float32 needs 9)."""
+    return f"{value:.9g}"
+
+
+def _range(lo: float | None, hi: float | None) -> str:
+    return f"[{shown(lo) if lo is not None else '-inf'}, {shown(hi) if hi is not None else 'inf'}]"
+
+
+def _judge(param: Parameter, v: float) -> tuple[str, str] | None:
+    """(code, message) for a finite value outside its knob's range, as the synth treats it."""
+    lo, hi = param.minimum, param.maximum
+    if within(v, lo, hi):
+        return None
+    name, where = repr(param.name), _range(lo, hi)
+    how = param.out_of_range
+    if how is None:
+        return "V003", f"parameter {name} = {shown(v)} is outside the synth's range {where}"
+    if how.indexed:
+        index = math.trunc(v)
+        if (lo is None or index >= lo) and (hi is None or index <= hi):
+            return None  # the synth truncates to an index inside its table
+        return "V008", f"parameter {name} = {shown(v)} indexes past {how.synth}'s table {where}: {how.effect}"
+    if how.written is not None and within(v, *how.written):
+        return "V007", (f"parameter {name} = {shown(v)} is beyond the knob's range {where} but within what "
+                        f"{how.synth} itself saves ({_range(*how.written)}, from converting older patches): "
+                        f"{how.synth} plays it as stored; moving the knob snaps it into range")
+    return "V003", f"parameter {name} = {shown(v)} is outside {how.synth}'s range {where}: {how.effect}"
+
+
 def check_synth_ranges(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
-    """Other formats: values against the ranges the synth's definition gives (loaders fill them)."""
+    """Other formats: values against the ranges the synth's definition gives (loaders fill them),
+    judged by what the synth does with a value outside them (``Parameter.out_of_range``)."""
     if doc.format in ("presetctl", "dx7-syx"):
         return  # presetctl declares its ranges in the file (V002); DX7 has its own rule with byte offsets (D009)
     for p in doc.presets:
@@ -104,12 +158,14 @@ def check_synth_ranges(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
                                 code="V006")
                 continue
             lo, hi = param.minimum, param.maximum
-            if (lo is not None and v < lo) or (hi is not None and v > hi):
-                yield Violation(f"parameter {param.name!r} = {v:g} is outside the synth's range [{lo:g}, {hi:g}]"
-                                if lo is not None and hi is not None else
-                                f"parameter {param.name!r} = {v:g} is outside the synth's range",
-                                Location(pointer=param.pointer, voice=p.index),
-                                data={"min": lo, "max": hi, "name": param.name})
+            if (lo is None or v >= lo) and (hi is None or v <= hi):
+                continue  # in range: the path of nearly every value, kept free of calls
+            where = Location(pointer=param.pointer, voice=p.index)
+            verdict = _judge(param, v)
+            if verdict is not None:
+                code, message = verdict
+                yield Violation(message, where, code=code,
+                                data={"min": param.minimum, "max": param.maximum, "name": param.name})
 
 
 # --- fixes ------------------------------------------------------------------------------------
@@ -166,13 +222,20 @@ RULES = (
                  "Bring the value into range.",
                  "Unsafe: clamping changes the sound (to what the synth would play anyway)."),
          fix=Fix(FixSafety.UNSAFE, "clamp the value to [min, max]", fix_declared_range)),
-    Rule("V003", "parameter-out-of-synth-range", Level.PARAMETERS, W, "Parameter outside the synth's documented range",
-         RuleDoc("Reports a parameter of a real synth format (Vital, Helm, Surge, ...) outside the range the "
-                 "synth's own definition gives. Machine-generated and hand-edited presets often do this.",
-                 "The synth clamps the value (or misbehaves): the preset does not sound as stored.",
-                 "Helm `osc_1_volume: 3.2` (range 0-1)", "Bring the value into range.",
-                 "Unsafe: clamping changes the stored sound."),
-         check=check_synth_ranges, also_emits=("V006",), fix=Fix(FixSafety.UNSAFE, "clamp the value to the synth's range", fix_synth_range)),
+    Rule("V003", "parameter-out-of-synth-range", Level.PARAMETERS, W, "Parameter outside every range the synth saves",
+         RuleDoc("Reports a parameter of a real synth format (Vital, Helm) outside its knob's range (the synth's "
+                 "own parameter table) that no version of the synth saves either: not a value the synth's own "
+                 "load conversions produce (those are V007). Both synths store 32-bit floats, so a value within "
+                 "two float32 steps of a bound is the bound. The message says what the synth does with the value "
+                 "(from its source): Helm's oscillators clamp the waveform to 10, its LFOs play every waveform "
+                 "above 12 as smooth random, most other values are played as stored.",
+                 "The file holds a value the synth's editor cannot produce or show: a generated or hand-edited "
+                 "patch. Where the synth clamps it, the patch does not sound as the file says; where it plays it "
+                 "as stored, the sound is one nobody could have set in the synth, and touching the knob loses it.",
+                 "Helm `resonance: 40` (range 0-1)", "Bring the value into range.",
+                 "Unsafe: clamping changes the stored sound where the synth plays the value as stored."),
+         check=check_synth_ranges, also_emits=("V006", "V007", "V008"),
+         fix=Fix(FixSafety.UNSAFE, "clamp the value to the synth's range", fix_synth_range)),
     Rule("V004", "parameter-range-inverted", Level.PARAMETERS, E, "Parameter declares min above max",
          RuleDoc("Reports a presetctl parameter whose `min` is greater than its `max`.",
                  "No value can be in range; importers disagree on how to treat it.",
@@ -186,4 +249,26 @@ RULES = (
                  "which can spell `nan` or `inf`).",
                  "Non-finite values propagate through DSP: silence, noise bursts or a crashed audio thread.",
                  '`<cutoff value="nan"/>`', "Replace the value with a finite one.")),
+    Rule("V007", "parameter-beyond-knob-range", Level.PARAMETERS, I,
+         "Parameter beyond its knob's range, as the synth itself saves it",
+         RuleDoc("Reports a parameter outside its knob's range but inside a range the synth itself writes: "
+                 "Helm 0.9 converts patches of 0.8.6 and older on load without clamping (saturation becomes "
+                 "`distortion_drive` + 12, `cutoff` loses `keytrack` x 12, `stutter_frequency` keeps the old "
+                 "range -7..6) and saves the converted values. The synth plays such a value as stored.",
+                 "Nothing is wrong with the sound: it is what the author heard. The knob shows the nearest end "
+                 "of its range, and moving it snaps the value into range, which changes the sound.",
+                 "Helm 0.9.0 factory `distortion_drive: 72` (knob -30..30; 60 + 12 from an old saturation)",
+                 "Nothing to do for the sound; re-save from the synth after a deliberate edit if the knob "
+                 "should show the value."),
+         ),
+    Rule("V008", "parameter-index-out-of-table", Level.PARAMETERS, E, "Indexed parameter reads past the synth's table",
+         RuleDoc("Reports a parameter the synth uses as an index into a table without a bound check (Vital's "
+                 "`stereo_mode`, `lfo_N_smooth_mode`, `osc_N_spectral_morph_type`, `osc_N_distortion_type`, "
+                 "`osc_N_destination`, `sample_destination`, read by its editor's `setAllValues`) whose value, "
+                 "truncated to an integer as the synth does, lies outside the table.",
+                 "The editor reads past the end of a C++ array when it shows the preset: undefined behaviour, "
+                 "usually garbage text or a crash of the plugin and the host.",
+                 "Vital `stereo_mode: 2` (modes 0-1)", "Set the value to one of the table's entries.",
+                 "Unsafe: clamping picks the nearest entry, which may not be the one the author meant."),
+         fix=Fix(FixSafety.UNSAFE, "clamp the value to the table's range", fix_synth_range)),
 )

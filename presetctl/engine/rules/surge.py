@@ -1,21 +1,33 @@
-"""Format level for Surge XT patches (``surge-fxp``): codes ``U001``-``U015``.
+"""Format level for Surge XT patches (``surge-fxp``): codes ``U001``-``U019``.
 
-``U001``-``U009`` and ``U015`` are structural: the loader (``formats/fxp.py``) emits them while
-reading the fxp header, the ``sub3`` header, the wavetables and the XML, with the byte offset;
-they are registered here so they are documented and selectable. The checks below read the
+``U001``-``U009``, ``U015``, ``U016`` and ``U017`` are structural: the loader (``formats/fxp.py``)
+emits them while reading the fxp header, the ``sub3`` header, the wavetables and the XML, with the
+byte offset; they are registered here so they are documented and selectable, with the fixes of
+the XML that only Surge's parser reads (``formats/surge_xml.py``). The checks below read the
 parsed XML (``Document.raw``) and the header facts in ``Document.facts.header``.
+
+What Surge itself does decides the severity (``SurgeSynthesizerIO.cpp`` ``loadPatchByPath``,
+``SurgePatch.cpp`` ``load_patch``/``load_xml``): it refuses a file without the fxp magics,
+plays the init sound for XML of 4 MiB or more or without ``<patch>``/``<parameters>``, loads
+what its lenient parser reads of anything else, crashes on a ``<tag>`` without ``tag`` and on a
+revision 23+ patch without ``<tempoOnSave>``, and ignores ``<meta name>``/``<meta category>``
+when it loads a patch from disk (the file and folder names win).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from xml.etree.ElementTree import Element
 
 from presetctl.engine import taxonomy
+from presetctl.engine.fix.model import FixAction, FixContext, Splice
+from presetctl.engine.fix.toolkit import target
+from presetctl.engine.fix.writers import fxp as fxp_writer
+from presetctl.engine.formats import surge_names, surge_xml
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Location, Severity, Violation
-from presetctl.engine.rules.base import Level, Rule, RuleContext, RuleDoc
+from presetctl.engine.rules.base import Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
 SURGE = frozenset({"surge-fxp"})
@@ -25,24 +37,40 @@ SURGE = frozenset({"surge-fxp"})
 NEWEST_REVISION = 29
 CATEGORIES = taxonomy.PROFILES["surge"]  # Surge XT's factory folders: the categories of its browser
 NAME_FIELD = 28  # bytes of the fxp prgName field
+TEMPO_REVISION = 23  # from this revision load_xml reads <tempoOnSave> without checking that it exists
 
 
 def _root(doc: Document) -> Element | None:
     return doc.raw if isinstance(doc.raw, Element) else None
 
 
+def _revision(root: Element) -> int | None:
+    """The revision Surge reads (``QueryIntAttribute``: a leading integer), None when it reads none."""
+    return surge_names.read_int(root.get("revision"))
+
+
 def check_revision(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
     root = _root(doc)
     if root is None:
         return
-    revision = root.get("revision")
+    revision, text = _revision(root), root.get("revision")
     where = Location(pointer="/patch/@revision")
-    if revision is None or not revision.strip().isdigit():
-        yield Violation(f"patch revision {revision!r} is not a number: Surge reads it as 0 and applies every "
-                        "conversion since Surge 1.0", where)
-    elif int(revision) > NEWEST_REVISION:
+    if revision is None:
+        what = "patch has no revision" if text is None else f"patch revision {text!r} is not a number"
+        yield Violation(f"{what}: Surge reads it as 0 and applies every conversion since revision 1 (envelope "
+                        "shapes, filters, resonance, ...), so the patch does not sound as saved", where, code="U018")
+    elif revision > NEWEST_REVISION:
         yield Violation(f"patch revision {revision} is newer than the newest known Surge XT format "
-                        f"({NEWEST_REVISION})", where)
+                        f"({NEWEST_REVISION}): Surge warns \"Patch Version Mismatch\" and drops what it does not "
+                        "know", where, code="U010")
+
+
+def check_tempo_on_save(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+    root = _root(doc)
+    revision = _revision(root) if root is not None else None
+    if root is not None and revision is not None and revision >= TEMPO_REVISION and root.find("tempoOnSave") is None:
+        yield Violation(f"revision {revision} patch has no <tempoOnSave>: Surge XT reads its v attribute through a "
+                        "null pointer and crashes loading the patch", Location(pointer="/patch/tempoOnSave"))
 
 
 def names_match(program: bytes, name: str) -> bool:
@@ -69,14 +97,23 @@ def _leaf(category: str) -> str:
 
 
 def check_category_folder(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+    """Surge files a patch by its folder and ignores ``<meta category>`` when it loads one from disk
+    (``loadPatchByPath`` sets the category from the folder; ``load_xml`` reads meta only for DAW
+    state). It writes the folder path it saved from (``Argitoth\\Leads``), and its bundled
+    third-party packs carry the author or pack name there (``Argitoth``, ``PSS``): its own
+    convention, not a mismatch. What is left to tell is a category that names another of Surge's
+    browser categories than the folder the patch sits in."""
     folder = ctx.path.parent.name
-    if taxonomy.canonical(folder, CATEGORIES) is None:
+    listed = taxonomy.canonical(folder, CATEGORIES)
+    if listed is None:
         return  # only folders named like a Surge category say what the category should be
     for p in doc.presets:
-        if p.category and p.category.strip() and taxonomy.fold(_leaf(p.category)) != taxonomy.fold(folder):
-            yield Violation(f"category {p.category!r} does not match the folder {folder!r} that Surge lists the "
-                            "patch under", p.location("category"), hint=f"use {folder!r}",
-                            data={"replacement": folder})
+        named = taxonomy.canonical(_leaf(p.category), CATEGORIES) if p.category else None
+        if named is not None and named != listed:
+            yield Violation(f"category {p.category!r} names the Surge category {named!r}, but the patch sits in "
+                            f"{folder!r}: Surge lists it there (it ignores <meta category> when it loads a patch "
+                            f"from disk), tools that read the metadata file it under {named!r}",
+                            p.location("category"), hint=f"use {folder!r}", data={"replacement": folder})
 
 
 def _tags(root: Element) -> Element | None:
@@ -106,7 +143,56 @@ def check_tag_list(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
             yield Violation("empty tag: it shows as a blank entry in Surge's tag search", where)
 
 
-_STRUCTURE_WHY = "Surge XT refuses the patch (PatchFileValidation.cpp) or loads something other than what was saved."
+# --- fixes ------------------------------------------------------------------------------------
+
+def _xml_of(doc: Document) -> bytes | None:
+    span = fxp_writer.xml_span(doc.data)
+    return doc.data[span.start : span.start + span.size] if span is not None else None
+
+
+def fix_lenient_xml(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    """One rewrite of the whole XML for all of a code's findings: every repair at once (U008, U016 and
+    U017 fixes propose the same text), since a partial repair leaves a patch strict parsers still reject."""
+    xml = _xml_of(doc)
+    if xml is None or not violations:
+        return []
+    body = xml.rstrip(b"\0")  # the loader reads up to the NUL terminator; the padding stays
+    lenient = surge_xml.repair(body)
+    splices = fxp_writer.replace_xml(doc.data, lenient.xml + xml[len(body):]) if lenient.repairs else None
+    if not splices:
+        return []
+    counts = {code: sum(1 for r in lenient.repairs if r.code == code) for code in _REPAIRED}
+    done = ", ".join(f"{n} {_REPAIRED[code]}" for code, n in counts.items() if n)
+    return [FixAction(violations[0].code, f"patch XML made well-formed: {done}", violations[0].location,
+                      tuple(splices), targets=tuple(target(v) for v in violations))]
+
+
+_REPAIRED = {surge_xml.CONTROL: "control character(s) removed",
+             surge_xml.NOT_UTF8: "non-UTF-8 byte(s) written as character references",
+             surge_xml.MARKUP: "'&', '<' or unquoted value(s) escaped"}
+# ``first``: the rewrite moves the byte offsets that other findings and fixes of the patch point at,
+# so it runs in a pass of its own before them (as P002 does for JSON text).
+_LENIENT_FIX = Fix(FixSafety.SAFE, "rewrite the patch XML so strict parsers read what Surge reads", fix_lenient_xml,
+                   first=True)
+_LENIENT_SAFETY = ("Safe: the fix rewrites only what Surge's parser reads leniently, in a form that TinyXML turns into "
+                   "the same bytes (a non-UTF-8 byte as `&#xHH;`, a bare `&` as `&amp;`); only control characters, "
+                   "which XML cannot hold, are removed from the text. The sound is untouched; the fxp and sub3 sizes "
+                   "are recomputed. All findings of U008, U016 and U017 in the file are fixed together.")
+
+
+def fix_tempo_on_save(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    xml = _xml_of(doc)
+    close = xml.rfind(b"</patch>") if xml is not None else -1
+    splices = fxp_writer.edit_xml(doc.data, [Splice(close, close, TEMPO_ELEMENT)]) if close >= 0 else None
+    if not splices or not violations:
+        return []
+    v = violations[0]
+    return [FixAction(v.code, f"{TEMPO_ELEMENT.decode()} added", v.location, tuple(splices), targets=(target(v),))]
+
+
+TEMPO_ELEMENT = b'<tempoOnSave v="120" />'  # the tempo load_xml assumes when the element has no value
+_STRUCTURE_WHY = ("Surge XT does not load the patch, or loads the init sound or only part of it: the patch does "
+                  "not sound as saved.")
 
 RULES = (
     Rule("U001", "surge-fxp-header-invalid", Level.FORMAT, E, "Surge fxp header cannot be read",
@@ -140,40 +226,56 @@ RULES = (
                  "a block declaring 1 table of 256 16-bit samples (12 + 512 bytes) that is 4,000 bytes long",
                  "Export the patch again from Surge XT.")),
     Rule("U007", "surge-xml-not-well-formed", Level.FORMAT, E, "Surge patch XML does not parse",
-         RuleDoc("Reports patch XML that a strict XML parser rejects (with line, column, XML byte and file byte), "
-                 "including DTDs and entity declarations, which presetctl never processes.",
-                 "Surge's lenient parser may load part of it or nothing; other tools reject the patch.",
+         RuleDoc("Reports patch XML that stays malformed after the repairs of what Surge's own parser accepts "
+                 "(U008, U016, U017): a missing or mismatched end tag, a duplicate attribute, a NUL byte, a cut, "
+                 "with line, column, XML byte and file byte. Also DTDs and entity declarations, which presetctl "
+                 "never processes.",
+                 "Surge's parser (TinyXML) stops at the same place without telling anyone and loads only what came "
+                 "before it: the parameters after it keep Surge's defaults, and with no `<parameters>` read at all "
+                 "the patch is the init sound. Every other tool rejects the file.",
                  "`<patch revision=\"16\"><meta name=\"Pad\"` (cut short)", "Export the patch again from Surge XT.")),
     Rule("U008", "surge-xml-invalid-character-reference", Level.FORMAT, W,
-         "XML character reference to a character XML forbids",
-         RuleDoc("Reports character references such as `&#x10;` to control characters that XML 1.0 forbids, with "
-                 "line, column, XML byte, file byte and the attribute holding it. presetctl reads the rest of the "
-                 "patch with the reference blanked.",
-                 "Surge's parser (TinyXML) loads such patches, but every strict XML parser rejects the whole file: "
-                 "librarians, converters and scripts cannot read it.",
-                 '`<entry label="&#x10;" />`', "Remove the character from the text in Surge and save again.")),
+         "Control character in the patch XML",
+         RuleDoc("Reports a character reference to a control character XML 1.0 forbids (`&#x10;`) or a raw control "
+                 "byte in the patch XML, with line, column, XML byte, file byte and the attribute holding it (a "
+                 "custom controller label, `<meta name>`, ...). presetctl reads the rest of the patch without the "
+                 "character.",
+                 "Surge's parser (TinyXML) loads the patch with the raw control byte (its writer produces such "
+                 "references itself), but every strict XML parser rejects the whole file: librarians, converters "
+                 "and scripts cannot read it. The character itself is invisible, or garbles a name.",
+                 '`<entry label="Reverb Decay&#x10;" />`', "Remove the character (the fix does).",
+                 _LENIENT_SAFETY),
+         fix=_LENIENT_FIX),
     Rule("U009", "surge-patch-structure", Level.FORMAT, E, "Patch XML is not a <patch> with <parameters>",
          RuleDoc("Reports patch XML whose root element is not `<patch>` or that has no `<parameters>` element.",
-                 _STRUCTURE_WHY, "`<preset>...</preset>`", "Export the patch again from Surge XT.")),
-    Rule("U010", "surge-revision-unknown", Level.FORMAT, W, "Patch revision missing, garbled or unknown",
-         RuleDoc(f"Reports a `<patch revision>` that is not a number or is newer than the newest known Surge XT "
-                 f"patch format ({NEWEST_REVISION}). `synth_version` of a Surge patch is this revision.",
-                 "Surge converts old patches by revision: a missing revision makes it apply every conversion since "
-                 "1.0, and a newer one makes it warn and drop what it does not know.",
-                 '`<patch revision="x17">`', "Save the patch again with Surge XT."),
-         check=check_revision, formats=SURGE),
+                 "`SurgePatch::load_xml` returns silently after switching every effect off and clearing the "
+                 "modulation: Surge plays the init sound and says nothing.",
+                 "`<preset>...</preset>`", "Export the patch again from Surge XT.")),
+    Rule("U010", "surge-revision-unknown", Level.FORMAT, W, "Patch revision newer than any known Surge XT",
+         RuleDoc(f"Reports a `<patch revision>` newer than the newest known Surge XT patch format "
+                 f"({NEWEST_REVISION}). A missing or unreadable revision is U018. `synth_version` of a Surge patch "
+                 f"is this revision.",
+                 "Surge shows \"Patch Version Mismatch\" and loads the patch without what it does not know (it "
+                 "looks its own parameters up by name and ignores the others).",
+                 '`<patch revision="99">`', "Load the patch in a Surge XT that knows its revision, or save it again."),
+         check=check_revision, formats=SURGE, also_emits=("U018",)),
     Rule("U011", "surge-program-name-mismatch", Level.FORMAT, I, "fxp program name differs from the patch name",
          RuleDoc("Reports a patch whose fxp header `prgName` differs from `<meta name>`. A `prgName` that is the "
                  "name cut to the 28-byte field matches.",
                  "Hosts list the patch by `prgName`, Surge by the meta name: users see two names for one sound.",
                  '`prgName` "Default", `<meta name="Acid Bass">`', "Save the patch again from Surge XT."),
          check=check_program_name, formats=SURGE),
-    Rule("U012", "surge-category-folder-mismatch", Level.FORMAT, W, "Patch category differs from its folder",
-         RuleDoc("When the patch sits in a folder named like a Surge XT category (Basses, Leads, Pads ...), "
-                 "reports a `<meta category>` whose last component (categories may be written as paths, "
-                 "`Author\\Leads`) differs from the folder, ignoring case and plural.",
-                 "Surge's browser files the patch under its folder; tools that read the metadata file it elsewhere.",
-                 '`Leads/Acid.fxp` with `category="Monosynth"`', "Set the category to the folder name."),
+    Rule("U012", "surge-category-folder-mismatch", Level.FORMAT, I,
+         "Patch category names another Surge category than its folder",
+         RuleDoc("When the patch sits in a folder named like a Surge XT category (Basses, Leads, Pads ...), reports "
+                 "a `<meta category>` whose last component (categories may be written as paths, `Author\\Leads`) "
+                 "names a different Surge category, ignoring case and plural. Surge's own conventions are not "
+                 "reported: the folder path it saved from, and the author or pack name its bundled third-party "
+                 "patches carry (`Argitoth`, `PSS`).",
+                 "Surge itself lists the patch under its folder and ignores `<meta category>` when it loads a patch "
+                 "from disk, so the sound and Surge's browser are unaffected; tools that read the metadata (and "
+                 "users of other librarians) file the patch under the other category.",
+                 '`Leads/Acid.fxp` with `category="Pads"`', "Set the category to the folder name."),
          check=check_category_folder, formats=SURGE),
     Rule("U013", "surge-tag-missing-attribute", Level.FORMAT, E, "<tag> element without a tag attribute",
          RuleDoc("Reports a `<tag>` in `<meta><tags>` that has no `tag` attribute.",
@@ -188,6 +290,42 @@ RULES = (
          check=check_tag_list, formats=SURGE),
     Rule("U015", "surge-patch-tuning-invalid", Level.FORMAT, E, "Embedded tuning is not base64",
          RuleDoc("Reports a `<patchTuning>` whose `v` (scale) or `m` (mapping) attribute does not decode as base64.",
-                 "Surge XT refuses the patch (\"Invalid embedded tuning encoding\").",
+                 "Surge XT decodes garbage, cannot apply the tuning (it reports \"Error applying tuning!\" or drops "
+                 "the patch's tuning) and plays the patch in the tuning it already had: not as saved.",
                  '`<patchTuning v="!!" />`', "Re-embed the tuning in Surge XT and save again.")),
+    Rule("U016", "surge-xml-not-utf8", Level.FORMAT, W, "Patch XML holds bytes that are not UTF-8",
+         RuleDoc("Reports bytes in the patch XML that are not UTF-8 although the XML declares (or defaults to) "
+                 "UTF-8, typically a Latin-1 or Windows-1252 character in a name (`Donna´s` written as the single byte 0xB4), with line, "
+                 "column, XML byte, file byte and the attribute holding it. presetctl reads them as Latin-1.",
+                 "Surge's parser (TinyXML in legacy mode) copies the raw byte and loads the patch, but every "
+                 "strict XML parser rejects the whole file: librarians, converters and scripts cannot read it.",
+                 '`<meta name="Donna´s" />` with `´` as the byte 0xB4', "Write the character as UTF-8 or as a character "
+                 "reference (the fix writes `&#xB4;`, which Surge reads as the same byte).", _LENIENT_SAFETY),
+         fix=_LENIENT_FIX),
+    Rule("U017", "surge-xml-unescaped-markup", Level.FORMAT, W, "Patch XML holds unescaped '&', '<' or unquoted values",
+         RuleDoc("Reports an `&` that starts none of XML's five entities (`R&B`, `&nbsp;`), a `<` inside an attribute "
+                 "value, or an attribute value without quotes, with line, column, XML byte and file byte.",
+                 "Surge's parser (TinyXML) reads them literally and loads the patch, but every strict XML parser "
+                 "rejects the whole file: librarians, converters and scripts cannot read it.",
+                 '`<meta name="R&B Keys" />`', "Escape them (`&amp;`, `&lt;`) and quote the value.",
+                 _LENIENT_SAFETY),
+         fix=_LENIENT_FIX),
+    Rule("U018", "surge-revision-missing", Level.FORMAT, E, "Patch revision missing or not a number",
+         RuleDoc("Reports a `<patch>` without a `revision` attribute, or one Surge cannot read a number from "
+                 "(TinyXML's `QueryIntAttribute`: a leading integer; `x17` reads none).",
+                 "Surge then takes the patch for revision 0 and applies every conversion since revision 1 (attack "
+                 "shapes, LFO sustain, filter types and subtypes, resonance, pan and width, voice limits, ...): "
+                 "the patch does not sound as saved.",
+                 '`<patch revision="x17">`', "Restore the revision the patch was saved with, or save it again from "
+                 "the Surge that made it.")),
+    Rule("U019", "surge-tempo-on-save-missing", Level.FORMAT, E, "Revision 23+ patch without <tempoOnSave>",
+         RuleDoc(f"Reports a patch of revision {TEMPO_REVISION} or newer without a `<tempoOnSave>` element.",
+                 "From revision 23 `SurgePatch::load_xml` calls `QueryDoubleAttribute` on the element without "
+                 "checking that it exists: Surge XT crashes loading the patch, with the host that runs it.",
+                 '`<patch revision="23"><meta name="Pad" /><parameters>...</parameters></patch>`',
+                 "Add `<tempoOnSave v=\"120\" />` inside `<patch>` (the fix does).",
+                 "Safe: 120 is the tempo Surge itself uses when the element has no value; the fxp and sub3 sizes "
+                 "are recomputed."),
+         check=check_tempo_on_save, formats=SURGE,
+         fix=Fix(FixSafety.SAFE, "add <tempoOnSave v=\"120\" />", fix_tempo_on_save, first=True)),
 )
