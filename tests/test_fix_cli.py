@@ -199,8 +199,8 @@ def test_file_changed_while_being_fixed_is_left_alone(cli, pack: Path, monkeypat
     (pack / "A.json").write_bytes(preset("A"))
     real = fix_run.plan_file
 
-    def plan_then_edit(data, display, rules, options):  # type: ignore[no-untyped-def]
-        plan = real(data, display, rules, options)
+    def plan_then_edit(data, display, rules, options, *more):  # type: ignore[no-untyped-def]
+        plan = real(data, display, rules, options, *more)
         (pack / "A.json").write_bytes(b"saved by the synth meanwhile")
         return plan
 
