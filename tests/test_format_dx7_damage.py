@@ -196,6 +196,16 @@ def test_fix_never_renames_placeholder_voices_after_the_file(cli, pack: Path) ->
     assert [c for c, _, _ in found(one, "N")] == []  # INIT VOICE in Brass.syx: no name-file mismatch
 
 
+def test_missing_name_fix_fills_only_an_absent_name(cli, pack: Path) -> None:  # type: ignore[no-untyped-def]
+    absent = b'{"format_version": "1.0", "metadata": {"category": "Bass"}, "parameters": []}'
+    blank = b'{"format_version": "1.0", "metadata": {"name": "   "}, "parameters": []}'
+    (pack / "Deep.json").write_bytes(absent)
+    (pack / "Wide.json").write_bytes(blank)
+    assert cli(["fix", "--select", "M001", str(pack)]).exit_code == 0
+    assert (pack / "Deep.json").read_bytes() == absent.replace(b'{"category"', b'{"name": "Deep", "category"')
+    assert (pack / "Wide.json").read_bytes() == blank  # a blank name is a placeholder: never the file name
+
+
 def test_a_real_name_of_a_single_voice_is_still_synced_with_its_checksum(cli, pack: Path) -> None:  # type: ignore[no-untyped-def]
     # The checksum follows the rename in the writer: fixed in one run, and a second run changes nothing.
     one = single(b"OLD NAME  ")
