@@ -9,15 +9,22 @@ is computed in the test (``cs`` below), never with presetctl's own functions.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_format_dx7 import VIS, bank, cs, found, load, packed_voice, single
 
-from presetctl.engine.fix.planner import PlanRules, plan_file
+from presetctl.engine.fix.model import Splice
+from presetctl.engine.fix.planner import PlanRules, apply_splices, plan_file
+from presetctl.engine.fix.writers.registry import complete_edit
 from presetctl.engine.formats import dx7_syx
 from presetctl.engine.names import is_placeholder
 from presetctl.engine.options import Options
+
+PROPS = settings(max_examples=60, deadline=timedelta(seconds=10), suppress_health_check=[HealthCheck.too_slow])
 
 
 def _with_status_bytes() -> tuple[bytes, list[int]]:
@@ -83,6 +90,34 @@ def test_mask_fix_clears_bit_7_and_keeps_the_checksum_valid(cli, pack: Path) -> 
     assert [c for c, _, _ in found(fixed) if c != "D009"] == []
     assert cli(["fix", "--unsafe-fixes", "--select", "D005", str(pack)]).exit_code == 0
     assert (pack / "bank.syx").read_bytes() == fixed
+
+
+@PROPS
+@given(st.lists(st.tuples(st.integers(0, 4095), st.sampled_from([0xF0, 0xF7, 0x80, 0xFF, 0xC3])), min_size=1, max_size=12),
+       st.binary(max_size=3), st.booleans())
+def test_any_status_bytes_in_a_bank_with_its_checksum_keep_all_voices(edits: list[tuple[int, int]], junk: bytes,
+                                                                       before: bool) -> None:
+    body = bytearray(bank()[6:4102])
+    for at, value in edits:
+        body[at] = value
+    data = b"\xf0\x43\x00\x09\x20\x00" + bytes(body) + bytes([cs(bytes(body)), 0xF7])
+    data = junk + data if before else data + junk  # not the whole file: the checksum vouches
+    doc = load(data)
+    assert len(doc.presets) == 32
+    voices = sorted({at // 128 + 1 for at, _ in edits})
+    d005 = [v for v in found(data) if v[0] == "D005"]
+    assert [int(w.split()[1]) for _, _, w in d005] == voices
+
+
+@PROPS
+@given(st.lists(st.tuples(st.integers(6, 4101), st.integers(0, 127)), min_size=1, max_size=8), st.integers(0, 127))
+def test_an_edit_keeps_the_checksum_where_it_was(edits: list[tuple[int, int]], stored: int) -> None:
+    good = bank()
+    data = good[:4102] + bytes([stored, 0xF7])
+    doc = load(data)
+    splices = sorted({at: Splice(at, at + 1, bytes([value])) for at, value in edits}.values(), key=lambda x: x.start)
+    edited = apply_splices(data, complete_edit(doc, splices))
+    assert (edited[4102] - cs(edited[6:4102])) & 0x7F == (stored - cs(data[6:4102])) & 0x7F
 
 
 def test_many_headers_do_not_slow_the_fixed_size_search() -> None:
