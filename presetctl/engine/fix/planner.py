@@ -238,6 +238,8 @@ def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Op
         cur, name, state = new, new_name, after
     shown = str(planner.path(name))
     unsafe_left = sum(1 for v in state.violations if rules.held_back(shown, v.code))
+    seen_before = summarize(first.doc, str(display))
+    seen_after = seen_before if state is first else summarize(state.doc, shown)  # nothing applied: the same
     return FilePlan(fmt, data, cur, display.name, name, tuple(applied), tuple(rolled), passes, time.perf_counter() - t0,
                     check_seconds=planner.check_seconds, unsafe_left=unsafe_left,
-                    summaries_before=summarize(first.doc, str(display)), summaries_after=summarize(state.doc, shown))
+                    summaries_before=seen_before, summaries_after=seen_after)
