@@ -267,23 +267,3 @@ def test_binary_diff_is_a_summary_of_fields_and_bytes() -> None:
     assert text == ("--- a/a.syx\n+++ b/a.syx\n@@ binary file @@\n  X byte count 10 00 -> 20 00\n"
                     f"  bytes 4-4: 10 -> 20\n  bytes 4102-4102: 11 -> {good[4102]:02X}\n")
     assert render_diff("a.syx", "b.syx", good, good, []) == "rename from a.syx\nrename to b.syx\n"
-
-
-def test_findings_moved_by_an_edit_are_not_new() -> None:
-    from presetctl.engine.fix.check import before_edit, new_problems
-    from presetctl.engine.model import Location, Violation
-    from presetctl.engine.pipeline import Checked
-
-    grow = [Splice(10, 12, b"ABCDE")]  # 2 bytes become 5: everything behind moves by 3
-    assert before_edit(Location(offset=5), grow).offset == 5
-    assert before_edit(Location(offset=103, voice=2), grow) == Location(offset=100, voice=2)
-    assert before_edit(Location(offset=11), grow).offset == 11  # inside the new text: its place in it
-    assert before_edit(Location(offset=14), grow).offset == 11
-    assert before_edit(Location(pointer="/a"), grow) == Location(pointer="/a")
-    doc = Document("x", b"")
-    before = Checked(doc, (Violation("old", Location(offset=100), "U008"),), True)
-    moved = Checked(doc, (Violation("old, other words", Location(offset=103), "U008"),), True)
-    assert new_problems(before, moved, grow) == []
-    assert [v.code for v in new_problems(before, moved)] == ["U008"]  # without the edit's splices: new
-    new = Checked(doc, (*moved.violations, Violation("an info", Location(offset=40), "N005")), True)
-    assert [v.message for v in new_problems(before, new, grow)] == ["an info"]

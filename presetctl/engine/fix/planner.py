@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from presetctl.engine.fix.check import before_edit, check_bytes, new_problems
+from presetctl.engine.fix.check import check_bytes, new_problems
 from presetctl.engine.fix.model import AppliedFix, FixAction, FixContext, RolledBackFix, Splice
 from presetctl.engine.fix.writers.registry import complete_edit
 from presetctl.engine.model import PresetSummary, Violation
@@ -79,13 +79,6 @@ class FilePlan:
     @property
     def changed(self) -> bool:
         return self.after != self.before or self.name != self.original_name
-
-
-@dataclass(frozen=True)
-class _Edit:
-    data: bytes
-    name: str
-    splices: tuple[Splice, ...]  # as applied (with what the format's writer added), in the old bytes' offsets
 
 
 def apply_splices(data: bytes, splices: Sequence[Splice]) -> bytes:
@@ -163,23 +156,22 @@ class _Planner:
             out.extend(a for a in _fix_of(code).apply(state.doc, by_code[code], ctx) if a.key not in failed)
         return out
 
-    def apply(self, state: Checked, name: str, actions: Sequence[FixAction]) -> _Edit:
+    def apply(self, state: Checked, name: str, actions: Sequence[FixAction]) -> tuple[bytes, str]:
         """The bytes and name after ``actions``, on the document ``state`` holds. The format's
         writer completes the edit (a DX7 checksum follows its data), so every fix is checked on
         bytes as the synth would receive them."""
-        splices = complete_edit(state.doc, [s for a in actions for s in a.splices])
-        new = apply_splices(state.doc.data, splices) if splices else state.doc.data
+        splices = [s for a in actions for s in a.splices]
+        new = apply_splices(state.doc.data, complete_edit(state.doc, splices)) if splices else state.doc.data
         renames = [a.rename for a in actions if a.rename is not None]
-        return _Edit(new, renames[-1] if renames else name, tuple(splices))
+        return new, renames[-1] if renames else name
 
-    def verdict(self, before: Checked, after: Checked, action: FixAction, splices: Sequence[Splice]) -> str:
-        """Why ``action`` failed on ``after`` (the result of ``splices``), or "" when it did what it
-        promised. Findings after the edit are compared at their offsets before it."""
-        left = {(v.code, before_edit(v.location, splices).render()) for v in after.violations}
+    def verdict(self, before: Checked, after: Checked, action: FixAction) -> str:
+        """Why ``action`` failed on ``after``, or "" when it did what it promised."""
+        left = after.keys()
         still = [t for t in action.targets if t in left]
         if still:
             return f"the finding is still reported after the fix ({still[0][0]} at {still[0][1] or 'the file'})"
-        problems = new_problems(before, after, splices)
+        problems = new_problems(before, after)
         if problems:
             e = problems[0]
             return f"the fix introduced {e.code} ({e.message})"
@@ -214,24 +206,23 @@ def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Op
             passes -= 1
             break
         batch = _non_conflicting(actions)
-        edit = planner.apply(state, name, batch)
-        new, new_name = edit.data, edit.name
+        new, new_name = planner.apply(state, name, batch)
         after = planner.check(new, new_name)
-        if all(not planner.verdict(state, after, a, edit.splices) for a in batch):
+        if all(not planner.verdict(state, after, a) for a in batch):
             kept = batch
         else:  # find the culprits: each fix on top of those kept so far (splices share coordinates)
             kept = []
             new, new_name, after = cur, name, state
             for a in batch:
-                trial = planner.apply(state, name, [*kept, a])
-                trial_state = planner.check(trial.data, trial.name)
-                why = planner.verdict(state, trial_state, a, trial.splices)
+                trial, trial_name = planner.apply(state, name, [*kept, a])
+                trial_state = planner.check(trial, trial_name)
+                why = planner.verdict(state, trial_state, a)
                 if why:
                     failed.add(a.key)
                     rolled.append(RolledBackFix(a.code, a.description, a.location, why))
                     continue
                 kept.append(a)
-                new, new_name, after = trial.data, trial.name, trial_state
+                new, new_name, after = trial, trial_name, trial_state
         if not kept:
             continue
         applied.extend(AppliedFix(a.code, a.description, a.location, _safety(a.code)) for a in kept)
