@@ -194,14 +194,18 @@ def test_options_conflict_and_unknown_run(cli, two: Path) -> None:  # type: igno
     assert r.exit_code == 2 and "state error" in r.output
 
 
-def test_file_changed_while_being_fixed_is_left_alone(cli, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("hold", [True, False])
+def test_file_changed_while_being_fixed_is_left_alone(cli, pack: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                                      hold: bool) -> None:
     from presetctl.engine.fix import run as fix_run
 
+    if not hold:  # the plan (its category changes, so it waits for the pack check) is planned again to write
+        monkeypatch.setattr(fix_run, "HOLD_BYTES", 0)
     (pack / "A.json").write_bytes(preset("A"))
     real = fix_run.plan_file
 
-    def plan_then_edit(data, display, rules, options):  # type: ignore[no-untyped-def]
-        plan = real(data, display, rules, options)
+    def plan_then_edit(data, display, rules, options, *more):  # type: ignore[no-untyped-def]
+        plan = real(data, display, rules, options, *more)
         (pack / "A.json").write_bytes(b"saved by the synth meanwhile")
         return plan
 
@@ -209,6 +213,18 @@ def test_file_changed_while_being_fixed_is_left_alone(cli, pack: Path, monkeypat
     r = cli(["fix", str(pack)])
     assert r.exit_code == 1 and "file changed while it was being fixed; not changed" in r.output
     assert (pack / "A.json").read_bytes() == b"saved by the synth meanwhile"
+
+
+def test_plans_waiting_for_the_pack_check_are_written_the_same_when_planned_again(  # type: ignore[no-untyped-def]
+        cli, two: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from presetctl.engine.fix import run as fix_run
+
+    monkeypatch.setattr(fix_run, "HOLD_BYTES", 0)  # no plan bytes kept: every held plan is planned again
+    r = cli(["fix", "--show-fixes", str(two)])
+    assert r.exit_code == 0, r.output
+    assert (two / "Bass.json").read_bytes() == fixed("Bass") and (two / "Clean.json").read_bytes() == CLEAN
+    assert cli(["fix", "--undo"]).exit_code == 0
+    assert (two / "Bass.json").read_bytes() == preset("Bass")
 
 
 def test_history_and_resume_with_nothing_recorded(cli) -> None:  # type: ignore[no-untyped-def]

@@ -11,6 +11,9 @@ from presetctl.engine.fix.names import numbered, portable_file_name, trim_name
 from presetctl.engine.fix.planner import PlanRules, apply_splices, plan_file
 from presetctl.engine.fix.writers import dx7_sysex
 from presetctl.engine.fix.writers import json_text as jt
+from presetctl.engine.fix.writers.registry import complete_edit
+from presetctl.engine.formats import dx7_syx
+from presetctl.engine.formats.base import Document, LoadContext
 from presetctl.engine.options import Options, PackConfig
 
 
@@ -91,24 +94,73 @@ def _bank(count: bytes = b"\x20\x00", checksum: int | None = None, high_bit: boo
     return b"\xf0\x43\x00\x09" + count + bytes(data) + bytes([cs, 0xF7])
 
 
-def test_dx7_repair_checksum_and_byte_count() -> None:
+def _cs(payload: bytes) -> int:
+    return (-sum(payload)) & 0x7F  # the DX7 checksum, written out here (not presetctl's function)
+
+
+def _dx7_doc(data: bytes) -> Document:
+    return dx7_syx.LOADER.load(data, LoadContext(PurePosixPath("b.syx")))
+
+
+def test_dx7_repairs_touch_only_their_bytes() -> None:
     good = _bank()
-    assert dx7_sysex.repair(good) == []
     bad = _bank(count=b"\x10\x00", checksum=0x11)
-    fixed = apply_splices(bad, [s for _, s in dx7_sysex.repair(bad)])
-    assert fixed == good
-    assert [d for d, _ in dx7_sysex.repair(bad)] == ["byte count 10 00 -> 20 00", f"checksum 11 -> {good[-2]:02X}"]
+    count = dx7_sysex.repair_one(bad, {"repair": "byte-count", "dump_at": 0, "want": "2000"})
+    checksum = dx7_sysex.repair_one(bad, {"repair": "checksum", "dump_at": 0, "checksum_at": 4102})
+    assert count == ("byte count 10 00 -> 20 00", Splice(4, 6, b"\x20\x00"))
+    assert checksum == (f"checksum 11 -> {good[-2]:02X}", Splice(4102, 4103, bytes([good[-2]])))
+    assert apply_splices(bad, [count[1], checksum[1]]) == good
+    assert dx7_sysex.repair_one(good, {"repair": "checksum", "dump_at": 0, "checksum_at": 4102}) is None
     eight_bit = _bank(high_bit=True)
-    assert apply_splices(eight_bit, [s for _, s in dx7_sysex.repair(eight_bit)]) == good
+    masked = dx7_sysex.repair_one(eight_bit, {"repair": "seven-bit", "start": 6, "end": 134})
+    assert masked is not None and apply_splices(eight_bit, [masked[1]]) == good
 
 
-def test_dx7_voice_name_splice_then_checksum() -> None:
+def test_dx7_voice_name_splice_keeps_the_checksum() -> None:
     good = _bank()
-    splice = dx7_sysex.set_voice_name(good, 3, "Brass Ä1")
+    doc = _dx7_doc(good)
+    splice = dx7_sysex.set_voice_name(doc.raw, 3, "Brass Ä1")
     assert splice == Splice(6 + 2 * 128 + 118, 6 + 2 * 128 + 128, b"Brass _1  ")
-    renamed = dx7_sysex.after_name_change(apply_splices(good, [splice]))
-    assert renamed[-2] == dx7_sysex.checksum(renamed[6:4102])
-    assert dx7_sysex.set_voice_name(good, 33, "x") is None
+    assert dx7_sysex.set_voice_name(doc.raw, 33, "x") is None
+    renamed = apply_splices(good, complete_edit(doc, [splice]))
+    assert renamed[:4102] == apply_splices(good, [splice])[:4102] and renamed[-1] == 0xF7
+    assert renamed[4102] == _cs(renamed[6:4102]) != good[4102]
+
+
+def test_dx7_edit_keeps_a_wrong_checksum_wrong_by_the_same_amount() -> None:
+    # Recomputing it would be D001's (unsafe) fix riding along with a rename.
+    good = _bank()
+    wrong = good[:4102] + bytes([(good[4102] + 5) & 0x7F]) + good[4103:]
+    splice = Splice(6 + 118, 6 + 128, b"NEW NAME  ")
+    renamed = apply_splices(wrong, complete_edit(_dx7_doc(wrong), [splice]))
+    assert (renamed[4102] - _cs(renamed[6:4102])) & 0x7F == 5
+    high = good[:4102] + bytes([good[4102] | 0x80]) + good[4103:]  # D002's bit 7 stays too
+    renamed = apply_splices(high, complete_edit(_dx7_doc(high), [splice]))
+    assert renamed[4102] == _cs(renamed[6:4102]) | 0x80
+
+
+def test_dx7_checksum_repair_and_rename_in_one_pass() -> None:
+    good = _bank()
+    bad = _bank(checksum=0x11)
+    doc = _dx7_doc(bad)
+    repair = dx7_sysex.repair_one(bad, {"repair": "checksum", "dump_at": 0, "checksum_at": 4102})
+    name = dx7_sysex.set_voice_name(doc.raw, 1, "NEW")
+    assert repair is not None and name is not None
+    fixed = apply_splices(bad, complete_edit(doc, [repair[1], name]))
+    assert fixed[4102] == _cs(fixed[6:4102]) and fixed[6 + 118 : 6 + 128] == b"NEW       "
+    assert fixed[:6 + 118] == good[:6 + 118]
+
+
+def test_dx7_single_voice_and_size_changing_edits() -> None:
+    body = bytes(range(145)) + b"SINGLE    "
+    single = b"\xf0\x43\x00\x00\x01\x1b" + body + bytes([_cs(body), 0xF7])
+    doc = _dx7_doc(single)
+    name = dx7_sysex.set_voice_name(doc.raw, 1, "OTHER")
+    assert name == Splice(6 + 145, 6 + 155, b"OTHER     ")
+    renamed = apply_splices(single, complete_edit(doc, [name]))
+    assert renamed[161] == _cs(renamed[6:161])
+    strip = Splice(0, 0, b"junk")  # outside the data: the checksum is left alone
+    assert complete_edit(doc, [strip]) == [strip]
 
 
 def _plan(body: bytes, name: str = "Bass.json", unsafe: bool = False, options: Options | None = None) -> bytes:

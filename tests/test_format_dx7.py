@@ -115,8 +115,10 @@ def test_header_found_anywhere_on_any_channel() -> None:
     data = b"garbage" + bank(channel=5)
     doc = load(data)
     assert doc.format == "dx7-syx" and len(doc.presets) == 32 and doc.facts.header["channel"] == 5
-    assert found(data) == [("D012", "7 bytes outside any sysex message (F0 ... F7): a MIDI device sees them as noise",
-                            "byte 0")]
+    assert found(data) == [("D012", "7 bytes outside any sysex message (F0 ... F7): Dexed looks for F0 at the first "
+                                    "byte, so it refuses the bank (or loads it misaligned)", "byte 0")]
+    assert found(bank() + b"\r\n") == [("D012", "2 bytes after the last sysex message's F7: a MIDI device sees them as "
+                                                 "noise; Dexed ignores them", "byte 4104")]
 
 
 def test_files_without_dx7_voices_go_to_the_other_sysex_loader() -> None:
@@ -138,19 +140,19 @@ def test_checksum_mismatch_and_high_bit() -> None:
     want = good[4102]
     assert found(bank(checksum=want ^ 0x55)) == [
         ("D001", f"bank 1: checksum {want ^ 0x55:02X} does not match the data (expected {want:02X}): "
-                 "a DX7 rejects the dump", "byte 4102")]
+                 "Dexed refuses the bank unless told to load it anyway", "byte 4102")]
     assert found(bank(checksum=want | 0x80)) == [
         ("D002", f"bank 1: checksum byte {want | 0x80:02X} has bit 7 set (its low 7 bits {want:02X} match): "
-                 "a receiving synth sees a status byte and drops the dump", "byte 4102")]
+                 "Dexed compares all 8 bits and refuses the bank, a synth receiving it sees a status byte", "byte 4102")]
     assert codes(single()[:-2] + bytes([single()[-2] ^ 1, 0xF7])) == ["D001"]
 
 
 def test_byte_count() -> None:
     assert found(bank(count=b"\x10\x00")) == [
         ("D003", "bank 1: byte count 10 00 (a common variant written by some librarians); the DX7 format says "
-                 "20 00 (4096 bytes)", "byte 4")]
+                 "20 00 (4096 bytes); Dexed does not read the count", "byte 4")]
     assert [m for _, m, _ in found(bank(count=b"\x12\x34"))] == [
-        "bank 1: byte count 12 34; the DX7 format says 20 00 (4096 bytes)"]
+        "bank 1: byte count 12 34; the DX7 format says 20 00 (4096 bytes); Dexed does not read the count"]
 
 
 def test_sizes() -> None:
@@ -171,10 +173,17 @@ def test_sizes() -> None:
 
 
 def test_seven_bit_data() -> None:
-    voices = [packed_voice(b"PIANO     ", b14=0x80 | 90) for _ in range(32)]
+    voices = [packed_voice(b"PIANO     ", b14=0x80 | 90) if i in (0, 5) else packed_voice() for i in range(32)]
+    voices[9] = packed_voice(b"PIANO     ", b3=0x80 | 90)  # an EG rate: Dexed copies those bytes raw
     assert found(bank(voices)) == [
-        ("D005", "bank 1: 32 data bytes above 7F (first at byte 20): MIDI data bytes are 7-bit, a synth sees status "
-                 "bytes", "byte 20")]
+        ("D005", "voice 1 'PIANO': 1 data byte above 7F (first: DA at byte 20); MIDI data is 7-bit: a synth receiving "
+                 "the dump drops it; Dexed ignores bit 7 of these bytes", "voice 1 byte 20"),
+        ("D005", "voice 6 'PIANO': 1 data byte above 7F (first: DA at byte 660); MIDI data is 7-bit: a synth "
+                 "receiving the dump drops it; Dexed ignores bit 7 of these bytes", "voice 6 byte 660"),
+        ("D005", "voice 10 'PIANO': 1 data byte above 7F (first: DA at byte 1161); MIDI data is 7-bit: a synth "
+                 "receiving the dump drops it; Dexed plays operator EG and scaling bytes with bit 7 (values above "
+                 "127)", "voice 10 byte 1161")]
+    assert found(bank()) == []
 
 
 def test_concatenated_banks_number_voices_on() -> None:
@@ -207,10 +216,26 @@ def test_name_charset() -> None:
 def test_parameter_ranges() -> None:
     voices = [packed_voice(b14=120, b12=15 << 3, b116=6 << 1, b117=49) if i == 0 else packed_voice() for i in range(32)]
     assert found(bank(voices)) == [
-        ("D009", "op6_detune = 15 is outside the DX7 range 0-14", "voice 1 /op6/detune byte 18"),
-        ("D009", "op6_output_level = 120 is outside the DX7 range 0-99", "voice 1 /op6/output_level byte 20"),
-        ("D009", "lfo_wave = 6 is outside the DX7 range 0-5", "voice 1 /lfo_wave byte 122"),
-        ("D009", "transpose = 49 is outside the DX7 range 0-48", "voice 1 /transpose byte 123"),
+        ("D009", "op6_detune = 15 is outside the DX7 range 0-14: Dexed detunes one step beyond +7",
+         "voice 1 /op6/detune byte 18"),
+        ("D009", "op6_output_level = 120 is outside the DX7 range 0-99: Dexed plays it at least as loud as 99, "
+                 "louder where keyboard scaling lowers the level", "voice 1 /op6/output_level byte 20"),
+        ("D009", "lfo_wave = 6 is outside the DX7 range 0-5: Dexed has no such wave and plays no LFO at all",
+         "voice 1 /lfo_wave byte 122"),
+        ("D009", "transpose = 49 is outside the DX7 range 0-48: Dexed shifts every note by 25 semitones (a DX7 "
+                 "stops at +24)", "voice 1 /transpose byte 123"),
+    ]
+    voices = [packed_voice(b0=120, b4=110, b102=100, b113=120, b112=127) if i == 1 else packed_voice() for i in range(32)]
+    assert [(m, w) for _, m, w in found(bank(voices))] == [
+        ("op6_eg_rate1 = 120 is outside the DX7 range 0-99: Dexed plays it like 99 (its rate table ends there)",
+         "voice 2 /op6/eg_rate1 byte 134"),
+        ("op6_eg_level1 = 110 is outside the DX7 range 0-99: Dexed plays it louder than level 99 (its level scale runs "
+         "on past 99)", "voice 2 /op6/eg_level1 byte 138"),
+        ("pitch_eg_rate1 = 100 is outside the DX7 range 0-99: Dexed rescales it to 38 (value x 99 / 255): the pitch "
+         "envelope changes", "voice 2 /pitch_eg_rate1 byte 236"),
+        ("lfo_speed = 127 is outside the DX7 range 0-99: Dexed runs the LFO faster than speed 99", "voice 2 /lfo_speed byte 246"),
+        ("lfo_delay = 120 is outside the DX7 range 0-99: Dexed computes the delay from 99 - value, which goes "
+         "negative: undefined in its engine", "voice 2 /lfo_delay byte 247"),
     ]
 
 
@@ -294,7 +319,8 @@ def test_every_corpus_syx_loads_and_counts(corpus: Path) -> None:
     singles = [d for d in datas.values() if len(d) == 163 and d[:6] == b"\xf0\x43\x00\x00\x01\x1b"]
     assert len(singles) == 3 and all(d[161] == cs(d[6:161]) for d in singles)
     assert by_code["D003"] == sum(b[4:6] == b"\x10\x00" for b in banks) == 17
-    assert by_code["D005"] == sum(any(x > 0x7F for x in b[6:4102]) for b in banks) == 3
+    high_voices = [(b, v) for b in banks for v in range(32) if any(x > 0x7F for x in b[6 + v * 128 : 134 + v * 128])]
+    assert by_code["D005"] == len(high_voices) == 3  # one finding per voice
     assert by_code["D006"] == sum(len(_banks(d)) > 1 for d in datas.values()) == 6
     assert by_code["D007"] == sum(len(d) == 4096 and b"\xf0" not in d for d in datas.values()) == 4
     headers = [(d, i) for d in datas.values() for i in range(len(d) - 3)

@@ -77,7 +77,7 @@ def test_example_gaps_are_exactly_the_known_ones() -> None:
 def test_every_fixable_rule_carries_its_fixer() -> None:
     """A fix is part of its rule: a callable that proposes edits, defined in the rule's module."""
     fixable = [r for r in RULES if r.fix is not None]
-    assert len(fixable) == 23
+    assert len(fixable) == 24
     for r in fixable:
         assert r.fix is not None and callable(r.fix.apply), r.code
         assert r.fix.apply.__module__.startswith("presetctl.engine.rules."), r.code  # beside the rules, not a table

@@ -132,6 +132,12 @@ def check_document(data: bytes, path: PurePosixPath, rules: RuleSet, *, unknown:
     return Checked(doc, tuple(found), known=True)
 
 
+def summarize(doc: Document, path: str) -> tuple[PresetSummary, ...]:
+    """What the pack rules need of ``doc``'s presets, as the file at ``path``."""
+    return tuple(PresetSummary(path, doc.format, p.name, p.author, p.category, p.sound_hash(), p.index, p.tags)
+                 for p in doc.presets)
+
+
 def _status(checked: Checked) -> FileStatus:
     if not checked.known:
         return FileStatus.UNKNOWN
@@ -154,10 +160,7 @@ def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool = True) -> 
         return FileOutcome(path, "unknown", FileStatus.SKIPPED, cand.size, findings=resolve(rules, path, [v], key=cand.rel))
     checked = check_document(data, PurePosixPath(path), rules)
     doc = checked.doc
-    summaries: tuple[PresetSummary, ...] = ()
-    if want_summaries and doc.presets:
-        summaries = tuple(PresetSummary(path, doc.format, p.name, p.author, p.category, p.sound_hash(), p.index, p.tags)
-                          for p in doc.presets)
+    summaries = summarize(doc, path) if want_summaries else ()
     # Line/column come from the loaded text; an unknown file's findings point at offsets or nowhere.
     located = doc if checked.known and checked.violations else None
     findings = resolve(rules, path, checked.violations, located, key=cand.rel)

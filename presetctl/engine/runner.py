@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 
 from presetctl.engine.baseline import Baseline
@@ -18,7 +18,7 @@ from presetctl.engine.discover import Candidate, Skipped, discover
 from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.events import FileChecked, IncidentMet, PackChecked, RunFinished, RunStarted, Sink, no_sink
 from presetctl.engine.incidents import Incident, Outcome
-from presetctl.engine.model import FileOutcome, FileStatus, Finding, RunResult, StageTiming, Violation
+from presetctl.engine.model import FileOutcome, FileStatus, Finding, PresetSummary, RunResult, StageTiming, Violation
 from presetctl.engine.options import Options
 from presetctl.engine.pipeline import check_file, resolve
 from presetctl.engine.rules.selection import RuleSet
@@ -45,13 +45,12 @@ def _lost(rules: RuleSet, item: Item) -> FileOutcome:
                        findings=resolve(rules, item.display, [v], key=item.rel))
 
 
-def _pack_findings(outcomes: Sequence[FileOutcome], rules: RuleSet) -> list[Finding]:
-    pack_rules = rules.pack_rules()
-    if not pack_rules:
-        return []
-    summaries = [s for o in outcomes for s in o.summaries]
+def pack_findings(summaries: Sequence[PresetSummary], rules: RuleSet, codes: Collection[str] | None = None) -> list[Finding]:
+    """The findings of the pack rules (of those in ``codes``, when given) over ``summaries``."""
     out: list[Finding] = []
-    for rule in pack_rules:
+    for rule in rules.pack_rules():
+        if codes is not None and rule.code not in codes and not set(rule.also_emits) & set(codes):
+            continue
         assert rule.pack_check is not None
         for path, v in rule.pack_check(summaries, rules.options):
             out.extend(resolve(rules, path, [v if v.code else Violation(v.message, v.location, rule.code, v.hint, v.data)]))
@@ -102,7 +101,7 @@ def run(
             findings.extend(outcome.findings)
             sink(FileChecked(outcome, len(outcomes), len(items)))
     t2 = time.perf_counter()
-    pack = sorted(_pack_findings(outcomes, rules), key=Finding.sort_key)
+    pack = sorted(pack_findings([s for o in outcomes for s in o.summaries], rules), key=Finding.sort_key)
     if keep is not None:
         kept_pack = [f for f in pack if keep(f)]
         suppressed += len(pack) - len(kept_pack)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from presetctl.engine.model import Severity, Violation
+from presetctl.engine.model import Violation
 from presetctl.engine.pipeline import Checked, check_document
 from presetctl.engine.rules.selection import RuleSet
 
@@ -23,11 +23,12 @@ def check_bytes(data: bytes, path: PurePosixPath, rules: RuleSet) -> Checked:
     return Checked(checked.doc, tuple(v for v in checked.violations if v.code and rules.reports(shown, v.code)), True)
 
 
-def new_problems(before: Checked, after: Checked, rules: RuleSet) -> list[Violation]:
-    """Warnings and errors in ``after`` that ``before`` did not have (by code, location and message).
+def new_problems(before: Checked, after: Checked) -> list[Violation]:
+    """Findings of any severity in ``after`` at a (code, location) that ``before`` did not have.
 
-    New infos are allowed: a sanitized file name may now differ from the preset name (N001).
+    A fix must leave the file with a subset of its findings: an info it brings is as new as an
+    error. A finding still at its place with another message (a checksum that is still wrong,
+    by other numbers, after a rename) is the same finding, not a new one.
     """
-    old = {(v.code, v.location.render(), v.message) for v in before.violations}
-    return [v for v in after.violations
-            if rules.severity(v.code) >= Severity.WARNING and (v.code, v.location.render(), v.message) not in old]
+    old = before.keys()
+    return [v for v in after.violations if (v.code, v.location.render()) not in old]

@@ -12,6 +12,7 @@ from typing import Any
 from presetctl.engine.fix.model import Splice
 from presetctl.engine.fix.writers import dx7_sysex, fxp, json_text
 from presetctl.engine.formats.base import Document
+from presetctl.engine.formats.dx7_syx import Dx7File
 from presetctl.engine.model import Preset
 from presetctl.engine.pointer import unescape
 
@@ -55,8 +56,8 @@ def set_field(doc: Document, preset: Preset, field: str, value: str, *, insert: 
         how: bool | str = "only" if insert and absent else insert
         splice = set_json(doc, pointer, value, insert=how) if pointer else None
         return (splice,) if splice is not None else ()
-    if field == "name" and doc.format == "dx7-syx" and preset.index is not None:
-        splice = dx7_sysex.set_voice_name(doc.data, preset.index, value)
+    if field == "name" and isinstance(doc.raw, Dx7File) and preset.index is not None:
+        splice = dx7_sysex.set_voice_name(doc.raw, preset.index, value)
         return (splice,) if splice is not None else ()
     if doc.format == "surge-fxp" and field in SURGE_META:
         return tuple(fxp.set_meta(doc.data, SURGE_META[field], value) or ())

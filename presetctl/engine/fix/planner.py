@@ -15,10 +15,10 @@ from pathlib import PurePosixPath
 
 from presetctl.engine.fix.check import check_bytes, new_problems
 from presetctl.engine.fix.model import AppliedFix, FixAction, FixContext, RolledBackFix, Splice
-from presetctl.engine.fix.writers import dx7_sysex
-from presetctl.engine.model import Violation
+from presetctl.engine.fix.writers.registry import complete_edit
+from presetctl.engine.model import PresetSummary, Violation
 from presetctl.engine.options import Options
-from presetctl.engine.pipeline import Checked
+from presetctl.engine.pipeline import Checked, summarize
 from presetctl.engine.rules.base import Fix, FixSafety
 from presetctl.engine.rules.registry import BY_CODE
 from presetctl.engine.rules.selection import RuleSet
@@ -72,6 +72,9 @@ class FilePlan:
     parsed: bool = True
     check_seconds: float = 0.0  # of ``seconds``: loading and validating (before and after each pass)
     unsafe_left: int = 0  # findings an unsafe fix would address with --unsafe-fixes
+    # What the pack rules see of the file before and after the plan (paths as shown, the new name after).
+    summaries_before: tuple[PresetSummary, ...] = ()
+    summaries_after: tuple[PresetSummary, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -153,12 +156,13 @@ class _Planner:
             out.extend(a for a in _fix_of(code).apply(state.doc, by_code[code], ctx) if a.key not in failed)
         return out
 
-    def apply(self, data: bytes, name: str, actions: Sequence[FixAction]) -> tuple[bytes, str]:
-        new = apply_splices(data, [s for a in actions for s in a.splices])
+    def apply(self, state: Checked, name: str, actions: Sequence[FixAction]) -> tuple[bytes, str]:
+        """The bytes and name after ``actions``, on the document ``state`` holds. The format's
+        writer completes the edit (a DX7 checksum follows its data), so every fix is checked on
+        bytes as the synth would receive them."""
+        splices = [s for a in actions for s in a.splices]
+        new = apply_splices(state.doc.data, complete_edit(state.doc, splices)) if splices else state.doc.data
         renames = [a.rename for a in actions if a.rename is not None]
-        if new != data and dx7_sysex.is_bank(data) and data[dx7_sysex.HEADER + dx7_sysex.DATA] == dx7_sysex.checksum(
-                data[dx7_sysex.HEADER: dx7_sysex.HEADER + dx7_sysex.DATA]):
-            new = dx7_sysex.after_name_change(new)  # a valid checksum stays valid after an edit
         return new, renames[-1] if renames else name
 
     def verdict(self, before: Checked, after: Checked, action: FixAction) -> str:
@@ -167,7 +171,7 @@ class _Planner:
         still = [t for t in action.targets if t in left]
         if still:
             return f"the finding is still reported after the fix ({still[0][0]} at {still[0][1] or 'the file'})"
-        problems = new_problems(before, after, self.rules.check)
+        problems = new_problems(before, after)
         if problems:
             e = problems[0]
             return f"the fix introduced {e.code} ({e.message})"
@@ -176,12 +180,16 @@ class _Planner:
         return ""
 
 
-def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Options) -> FilePlan:
-    """Fixes for one file's bytes; ``display`` is its path as reported (folder + name)."""
+def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Options,
+              forbidden: frozenset[tuple[str, str, str]] = frozenset()) -> FilePlan:
+    """Fixes for one file's bytes; ``display`` is its path as reported (folder + name).
+
+    ``forbidden``: keys (``FixAction.key``) of fixes not to apply: those the pack check found
+    to create a finding across files (engine/fix/pack_guard.py); the caller reports them."""
     t0 = time.perf_counter()
     planner = _Planner(display.parent, rules, options)
     name = display.name
-    state = planner.check(data, name)
+    state = first = planner.check(data, name)
     if not state.known:
         return FilePlan("unknown", data, data, name, name, seconds=time.perf_counter() - t0, parsed=False)
     fmt = state.doc.format
@@ -190,7 +198,7 @@ def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Op
     cur = data
     applied: list[AppliedFix] = []
     rolled: list[RolledBackFix] = []
-    failed: set[tuple[str, str, str]] = set()
+    failed: set[tuple[str, str, str]] = set(forbidden)
     passes = 0
     for passes in range(1, MAX_PASSES + 1):
         actions = planner.propose(state, name, failed)
@@ -198,7 +206,7 @@ def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Op
             passes -= 1
             break
         batch = _non_conflicting(actions)
-        new, new_name = planner.apply(cur, name, batch)
+        new, new_name = planner.apply(state, name, batch)
         after = planner.check(new, new_name)
         if all(not planner.verdict(state, after, a) for a in batch):
             kept = batch
@@ -206,7 +214,7 @@ def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Op
             kept = []
             new, new_name, after = cur, name, state
             for a in batch:
-                trial, trial_name = planner.apply(cur, name, [*kept, a])
+                trial, trial_name = planner.apply(state, name, [*kept, a])
                 trial_state = planner.check(trial, trial_name)
                 why = planner.verdict(state, trial_state, a)
                 if why:
@@ -221,5 +229,8 @@ def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Op
         cur, name, state = new, new_name, after
     shown = str(planner.path(name))
     unsafe_left = sum(1 for v in state.violations if rules.held_back(shown, v.code))
+    seen_before = summarize(first.doc, str(display))
+    seen_after = seen_before if state is first else summarize(state.doc, shown)  # nothing applied: the same
     return FilePlan(fmt, data, cur, display.name, name, tuple(applied), tuple(rolled), passes, time.perf_counter() - t0,
-                    check_seconds=planner.check_seconds, unsafe_left=unsafe_left)
+                    check_seconds=planner.check_seconds, unsafe_left=unsafe_left,
+                    summaries_before=seen_before, summaries_after=seen_after)

@@ -1,5 +1,9 @@
 """Running ``fix`` over files: discover, plan each file, then back up, journal and write it.
 
+A plan that changes what the pack rules see (names, sounds, categories, authors, paths) is
+written only after every file is planned and the pack check (``pack_guard``) has rolled back
+the fixes that would create a finding across files; every other plan is written at once.
+
 Write order, so that a crash at any instant leaves every file whole and recoverable (files
 are written in batches of up to 64, steps 1 and 2 once per batch):
 1. the original bytes go to the backup store (one pack per batch; atomic, fsynced);
@@ -25,6 +29,7 @@ from presetctl.engine.errors import StateError, UsageError
 from presetctl.engine.fix.diff import render_diff
 from presetctl.engine.fix.model import FileFix, FileFixStatus, FixResult
 from presetctl.engine.fix.names import numbered
+from presetctl.engine.fix.pack_guard import FixKey, changes_pack, guard
 from presetctl.engine.fix.planner import FilePlan, PlanRules, plan_file
 from presetctl.engine.interrupts import stops_deferred
 from presetctl.engine.model import StageTiming
@@ -39,6 +44,7 @@ from presetctl.state.paths import backups_dir, lock_path, state_dir
 MODES = ("write", "diff", "dry-run")
 BATCH_FILES = 64  # files whose backups and journal records share one fsync
 BATCH_BYTES = 16 * 1024 * 1024
+HOLD_BYTES = 256 * 1024 * 1024  # plans held for the pack check; beyond this they are planned again to write
 
 
 @dataclass(frozen=True)
@@ -232,7 +238,7 @@ def fix(
     t1 = time.perf_counter()
     if settings.mode != "write":
         files = [_fix_one(c, plan, settings.mode, progress, i, len(cands))
-                 for i, (c, plan) in enumerate(_plans(cands, options, rules), 1)]
+                 for i, (c, plan) in enumerate(_settled(_plans(cands, options, rules), rules, options), 1)]
         return _result(settings.mode, None, files, started, t0, t1)
     root = state_dir(settings.state_dir)
     with StateLock(lock_path(root)) as lock:
@@ -255,19 +261,81 @@ def fix(
             def open_journal() -> Journal:
                 return Journal(journal_path(root, run_id), fsync=settings.fsync)
         writer = _Writer(open_journal, BackupStore(backups_dir(root), fsync=settings.fsync), settings.fsync)
-        files = _write_all(cands, _plans(cands, options, rules, lock.fileno()), writer, progress)
+        files = _write_all(cands, _settled(_plans(cands, options, rules, lock.fileno()), rules, options), writer,
+                           progress)
         if resume is not None:
             writer.journal  # noqa: B018 - a resumed run is closed even when nothing was left to do
         writer.close(sum(f.status is FileFixStatus.FIXED for f in files))
     return _result("write", run_id if writer.opened else None, files, started, t0, t1)
 
 
-def _read_and_plan(cand: Candidate, rules: PlanRules, options: Options) -> FilePlan | FileFix:
+def _read_and_plan(cand: Candidate, rules: PlanRules, options: Options,
+                   forbidden: frozenset[FixKey] = frozenset()) -> FilePlan | FileFix:
     try:
         data = read_bounded(cand.path, options.limits.max_file_size)
     except (OSError, OverflowError) as exc:
         return FileFix(cand.display, FileFixStatus.SKIPPED, error=f"not read: {exc}")
-    return plan_file(data, PurePosixPath(cand.display), rules, options)
+    return plan_file(data, PurePosixPath(cand.display), rules, options, forbidden)
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A plan that changes what the pack rules see: final only after the pack check."""
+
+    index: int
+    cand: Candidate
+    plan: FilePlan  # without its bytes when ``stale``
+    before_sha: str
+    stale: bool
+
+
+def _light(plan: FilePlan) -> FilePlan:
+    return replace(plan, before=b"", after=b"")
+
+
+def _settled(plans: Iterator[tuple[Candidate, FilePlan | FileFix]], rules: PlanRules,
+             options: Options) -> Iterator[tuple[Candidate, FilePlan | FileFix]]:
+    """Plans as they become final: at once for a plan that changes nothing the pack rules see,
+    after the pack check (engine/fix/pack_guard.py) for the others. Those are held until every
+    file is planned, with their bytes up to HOLD_BYTES in all; beyond, planned again to write."""
+    light: dict[int, FilePlan] = {}
+    held: list[_Held] = []
+    kept = 0
+    for i, (cand, plan) in enumerate(plans):
+        if isinstance(plan, FilePlan):
+            light[i] = _light(plan)
+            if changes_pack(plan):
+                size = len(plan.before) + len(plan.after)
+                stale = kept + size > HOLD_BYTES
+                kept += 0 if stale else size
+                held.append(_Held(i, cand, light[i] if stale else plan, sha256(plan.before), stale))
+                continue
+        yield cand, plan
+    if not held:
+        return
+    cands = {h.index: h.cand for h in held}
+
+    def replan(index: int, forbidden: frozenset[FixKey]) -> FilePlan | None:
+        again = _read_and_plan(cands[index], rules, options, forbidden)
+        return again if isinstance(again, FilePlan) else None
+
+    guarded = guard(light, rules.check, replan)
+    for h in held:
+        g = guarded.get(h.index)
+        if g is not None:
+            yield h.cand, g.plan
+        elif not h.stale:
+            yield h.cand, h.plan
+        else:
+            yield h.cand, _planned_again(h, rules, options)
+
+
+def _planned_again(h: _Held, rules: PlanRules, options: Options) -> FilePlan | FileFix:
+    again = _read_and_plan(h.cand, rules, options)
+    if isinstance(again, FilePlan) and sha256(again.before) != h.before_sha:
+        return FileFix(h.cand.display, FileFixStatus.FAILED, again.format,
+                       error="file changed while it was being fixed; not changed")
+    return again
 
 
 def _plan_chunk(state: tuple[PlanRules, Options], chunk: Sequence[Candidate]) -> list[FilePlan | FileFix]:

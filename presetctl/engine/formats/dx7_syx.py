@@ -11,7 +11,9 @@ Formats (Yamaha DX7 owner's manual, MIDI data format; the same layout Dexed read
 The checksum is ``(-sum(data)) & 0x7F``. Each voice becomes one :class:`Preset` (``index`` =
 voice number in the file, counting on across concatenated banks); its name is bytes 118-127
 of the packed voice (145-154 unpacked). The loader is tolerant like the best librarians: a
-header is found anywhere, on any channel, and nothing it reads makes it raise. It records
+header is found anywhere, on any channel, and nothing it reads makes it raise. A bank (or
+voice) whose data holds ``F0``/``F7`` is read at fixed offsets when its checksum or the file's
+size vouches for it (:func:`fixed_dumps`), and a MacBinary header in front is skipped. It records
 what it found in ``Document.raw`` (a :class:`Dx7File`); the D rules (rules/dx7.py) judge it.
 A file without any DX7 voice data is handed to the other-sysex loader (format ``syx``).
 """
@@ -43,6 +45,10 @@ BANK_COUNT_VARIANT = b"\x10\x00"
 VOICE_COUNT = b"\x01\x1b"  # 155 = 0x01 << 7 | 0x1B
 # A DX7 voice header anywhere in the first bytes: bank (any byte count) or single voice.
 _HEADER = re.compile(rb"\xf0\x43[\x00-\x0f](?:\x09|\x00\x01\x1b)")
+# Headers of dumps that can be read at fixed offsets: bank (either byte count) and single voice.
+_FIXED = ((re.compile(rb"\xf0\x43[\x00-\x0f]\x09(?:\x20\x00|\x10\x00)"), BANK_DATA),
+          (re.compile(rb"\xf0\x43[\x00-\x0f]\x00\x01\x1b"), VOICE_UNPACKED))
+MAX_FIXED_CHECKS = 1_000  # candidates whose checksum is computed: hostile files repeat headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +143,7 @@ class Dump:
     data_at: int  # offset of the first data byte
     data_len: int  # bytes between the header and F7 (data + checksum when complete)
     voices: tuple[Voice, ...]
+    fixed: bool = False  # read at fixed offsets: the data holds F0 or F7 bytes (status bytes)
 
     @property
     def expected(self) -> int:
@@ -165,6 +172,37 @@ class Dx7File:
 
 def checksum(payload: bytes) -> int:
     return (-sum(payload)) & 0x7F
+
+
+def fixed_dumps(data: bytes, lo: int = 0, hi: int | None = None) -> tuple[tuple[int, int], ...]:
+    """(start, end) of the dumps in ``data[lo:hi]`` to read at fixed offsets, not as a stream.
+
+    A 4104-byte bank (or 163-byte voice) whose data holds an ``F0`` or ``F7`` byte is cut short
+    by a stream reader at that byte, losing every voice after it. It is read whole when the
+    dump's last byte is ``F7`` and either its checksum matches the data's low 7 bits (a 1 in
+    128 chance for anything else) or the dump is the whole file (or the whole MacBinary data
+    fork): a file of exactly a bank's size, starting with its header and ending in F7, is that
+    bank. A dump without status bytes inside is left to the stream reader, which reads it the
+    same way.
+    """
+    hi = len(data) if hi is None else hi
+    found: list[tuple[int, int]] = []
+    checks = 0
+    for pattern, length in _FIXED:
+        size = HEADER + length + 2
+        for m in pattern.finditer(data, lo, hi):
+            start, end = m.start(), m.start() + size
+            if end > hi or data[end - 1] != sysex.EOX or any(a < end and start < b for a, b in found):
+                continue
+            inner = data[start + HEADER : end - 1]  # data and checksum
+            if sysex.EOX not in inner and sysex.SOX not in inner:
+                continue
+            checks += 1
+            if checks > MAX_FIXED_CHECKS:
+                return tuple(sorted(found))
+            if (start, end) == (lo, hi) or checksum(inner[:-1]) == inner[-1] & 0x7F:
+                found.append((start, end))
+    return tuple(sorted(found))
 
 
 def display_name(raw: bytes) -> str:
@@ -200,13 +238,17 @@ def _dump(data: bytes, msg: sysex.Message, number: int, first_voice: int) -> Dum
     length = max(0, data_end - data_at)
     expected = BANK_DATA if kind == "bank" else VOICE_UNPACKED
     voices = _voices(data, data_at, min(length, expected), kind == "bank", first_voice)
+    inner = data[data_at:data_end]
+    fixed = msg.terminated and (sysex.EOX in inner or sysex.SOX in inner)  # only a fixed-offset read keeps these
     return Dump(kind, number, msg.start, msg.end, msg.terminated, head[2] & 0x0F, bytes(head[4:6]), data_at,
-                length, voices)
+                length, voices, fixed)
 
 
 def parse(data: bytes) -> Dx7File:
     """Every DX7 dump in ``data``; never raises."""
-    parts = sysex.split(data)
+    wrapper = sysex.macbinary(data)
+    lo, hi = (wrapper.start, wrapper.end) if wrapper is not None else (0, len(data))
+    parts = sysex.split(data, fixed_dumps(data, lo, hi), wrapper)
     dumps: list[Dump] = []
     others: list[sysex.Message] = []
     voice = 1
@@ -274,7 +316,7 @@ class Dx7Loader(Loader):
                       for v in voices)
         raw_only = found.dumps[0].kind == "raw"
         covered = frozenset(d.start for d in found.dumps)  # a cut-short dump is D004's finding
-        problems = () if raw_only else tuple(sysex.framing_problems(data, found.parts, covered))
+        problems = () if raw_only else tuple(sysex.framing_problems(data, found.parts, covered, dx7=True))
         return Document(self.format_id, data, raw=found, presets=tuple(_preset(v) for v in voices), problems=problems,
                         facts=DocumentFacts(texts=texts, header=_header(found)))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from presetctl.engine.fix.model import FixAction, FixContext
+from presetctl.engine.fix.model import FixAction, FixContext, Splice
 from presetctl.engine.fix.toolkit import each, target
 from presetctl.engine.fix.writers import dx7_sysex
 from presetctl.engine.formats import dx7_syx, sysex
@@ -53,11 +53,13 @@ def check_checksum(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
             continue
         if stored & 0x7F == want:
             yield Violation(f"{dump.label}: checksum byte {stored:02X} has bit 7 set (its low 7 bits {want:02X} "
-                            f"match): a receiving synth sees a status byte and drops the dump",
+                            f"match): Dexed compares all 8 bits and refuses the bank, a synth receiving it sees a "
+                            f"status byte",
                             Location(offset=at), code="D002", data=data)
         else:
             yield Violation(f"{dump.label}: checksum {stored:02X} does not match the data (expected {want:02X}): "
-                            f"a DX7 rejects the dump", Location(offset=at), code="D001", data=data)
+                            f"Dexed refuses the {'bank' if dump.kind == 'bank' else 'dump'} unless told to load it "
+                            f"anyway", Location(offset=at), code="D001", data=data)
 
 
 def check_byte_count(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
@@ -71,7 +73,7 @@ def check_byte_count(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
         why = (" (a common variant written by some librarians)" if dump.kind == "bank" and
                dump.count == BANK_COUNT_VARIANT else "")
         yield Violation(f"{dump.label}: byte count {shown}{why}; the DX7 format says {want.hex(' ').upper()} "
-                        f"({dump.expected} bytes)", Location(offset=dump.start + 4),
+                        f"({dump.expected} bytes); Dexed does not read the count", Location(offset=dump.start + 4),
                         data={"repair": "byte-count", "dump_at": dump.start, "want": want.hex()})
 
 
@@ -91,16 +93,43 @@ def check_size(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
                             f"checksum: {len(dump.voices)} voices read, checksum not checked", where)
 
 
+# Bytes of each packed operator (0-10: EG rates and levels, break point, depths) that the newest
+# Dexed copies raw into the voice, bit 7 included (Cartridge::unpackProgram); it masks the others.
+_RAW_IN_DEXED = frozenset(op * 17 + i for op in range(6) for i in range(11))
+
+
+def _status_bytes(dump: Dump, voice: dx7_syx.Voice | None, high: Sequence[tuple[int, int]]) -> str:
+    """What readers do with a voice's bytes above 7F (``high``: (file offset, byte) pairs)."""
+    said = "MIDI data is 7-bit: a synth receiving the dump drops it"
+    if dump.kind != "bank":
+        return said  # Dexed's cartridge loader reads banks only
+    ends = [at for at, b in high if b == sysex.EOX]
+    if ends:  # Dexed's Cartridge::load stops at the first F7 (an F0 inside it never looks at)
+        return f"{said}; the F7 at byte {ends[0]} ends the bank early for Dexed, which refuses it or loads it misaligned"
+    if voice is not None and voice.packed and any(at - voice.offset in _RAW_IN_DEXED for at, _ in high):
+        return f"{said}; Dexed plays operator EG and scaling bytes with bit 7 (values above 127)"
+    return f"{said}; Dexed ignores bit 7 of these bytes"
+
+
 def check_seven_bit(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+    """One finding per voice with bytes above 7F (and one for the bytes after the last complete voice)."""
     for dump in _dumps(doc):
-        payload = _payload(doc, dump)
-        high = [i for i, b in enumerate(payload) if b > 0x7F]
-        if high:
-            yield Violation(f"{dump.label}: {_n(len(high), 'data byte')} above 7F (first at byte {dump.data_at + high[0]}): "
-                            f"MIDI data bytes are 7-bit, a synth sees status bytes",
-                            Location(offset=dump.data_at + high[0]),
-                            data={"repair": "seven-bit", "dump_at": dump.start, "start": dump.data_at,
-                                  "end": dump.data_at + len(payload)})
+        end = dump.data_at + min(dump.data_len, dump.expected)
+        if doc.data[dump.data_at : end].isascii():
+            continue  # every byte below 80: the common case, checked at C speed
+        ranges: list[tuple[dx7_syx.Voice | None, int, int]] = [(v, v.offset, v.offset + len(v.data)) for v in dump.voices]
+        ranges.append((None, ranges[-1][2] if ranges else dump.data_at, end))
+        for voice, start, stop in ranges:
+            high = [(at, doc.data[at]) for at in range(start, stop) if doc.data[at] > 0x7F]
+            if not high:
+                continue
+            at, byte = high[0]
+            who = (f"voice {voice.number} {dx7_syx.display_name(voice.name_bytes)!r}" if voice is not None
+                   else f"{dump.label}, after the last complete voice")
+            yield Violation(f"{who}: {_n(len(high), 'data byte')} above 7F (first: {byte:02X} at byte {at}); "
+                            f"{_status_bytes(dump, voice, high)}",
+                            Location(offset=at, voice=voice.number if voice is not None else None),
+                            data={"repair": "seven-bit", "dump_at": dump.start, "start": start, "end": stop})
 
 
 def check_concatenated(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
@@ -130,12 +159,44 @@ def check_names(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
                                                        voice=voice.number))
 
 
+def dexed_reading(field: str, value: int) -> str:
+    """What Dexed (Cartridge::unpackProgram and the msfa engine) does with an out-of-range value.
+
+    Nobody has documented what a DX7 does with them (Dexed issue #215 asks); Dexed is the
+    reference emulator, and each of these plays differently from any value a DX7 can store.
+    """
+    name = field.split("_", 1)[1] if field.startswith("op") and field[2:3].isdigit() else field
+    if name.startswith("pitch_eg_"):
+        return f"Dexed rescales it to {int(value / 255 * 99)} (value x 99 / 255): the pitch envelope changes"
+    return _DEXED.get(name.rstrip("1234"), "Dexed uses it as stored, beyond any DX7 setting").format(
+        value=value, shift=value - 24)
+
+
+_DEXED = {
+    "eg_rate": "Dexed plays it like 99 (its rate table ends there)",
+    "eg_level": "Dexed plays it louder than level 99 (its level scale runs on past 99)",
+    "output_level": "Dexed plays it at least as loud as 99, louder where keyboard scaling lowers the level",
+    "kbd_breakpoint": "Dexed puts the break point above the highest key a DX7 offers",
+    "kbd_left_depth": "Dexed scales the level more steeply than depth 99",
+    "kbd_right_depth": "Dexed scales the level more steeply than depth 99",
+    "detune": "Dexed detunes one step beyond +7",
+    "freq_fine": "Dexed uses it as stored: a frequency ratio beyond fine 99",
+    "lfo_speed": "Dexed runs the LFO faster than speed 99",
+    "lfo_delay": "Dexed computes the delay from 99 - value, which goes negative: undefined in its engine",
+    "lfo_pmd": "Dexed modulates the pitch deeper than depth 99",
+    "lfo_amd": "Dexed modulates the amplitude deeper than depth 99",
+    "lfo_wave": "Dexed has no such wave and plays no LFO at all",
+    "transpose": "Dexed shifts every note by {shift} semitones (a DX7 stops at +24)",
+}
+
+
 def check_ranges(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
     for dump in _dumps(doc):
         for voice in dump.voices:
             for f, value in zip(dx7_syx.FIELDS, voice.values, strict=True):
                 if value > f.maximum:
-                    yield Violation(f"{f.name} = {value} is outside the DX7 range 0-{f.maximum}",
+                    yield Violation(f"{f.name} = {value} is outside the DX7 range 0-{f.maximum}: "
+                                    f"{dexed_reading(f.name, value)}",
                                     Location(pointer=f.pointer, offset=voice.field_offset(f), voice=voice.number),
                                     data={"min": 0, "max": f.maximum, "name": f.name})
 
@@ -179,12 +240,27 @@ def fix_sysex_bank(doc: Document, violations: Sequence[Violation], ctx: FixConte
     return each(violations, make)
 
 
+def fix_framing(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
+    """Write the bare sysex: every message kept byte for byte, the stray bytes around them removed
+    (a MacBinary header and resource fork, padding, a few bytes of junk; see sysex.strippable)."""
+    parts = doc.raw.parts if isinstance(doc.raw, Dx7File) else doc.raw if isinstance(doc.raw, sysex.Split) else None
+    ranges = sysex.strippable(doc.data, parts) if parts is not None else None
+    if ranges is None:
+        return []
+    removed = sum(end - start for start, end in ranges)
+    what = " (MacBinary header)" if parts is not None and parts.wrapper is not None else ""
+    return [FixAction(v.code, f"removed {removed} bytes outside the sysex messages{what}", v.location,
+                      tuple(Splice(start, end, b"") for start, end in ranges), targets=(target(v),))
+            for v in violations if (v.data or {}).get("repair") == "strip"]
+
+
 RULES = (
     Rule("D001", "dx7-checksum-mismatch", Level.FORMAT, E, "DX7 dump checksum does not match its data",
          RuleDoc("Reports a bank or single-voice dump whose checksum byte is not `(-sum(data)) & 0x7F`. "
                  + _FRAMING,
-                 "A DX7 (and strict librarians) reject the whole dump: none of its voices load. The mismatch may "
-                 "also mean the voice data itself was damaged.",
+                 "Dexed refuses the bank with 'This sysex file is not for the DX7 or it is corrupted' and loads "
+                 "it only if the user insists; its OSC interface and strict librarians refuse it outright. The "
+                 "mismatch may also mean the voice data itself was damaged.",
                  "`... 5F 1C ... 00 F7` where the data sums to a checksum of 5A",
                  "Recompute the checksum, after checking that the voices sound right.",
                  "Unsafe: the fixer writes the checksum of the data as it is, which makes a synth accept data "
@@ -199,10 +275,12 @@ RULES = (
                  "`... 9B F7` where the checksum is 1B", "Clear bit 7 of the checksum byte.",
                  "Safe: the data is confirmed by the low 7 bits; only the invalid bit is cleared."),
          fix=Fix(FixSafety.SAFE, "clear bit 7 of the checksum byte", fix_sysex_bank)),
-    Rule("D003", "dx7-byte-count", Level.FORMAT, W, "DX7 dump byte count is not the format's",
+    Rule("D003", "dx7-byte-count", Level.FORMAT, I, "DX7 dump byte count is not the format's",
          RuleDoc("Reports a byte count (the two bytes after the format number) other than `20 00` for a bank or "
                  "`01 1B` for a single voice. `10 00`, written by some librarians, is recognized as such.",
-                 "Strict receivers and librarians check the count and reject the dump.",
+                 "Dexed never reads the count (it checks only the F0 at the start and the F7 at byte 4103) and "
+                 "loads the bank; strict librarians check it and reject the dump. What a DX7 does with it is not "
+                 "documented, hence an info.",
                  "`F0 43 00 09 10 00 ...`", "Write `20 00` (`01 1B` for a single voice).",
                  "Safe: the count is fixed by the format; no data changes."),
          check=check_byte_count, formats=DX7, fix=Fix(FixSafety.SAFE, "write the format's byte count", fix_sysex_bank)),
@@ -215,13 +293,20 @@ RULES = (
                  "Find a complete copy of the bank; presetctl does not guess missing bytes."),
          check=check_size, formats=DX7),
     Rule("D005", "dx7-data-not-7-bit", Level.FORMAT, E, "DX7 voice data holds bytes above 7F",
-         RuleDoc("Reports voice data bytes with bit 7 set (one finding per dump, at the first).",
-                 "MIDI sysex data is 7-bit: such a byte is a status byte to a synth, which aborts the dump. "
-                 "Software that keeps bit 7 reads out-of-range values.",
-                 "a name byte `C3` where `43` (C) was meant",
-                 "Clear bit 7 of each data byte (as the DX7 would read the low 7 bits).",
-                 "Unsafe: the values change (to the 7 bits a DX7 would read); check the voices."),
-         check=check_seven_bit, formats=DX7, fix=Fix(FixSafety.UNSAFE, "clear bit 7 of each data byte", fix_sysex_bank)),
+         RuleDoc("Reports voice data bytes with bit 7 set: one finding per voice, at its first such byte. A "
+                 "4104-byte bank (163-byte voice) whose data holds `F0` or `F7` is read at fixed offsets, all of "
+                 "its voices, when its checksum matches or it is the whole file; the finding then names the "
+                 "status bytes.",
+                 "MIDI sysex data is 7-bit: such a byte is a status byte to a synth, which drops the dump. An `F7` "
+                 "inside the data ends the dump for every stream reader: Dexed then refuses the bank or loads it "
+                 "misaligned. Other high bytes the newest Dexed masks, except in the operator EG and scaling "
+                 "bytes, which it plays with bit 7 (values above 127); older Dexed versions read them raw.",
+                 "a name byte `C3` where `43` (C) was meant; an `F7` at byte 900 of a 4104-byte bank",
+                 "Clear bit 7 of each data byte (as a 7-bit receiver reads them). The checksum stays valid: "
+                 "masking changes the data's sum by multiples of 128.",
+                 "Unsafe: values change wherever a reader used bit 7 (Dexed's operator EG and scaling bytes); "
+                 "elsewhere the result is what the newest Dexed already plays. Listen to the voices."),
+         check=check_seven_bit, formats=DX7, fix=Fix(FixSafety.UNSAFE, "clear bit 7 of the voice's data bytes", fix_sysex_bank)),
     Rule("D006", "dx7-concatenated-banks", Level.FORMAT, W, "Several DX7 banks in one file",
          RuleDoc("Reports a file holding more than one 32-voice bank message. presetctl reads them all (voices "
                  "are numbered on: bank 2 starts at voice 33).",
@@ -248,8 +333,11 @@ RULES = (
                  "levels, fine frequency, LFO 0-99, detune 0-14, LFO wave 0-5, transpose 0-48, algorithm 0-31, "
                  "...), read from the packed bank (or unpacked single-voice) layout. One finding per value, "
                  "with its byte offset.",
-                 "The DX7 clamps or misreads such values and emulators disagree: the voice sounds different "
-                 "on each. Common in banks edited by hand or made for another synth, hence a warning.",
+                 "The voice sounds different from anything a DX7 can store. Dexed (the reference emulator; "
+                 "what a DX7 itself does is not documented) plays operator EG rates above 99 like 99, EG and "
+                 "output levels louder, rescales pitch-EG values to value x 99 / 255 (100 plays as 38), plays "
+                 "no LFO for waves 6-7, transposes beyond +24 and uses the rest as stored; the message says "
+                 "which. Common in banks edited by hand or made for another synth, hence a warning.",
                  "`op1 output_level = 127` (range 0-99)", "Bring the value into range in an editor."),
          check=check_ranges, formats=DX7),
     Rule("D010", "dx7-unused-bits", Level.FORMAT, I, "Packed DX7 voice has unused bits set",
@@ -270,8 +358,18 @@ RULES = (
     Rule("D012", "sysex-framing", Level.FORMAT, W, "Sysex file has stray bytes or a message without F7",
          RuleDoc("Reports bytes outside any `F0 ... F7` message, and messages cut short by the next `F0` or the "
                  "end of the file. Emitted by the sysex loaders (formats dx7-syx and syx).",
-                 "A synth receiving the file sees noise or an aborted dump.",
-                 "a text line saved before the first `F0`", "Remove the stray bytes; find a complete copy.")),
+                 "A synth receiving the file sees noise or an aborted dump. Dexed wants `F0` as the file's first "
+                 "byte: a bank behind a MacBinary header (a 4232-byte file) or leading junk is refused, or "
+                 "loaded misaligned if the user insists; bytes after the bank's `F7` it ignores.",
+                 "a text line saved before the first `F0`; a 128-byte MacBinary header before the bank",
+                 "Remove the stray bytes (the fix writes the bare sysex); for a message without F7, find a "
+                 "complete copy.",
+                 "Safe: every sysex message stays byte for byte; only bytes outside them go, and the fix removes "
+                 "only what carries no sound: a MacBinary header (the Mac file name, type and dates) and what "
+                 "follows its data fork (resource fork, padding), padding bytes (00, FF, white space, ^Z), or "
+                 "blocks shorter than one voice (128 bytes). Larger blocks of other bytes could be voice data "
+                 "and are left alone. The original is in the fix backup (`presetctl fix --undo`)."),
+         fix=Fix(FixSafety.SAFE, "write the bare sysex (remove the bytes around the messages)", fix_framing)),
     Rule("D013", "sysex-no-message", Level.FORMAT, E, "File named as sysex holds no sysex message",
          RuleDoc("Reports a `.syx` file without any `F0 ... F7` message that is not a 4096-byte headerless DX7 "
                  "dump either (text, HTML, another format saved under the extension).",

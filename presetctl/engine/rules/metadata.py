@@ -13,6 +13,7 @@ from presetctl.engine.fix.toolkit import each, field_fix, preset_at, target
 from presetctl.engine.fix.writers import json_text
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Preset, Severity, Violation
+from presetctl.engine.names import is_placeholder
 from presetctl.engine.rules.base import CheckFn, Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
 from presetctl.engine.versions import compare_versions
 
@@ -97,8 +98,18 @@ def check_version(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
 # --- fixes ------------------------------------------------------------------------------------
 
 def fix_missing_name(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
-    return each(violations, lambda v: field_fix(doc, v, "name", ctx.stem, f"name set to {ctx.stem!r} (the file name)",
-                                                       insert=True))
+    """Only an absent name of a single-preset file gets the file name. In a bank the file names the
+    bank, not a voice; and a name that is there but blank (or ``INIT VOICE``, dashes) is a
+    placeholder for an empty slot: nine of them renamed after the file are nine equal names."""
+    if len(doc.presets) != 1:
+        return []
+
+    def make(v: Violation) -> FixAction | None:
+        preset = preset_at(doc, v)
+        if preset is None or (preset.name is not None and is_placeholder(preset.name)):
+            return None
+        return field_fix(doc, v, "name", ctx.stem, f"name set to {ctx.stem!r} (the file name)", insert=True)
+    return each(violations, make)
 
 
 def _from_config(field: str, value: str | None) -> Fixer:
@@ -151,7 +162,9 @@ RULES = (
                  "Browsers list presets by name; a nameless preset shows as 'Init' or as its file name, "
                  "and cannot be found by search.",
                  '`"metadata": {"name": "  "}`', "Give the preset a name (often the file name).",
-                 "Safe: the fix copies the file name, which is what synths show anyway."),
+                 "Safe: the fix copies the file name, which is what synths show anyway. Only an absent name "
+                 "of a single-preset file is filled: a voice of a bank and a placeholder name (blank, dashes, "
+                 "`INIT VOICE`) are left alone, since the file name would make them all the same name."),
          check=_missing("name", "name"), fix=Fix(FixSafety.SAFE, "use the file name as the preset name", fix_missing_name,
                                                       uses_file_name=True)),
     Rule("M002", "missing-author", Level.METADATA, W, "Preset has no author",

@@ -11,6 +11,7 @@ from presetctl.engine.fix.model import FixAction, FixContext
 from presetctl.engine.fix.toolkit import each, field_fix, preset_at, target
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Severity, Violation
+from presetctl.engine.names import is_placeholder
 from presetctl.engine.rules.base import Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -23,9 +24,12 @@ _SPACES = re.compile(r"^\s|\s$|\s{2,}")
 
 
 def comparable(name: str) -> str:
-    """Key for comparing a preset name with a file name: case, separators and accents folded."""
+    """Key for comparing a preset name with a file name: case, separators and accents folded.
+
+    The characters a portable file name cannot hold count as separators too: N002's fix writes
+    ``Bass?`` as ``Bass_.json``, which still names the preset ``Bass?``."""
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[\s_\-.]+", " ", text).strip().casefold()
+    return re.sub(r'[\s_\-.<>:"/\\|?*\x00-\x1f\x7f]+', " ", text).strip().casefold()
 
 
 def is_control(ch: str) -> bool:
@@ -36,8 +40,8 @@ def check_name_matches_file(doc: Document, ctx: RuleContext) -> Iterator[Violati
     if len(doc.presets) != 1:
         return  # banks hold many names; the file name names the bank
     p = doc.presets[0]
-    if not p.name or not p.name.strip():
-        return
+    if p.name is None or is_placeholder(p.name):
+        return  # an empty slot (blank, INIT VOICE) is not a name that disagrees with the file
     stem = ctx.path.name
     for suffix in ctx.path.suffixes[-1:]:
         stem = stem[: -len(suffix)]
@@ -93,8 +97,12 @@ def check_name_controls(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
 # --- fixes ------------------------------------------------------------------------------------
 
 def fix_name_sync(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
-    return each(violations, lambda v: field_fix(
-        doc, v, "name", ctx.stem, f"name {(v.data or {}).get('name')!r} -> {ctx.stem!r} (the file name)"))
+    def make(v: Violation) -> FixAction | None:
+        preset = preset_at(doc, v)
+        if preset is None or is_placeholder(preset.name):
+            return None  # a placeholder marks an empty slot: never renamed after the file
+        return field_fix(doc, v, "name", ctx.stem, f"name {preset.name!r} -> {ctx.stem!r} (the file name)")
+    return each(violations, make)
 
 
 def fix_name_length(doc: Document, violations: Sequence[Violation], ctx: FixContext) -> list[FixAction]:
@@ -137,7 +145,8 @@ RULES = (
                  "`Bass 01.vital` holding `preset_name: \"Wobble\"`",
                  "Rename the file or the preset so they agree.",
                  "Unsafe: the fixer renames the preset after the file, which may not be the name the "
-                 "author meant."),
+                 "author meant. A placeholder name (blank, dashes, `INIT VOICE`) is neither reported nor "
+                 "renamed: it marks an empty slot."),
          check=check_name_matches_file, fix=Fix(FixSafety.UNSAFE, "set the preset name from the file name", fix_name_sync,
                                                            uses_file_name=True)),
     Rule("N002", "non-portable-file-name", Level.NAMING, W, "File name breaks on another OS",

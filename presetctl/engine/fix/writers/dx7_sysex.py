@@ -1,29 +1,30 @@
-"""DX7 32-voice bank sysex: voice names, checksum and byte-count repairs as byte splices.
+"""DX7 sysex: voice names, repairs and the checksum that every edit keeps, as byte splices.
 
 Layout (Yamaha DX7 bulk dump, format 9): ``F0 43 0n 09 20 00`` + 4096 data bytes (32 voices
 of 128 bytes; the name is bytes 118-127 of a voice, 10 ASCII characters padded with spaces)
-+ checksum + ``F7``. The checksum is ``(-sum(data)) & 0x7F``. Some tools write the byte count
-as ``10 00``; the DX7 wants ``20 00`` (4096 = 0x20 << 7).
++ checksum + ``F7``; a single voice (format 0) holds 155 unpacked bytes, name at 145. The
+checksum is ``(-sum(data)) & 0x7F``. Some tools write the byte count as ``10 00``; the DX7
+wants ``20 00`` (4096 = 0x20 << 7).
+
+The checksum belongs to the data: :func:`keep_checksums` runs on every edit of a DX7 file
+(the planner applies it through ``writers.registry``), so a rename, a masked byte or a
+repaired count never leaves the checksum behind. It keeps the checksum's relation to the
+data: a checksum that was right stays right; one that was wrong stays wrong by the same
+amount, because recomputing it is D001's fix (unsafe: it makes a synth accept data that may
+be damaged), which no other fix may apply on the side.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from presetctl.engine.fix.model import Splice
+from presetctl.engine.formats.base import Document
+from presetctl.engine.formats.dx7_syx import Dump, Dx7File
 
 HEADER = 6
-DATA = 4096
-VOICE = 128
-NAME_AT = 118
 NAME_LEN = 10
-SIZE = HEADER + DATA + 2
-
-
-def is_bank(data: bytes) -> bool:
-    return (len(data) >= SIZE and data[0] == 0xF0 and data[1] == 0x43 and data[3] == 0x09
-            and data[HEADER + DATA + 1] == 0xF7)
 
 
 def checksum(payload: bytes) -> int:
@@ -35,37 +36,50 @@ def _name_bytes(name: str) -> bytes:
     return text.ljust(NAME_LEN).encode("ascii")
 
 
-def set_voice_name(data: bytes, voice: int, name: str) -> Splice | None:
-    """Set voice ``voice`` (1-based) to ``name``; the checksum repair follows as its own splice."""
-    if not is_bank(data) or not 1 <= voice <= 32:
-        return None
-    at = HEADER + (voice - 1) * VOICE + NAME_AT
-    return Splice(at, at + NAME_LEN, _name_bytes(name))
+def set_voice_name(found: Dx7File, voice: int, name: str) -> Splice | None:
+    """Set voice ``voice`` (numbered on across the file's dumps) to ``name``, in any dump layout."""
+    for dump in found.dumps:
+        for v in dump.voices:
+            if v.number == voice:
+                return Splice(v.name_offset, v.name_offset + NAME_LEN, _name_bytes(name))
+    return None
 
 
-def repair(data: bytes) -> list[tuple[str, Splice]]:
-    """Splices fixing the byte count and the checksum of a bank, with what each does."""
-    if not is_bank(data):
-        return []
-    out: list[tuple[str, Splice]] = []
-    if data[4:6] != b"\x20\x00":
-        out.append((f"byte count {data[4]:02X} {data[5]:02X} -> 20 00", Splice(4, 6, b"\x20\x00")))
-    payload = bytes(b & 0x7F for b in data[HEADER : HEADER + DATA])
-    if payload != data[HEADER : HEADER + DATA]:
-        out.append(("cleared bit 7 of data bytes (MIDI data is 7-bit)", Splice(HEADER, HEADER + DATA, payload)))
-    want = checksum(payload)
-    if data[HEADER + DATA] != want:
-        out.append((f"checksum {data[HEADER + DATA]:02X} -> {want:02X}",
-                    Splice(HEADER + DATA, HEADER + DATA + 1, bytes([want]))))
+def keep_checksums(doc: Document, splices: Sequence[Splice]) -> list[Splice]:
+    """``splices`` plus what keeps each dump's checksum where it was relative to its data.
+
+    Splices are in the coordinates of ``doc.data`` (the bytes before the edit). A splice that
+    writes the checksum byte itself (D001's and D002's repairs) was computed from those bytes
+    too; the data's change is added on top, so any set of edits in one pass composes.
+    """
+    found = doc.raw if isinstance(doc.raw, Dx7File) else None
+    if found is None:
+        return list(splices)
+    out = list(splices)
+    for dump in found.dumps:
+        adjusted = _checksum_splice(doc.data, dump, out)
+        if adjusted is not None:
+            out = [s for s in out if not s.start <= adjusted.start < s.end] + [adjusted]
     return out
 
 
-def after_name_change(data: bytes) -> bytes:
-    """Recompute the checksum after a voice-name splice was applied."""
-    if not is_bank(data):
-        return data
-    want = checksum(data[HEADER : HEADER + DATA])
-    return data[: HEADER + DATA] + bytes([want]) + data[HEADER + DATA + 1 :]
+def _checksum_splice(data: bytes, dump: Dump, splices: Sequence[Splice]) -> Splice | None:
+    at = dump.checksum_at
+    if at is None:
+        return None  # no checksum to keep (a size finding says why)
+    lo = dump.data_at
+    edits = [s for s in splices if s.start < at and lo < s.end or s.start == s.end and lo <= s.start < at]
+    if not edits or any(s.start < lo or s.end > at or len(s.text) != s.end - s.start for s in edits):
+        return None  # nothing changed in the data, or a splice the checksum cannot follow (size changes)
+    writes = [s for s in splices if s.start <= at < s.end]
+    if len(writes) > 1 or writes and (writes[0].start, writes[0].end) != (at, at + 1):
+        return None
+    base = writes[0].text[0] if writes else data[at]
+    delta = sum(sum(s.text) - sum(data[s.start : s.end]) for s in edits)
+    new = ((base & 0x7F) - delta) & 0x7F | (base & 0x80)  # bit 7 is D002's finding, kept as it was
+    if not writes and new == data[at]:
+        return None
+    return Splice(at, at + 1, bytes([new]))
 
 
 def _int(facts: Mapping[str, Any], key: str) -> int | None:
