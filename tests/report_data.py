@@ -44,7 +44,8 @@ def make_pack(folder: Path) -> Path:
 
 def write_report(folder: Path, pack: Path, name: str = "run.json") -> Path:
     """Validate ``pack`` (paths relative to ``folder``) and write its JSON report into ``folder``."""
-    result = api.validate([pack.name], api.Options(jobs=1), cwd=str(folder))
+    # With the marketplace profile: the viewer is shown a mix of defects and curation findings.
+    result = api.validate([pack.name], api.Options(jobs=1, profiles=("marketplace",)), cwd=str(folder))
     ctx = ReportContext(extra={"cwd": str(folder)})
     out = folder / name
     out.write_text(JsonReporter().render(result, ctx), encoding="utf-8")

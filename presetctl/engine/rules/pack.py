@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 
 from presetctl.engine.model import Location, PresetSummary, Severity, Violation
 from presetctl.engine.options import Options
-from presetctl.engine.rules.base import Level, Rule, RuleDoc
+from presetctl.engine.rules.base import MARKETPLACE, Level, Rule, RuleDoc
 from presetctl.engine.taxonomy import fold
 
 W, I, E = Severity.WARNING, Severity.INFO, Severity.ERROR
@@ -93,12 +93,12 @@ RULES = (
                  "another preset's of the same format, with name and metadata left out.",
                  "Buyers notice padded packs; duplicates also double the work of every later edit.",
                  "`Bass 01.vital` and `Bass 01 copy.vital` with different names", "Remove one of the copies."),
-         pack_check=duplicate_sounds),
+         pack_check=duplicate_sounds, profile=MARKETPLACE),
     Rule("Q002", "duplicate-name", Level.PACK, W, "Preset name used more than once",
          RuleDoc("Reports presets of the same format whose names are equal ignoring case.",
                  "Browsers and DAW recall by name: the wrong preset comes back.",
                  "two presets named `Init`", "Give each preset its own name."),
-         pack_check=duplicate_names),
+         pack_check=duplicate_names, profile=MARKETPLACE),
     Rule("Q003", "file-name-case-collision", Level.PACK, E, "File names differ only by case",
          RuleDoc("Reports files whose paths are equal ignoring case.",
                  "On Windows and macOS (case-insensitive file systems) one file overwrites the other when "
@@ -111,11 +111,11 @@ RULES = (
                  "Each spelling becomes its own folder or filter in a browser.",
                  "10 presets in `Bass`, 2 in `Basses`: the 2 are reported",
                  "Use one spelling; `presetctl stats --section taxonomy` proposes an alias table."),
-         pack_check=category_drift),
+         pack_check=category_drift, profile=MARKETPLACE),
     Rule("Q005", "author-drift", Level.PACK, I, "Author spelled differently across the pack",
          RuleDoc("Reports authors equal once case, spaces and punctuation are removed but spelled "
                  "differently (`Damon Armani`, `DamonArmani`).",
                  "Credit splits between spellings; filtering by author misses presets.",
                  "`Damon Armani` on 30 presets, `DamonArmani` on 1: the 1 is reported", "Use one spelling."),
-         pack_check=author_drift),
+         pack_check=author_drift, profile=MARKETPLACE),
 )

@@ -117,7 +117,8 @@ RULES = (
          RuleDoc("Reports an fxp header whose `byteSize` (offset 4) is neither 0 (what Surge writes) nor the file "
                  "length minus 8 (what the VST 2 format defines).",
                  "Surge ignores it, but hosts and librarians that trust it read too little or too much.",
-                 "`byteSize` 5000 in a 26,000-byte file", "Export the patch again, or set byteSize to 0.")),
+                 "`byteSize` 5000 in a 26,000-byte file", "Export the patch again, or set byteSize to 0."),
+         profile="marketplace"),
     Rule("U003", "surge-fxp-trailing-bytes", Level.FORMAT, W, "Bytes after the chunk or the last wavetable",
          RuleDoc("Reports bytes that no size accounts for: after the fxp chunk (`chunkSize` + 60 is less than the "
                  "file length), or after the XML and wavetables that the `sub3` header declares (except the "
@@ -167,14 +168,14 @@ RULES = (
                  "name cut to the 28-byte field matches.",
                  "Hosts list the patch by `prgName`, Surge by the meta name: users see two names for one sound.",
                  '`prgName` "Default", `<meta name="Acid Bass">`', "Save the patch again from Surge XT."),
-         check=check_program_name, formats=SURGE),
+         check=check_program_name, formats=SURGE, profile="marketplace"),
     Rule("U012", "surge-category-folder-mismatch", Level.FORMAT, W, "Patch category differs from its folder",
          RuleDoc("When the patch sits in a folder named like a Surge XT category (Basses, Leads, Pads ...), "
                  "reports a `<meta category>` whose last component (categories may be written as paths, "
                  "`Author\\Leads`) differs from the folder, ignoring case and plural.",
                  "Surge's browser files the patch under its folder; tools that read the metadata file it elsewhere.",
                  '`Leads/Acid.fxp` with `category="Monosynth"`', "Set the category to the folder name."),
-         check=check_category_folder, formats=SURGE),
+         check=check_category_folder, formats=SURGE, profile="marketplace"),
     Rule("U013", "surge-tag-missing-attribute", Level.FORMAT, E, "<tag> element without a tag attribute",
          RuleDoc("Reports a `<tag>` in `<meta><tags>` that has no `tag` attribute.",
                  "Surge XT builds a string from the missing attribute (a null pointer) and crashes on load.",
