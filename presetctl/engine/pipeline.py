@@ -43,7 +43,7 @@ def resolve(rules: RuleSet, path: str, violations: Iterable[Violation], doc: Doc
         out.append(Finding(
             path=path, code=v.code, severity=rules.severity(v.code), message=v.message,
             location=v.location, line=line, column=col, hint=v.hint or rule.doc.fix.split("\n", 1)[0],
-            fixable=rule.fixable, security=rules.security(v.code), rule_name=rule.name,
+            fixable=rule.fixable, security=rules.security(v.code), rule_name=rule.name, related=v.related,
         ))
     out.sort(key=Finding.sort_key)
     return tuple(out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from presetctl.engine.baseline import Baseline
@@ -52,7 +53,7 @@ def _pack_findings(outcomes: Sequence[FileOutcome], rules: RuleSet) -> list[Find
     for rule in pack_rules:
         assert rule.pack_check is not None
         for path, v in rule.pack_check(summaries, rules.options):
-            out.extend(resolve(rules, path, [v if v.code else Violation(v.message, v.location, rule.code, v.hint, v.data)]))
+            out.extend(resolve(rules, path, [v if v.code else replace(v, code=rule.code)]))
     return out
 
 

@@ -28,6 +28,7 @@ class ReportContext:
     tool_version: str = __version__
     fail_threshold: str = "error"
     exit_zero: bool = False  # --exit-zero: findings do not fail the run (reports that record an exit code)
+    show_related: bool = False  # --show-duplicates: every member of a duplicate group under its finding
     extra: dict[str, object] = field(default_factory=dict)
 
 

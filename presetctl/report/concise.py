@@ -17,8 +17,13 @@ def finding_line(f: Finding) -> str:
     return f"{where}: {f.code} [{f.severity.label}] {visible(f.message)}{suffix}"
 
 
-def lines(findings: tuple[Finding, ...]) -> str:
-    return "".join(finding_line(f) + "\n" for f in findings)
+def related_lines(f: Finding) -> str:
+    """``--show-duplicates``: every other member of the finding's group, one indented line each."""
+    return "".join(f"    = {visible(r.render())}{' ' + visible(repr(r.name)) if r.name else ''}\n" for r in f.related)
+
+
+def lines(findings: tuple[Finding, ...], show_related: bool = False) -> str:
+    return "".join(finding_line(f) + "\n" + (related_lines(f) if show_related else "") for f in findings)
 
 
 def summary_line(result: RunResult) -> str:
@@ -34,10 +39,10 @@ class _ConciseWriter(ReportWriter):
         self.ctx = ctx
 
     def file(self, outcome: FileOutcome) -> str:
-        return lines(outcome.findings)
+        return lines(outcome.findings, self.ctx.show_related)
 
     def pack(self, findings: tuple[Finding, ...]) -> str:
-        return lines(findings)
+        return lines(findings, self.ctx.show_related)
 
     def end(self, result: RunResult) -> str:
         return "" if self.ctx.quiet else summary_line(result) + "\n"

@@ -26,7 +26,7 @@ def make_console(ctx: ReportContext, buffer: io.StringIO) -> Console:
                    width=ctx.width, markup=False, emoji=False, highlight=False, soft_wrap=not ctx.wrap)
 
 
-def _finding_text(f: Finding, verbose: bool) -> Text:
+def _finding_text(f: Finding, verbose: bool, show_related: bool = False) -> Text:
     t = Text("  ")
     if f.line is not None:
         t.append(f"{f.line}:{f.column or 1}", style="dim")
@@ -41,6 +41,9 @@ def _finding_text(f: Finding, verbose: bool) -> Text:
         t.append("  (fixable)", style="green")
     if verbose and f.hint:
         t.append(f"\n      hint: {visible(f.hint)}", style="dim")
+    if show_related:
+        for r in f.related:
+            t.append(f"\n      = {visible(r.render())}" + (f" {visible(repr(r.name))}" if r.name else ""), style="dim")
     return t
 
 
@@ -80,7 +83,7 @@ class _FullWriter(ReportWriter):
     def _group(self, path: str, findings: Iterable[Finding]) -> None:
         self.console.print(Text(visible(path), style="bold underline", no_wrap=True, overflow="ignore"))
         for f in findings:
-            self.console.print(_finding_text(f, self.ctx.verbose))
+            self.console.print(_finding_text(f, self.ctx.verbose, self.ctx.show_related))
         self.console.print()
 
     def file(self, outcome: FileOutcome) -> str:

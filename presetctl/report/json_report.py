@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from presetctl.engine.events import RunStarted
-from presetctl.engine.model import FileOutcome, Finding, RunResult, Severity
+from presetctl.engine.model import FileOutcome, Finding, Related, RunResult, Severity
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
 from presetctl.safe_text import json_dumps
 
@@ -37,7 +37,13 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "column": f.column,
         "fixable": f.fixable,
         "hint": f.hint or None,
+        "related": [related_dict(r) for r in f.related],
     }
+
+
+def related_dict(r: Related) -> dict[str, Any]:
+    """Another member of a duplicate group: where it is and what it is called."""
+    return {"path": r.path, "location": r.location.render(), "voice": r.location.voice, "name": r.name or None}
 
 
 def summary_dict(result: RunResult) -> dict[str, Any]:
