@@ -11,7 +11,7 @@ from presetctl.engine.model import SecuritySeverity, Severity
 from presetctl.engine.options import Options
 from presetctl.engine.rules.base import DEFAULT, PROFILES, Level, Rule, RuleContext
 from presetctl.engine.rules.registry import BY_CODE, RULES
-from presetctl.engine.security.ratings import RATINGS
+from presetctl.engine.security.ratings import scan_rating
 
 
 def _matches(code: str, selectors: tuple[str, ...]) -> bool:
@@ -70,11 +70,10 @@ class RuleSet:
         return BY_CODE[code]
 
     def security(self, code: str) -> SecuritySeverity | None:
-        """The security rating a finding of ``code`` carries (file/parse codes only in scan-security)."""
-        rating = BY_CODE[code].security
-        if rating is None and self.options.rate_security:
-            return RATINGS.get(code)
-        return rating
+        """The security rating a finding of ``code`` carries (file, parse and format codes only in
+        scan-security)."""
+        rule = BY_CODE[code]
+        return scan_rating(rule) if self.options.rate_security else rule.security
 
     def severity(self, code: str) -> Severity:
         override = self.options.severity_overrides.get(code)

@@ -1,0 +1,87 @@
+"""scan-security misses no broken file: every error-level format finding validate reports surfaces in
+scan-security at medium, and a file that could not be read fails the scan as it fails validate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hostile import surge_fxp_bytes
+
+from presetctl import api
+from presetctl.engine.model import SecuritySeverity, Severity
+from presetctl.engine.rules.base import Level
+from presetctl.engine.rules.registry import BY_CODE, RULES
+from presetctl.engine.rules.selection import RuleSet
+from presetctl.engine.security.scope import scan_codes
+
+
+def dx7_bank(*, checksum_delta: int = 0, high_byte: bool = False, cut: int = 0) -> bytes:
+    voices = bytearray((bytes((i * 7) % 50 for i in range(118)) + b"E.PIANO 1 ") * 32)
+    if high_byte:
+        voices[500] = 0x85  # a data byte above 7F (not F0 or F7, which end the message)
+    body = b"\xf0\x43\x00\x09\x20\x00" + bytes(voices) + bytes([((-sum(voices)) + checksum_delta) & 0x7F, 0xF7])
+    return body[: len(body) - cut] if cut else body
+
+
+DAMAGED = {
+    "bad-checksum.syx": dx7_bank(checksum_delta=5),
+    "high-byte.syx": dx7_bank(high_byte=True),
+    "truncated.syx": dx7_bank(cut=2000),
+    "broken-xml.fxp": surge_fxp_bytes(b'<?xml version="1.0"?><patch revision="21"><meta name="x"/><parameters>'),
+    "no-patch.fxp": surge_fxp_bytes(b'<?xml version="1.0"?><notapatch/>'),
+}
+
+
+def test_every_error_level_format_rule_is_rated_medium_in_scan_security() -> None:
+    format_errors = {r.code for r in RULES if r.level is Level.FORMAT and r.severity is Severity.ERROR}
+    assert {"D001", "D004", "D005", "U007", "U009"} <= format_errors <= set(scan_codes())
+    rules = RuleSet(api.Options(rate_security=True, select=tuple(sorted(format_errors))))
+    assert {c: rules.security(c) for c in format_errors} == dict.fromkeys(format_errors, SecuritySeverity.MEDIUM)
+    assert {r.code for r in RULES if r.level is Level.FORMAT and r.severity is not Severity.ERROR}.isdisjoint(scan_codes())
+
+
+@pytest.mark.parametrize("name", sorted(DAMAGED))
+def test_what_validate_calls_a_broken_format_scan_security_reports_at_medium(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_bytes(DAMAGED[name])
+    validated = api.validate([name], api.Options(jobs=1), cwd=str(tmp_path))
+    broken = {(f.code, f.location.render()) for f in validated.findings
+              if f.severity is Severity.ERROR and BY_CODE[f.code].level is Level.FORMAT}
+    assert broken, "the damaged file must have an error-level format finding"
+    scanned = api.scan_security([name], api.Options(jobs=1), cwd=str(tmp_path))
+    rated = {(f.code, f.location.render()): f.security for f in scanned.findings}
+    assert {key: rated.get(key) for key in broken} == dict.fromkeys(broken, SecuritySeverity.MEDIUM)
+
+
+def test_a_broken_bank_is_reported_but_fails_only_at_medium(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "bad-checksum.syx").write_bytes(DAMAGED["bad-checksum.syx"])
+    result = cli(["scan-security", str(tmp_path), "-o", "json"])
+    assert result.exit_code == 0  # the default --fail-on is high
+    assert {(f["code"], f["security_severity"]) for f in json.loads(result.stdout)["findings"]} == {("D001", "medium")}
+    assert cli(["scan-security", str(tmp_path), "-q", "--fail-on", "medium"]).exit_code == 1
+
+
+def test_an_unreadable_file_in_a_folder_fails_scan_security_as_it_fails_validate(  # type: ignore[no-untyped-def]
+        cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from presetctl.engine import pipeline
+
+    (tmp_path / "pack").mkdir()
+    (tmp_path / "pack" / "locked.json").write_text("{}")
+    (tmp_path / "pack" / "fine.json").write_text('{"format_version": "1.0", "metadata": {"name": "x"}, "parameters": []}')
+    real = pipeline.read_bounded
+
+    def read_bounded(path: str, limit: int) -> bytes:
+        if path.endswith("locked.json"):
+            raise PermissionError(13, "Permission denied")
+        return real(path, limit)
+
+    monkeypatch.setattr(pipeline, "read_bounded", read_bounded)
+    monkeypatch.chdir(tmp_path)
+    validated = cli(["validate", "pack", "-j", "1", "-o", "concise", "-q"])
+    assert (validated.exit_code, validated.stdout) == (1, "pack/locked.json: F007 [error] file cannot be read: "
+                                                          "Permission denied\n")
+    scanned = cli(["scan-security", "pack", "-j", "1", "-o", "json"])
+    assert scanned.exit_code == 1
+    assert [(f["path"], f["code"], f["security_severity"]) for f in json.loads(scanned.stdout)["findings"]] == [
+        ("pack/locked.json", "F007", "high")]
