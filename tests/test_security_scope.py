@@ -85,3 +85,46 @@ def test_an_unreadable_file_in_a_folder_fails_scan_security_as_it_fails_validate
     assert scanned.exit_code == 1
     assert [(f["path"], f["code"], f["security_severity"]) for f in json.loads(scanned.stdout)["findings"]] == [
         ("pack/locked.json", "F007", "high")]
+
+
+# -- a lone control byte is not a terminal escape ----------------------------------------------------------
+def _scan_name(tmp_path: Path, name: str) -> list[tuple[str, str | None]]:
+    doc = {"format_version": "1.0", "metadata": {"name": name}, "parameters": []}
+    (tmp_path / "p.json").write_text(json.dumps(doc))
+    found = api.scan_security(["p.json"], api.Options(jobs=1, select=("X06",)), cwd=str(tmp_path)).findings
+    return sorted((f.code, f.security.label if f.security else None) for f in found)
+
+
+@pytest.mark.parametrize("name", ["Roe\x1bBear", "Pad\x1b", "Pad\x1bNice", "Pad\x1b\\", "Pad\x85", "Pad\x1b1"])
+def test_a_lone_control_byte_is_low(tmp_path: Path, name: str) -> None:
+    assert _scan_name(tmp_path, name) == [("X061", "low")]
+
+
+@pytest.mark.parametrize("name", [
+    "Pad\x1b[2J",  # CSI erase
+    "Pad\x1b]52;c;Y3VybA==\x1b\\",  # OSC 52 clipboard write, ST-terminated
+    "Pad\x1b]0;title\x1b\\",  # OSC window title
+    "Pad\x1bPq#0\x1b\\",  # DCS (sixel)
+    "Pad\x1bX\x1b\\", "Pad\x1b^\x1b\\", "Pad\x1b_x\x1b\\",  # SOS, PM, APC
+    "Pad\x1b(0lqk", "Pad\x1b)0", "Pad\x1b*B", "Pad\x1b-A",  # character set designations
+    "Pad\x1b%@",  # leave UTF-8
+    "Pad\x1bn", "Pad\x1b}",  # locking shifts
+    "Pad\x1bc", "Pad\x1b7", "Pad\x1b8", "Pad\x1bM", "Pad\x1b#8",  # reset, cursor, reverse index, alignment
+    "Pad\x9b2J", "Pad\x9d0;t\x9c", "Pad\x90q\x9c", "Pad\x8d",  # 8-bit CSI, OSC, DCS, RI
+])
+def test_sequences_that_act_on_a_terminal_are_high(tmp_path: Path, name: str) -> None:
+    assert _scan_name(tmp_path, name) == [("X063", "high")]
+
+
+def test_an_osc_keeps_its_bel_as_an_invisible_character(tmp_path: Path) -> None:
+    assert _scan_name(tmp_path, "Pad\x1b]52;c;Y3VybA==\x07") == [("X061", "low"), ("X063", "high")]
+
+
+def test_a_dx7_voice_name_with_a_lone_esc_does_not_fail_the_scan(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    voices = bytearray((bytes((i * 7) % 50 for i in range(118)) + b"E.PIANO 1 ") * 32)
+    voices[27 * 128 + 118 : 27 * 128 + 128] = b"Roe\x1bBear  "
+    (tmp_path / "5.syx").write_bytes(b"\xf0\x43\x00\x09\x20\x00" + voices + bytes([(-sum(voices)) & 0x7F, 0xF7]))
+    result = cli(["scan-security", str(tmp_path), "-o", "json", "--fail-on", "medium"])
+    assert result.exit_code == 0
+    assert [(f["code"], f["security_severity"], f["voice"]) for f in json.loads(result.stdout)["findings"]] == [
+        ("X061", "low", 28)]
