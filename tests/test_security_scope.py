@@ -18,7 +18,7 @@ from presetctl.engine.security.scope import scan_codes
 
 
 def dx7_bank(*, checksum_delta: int = 0, high_byte: bool = False, cut: int = 0) -> bytes:
-    voices = bytearray((bytes((i * 7) % 50 for i in range(118)) + b"E.PIANO 1 ") * 32)
+    voices = bytearray((bytes(118) + b"E.PIANO 1 ") * 32)  # every parameter 0: in range
     if high_byte:
         voices[500] = 0x85  # a data byte above 7F (not F0 or F7, which end the message)
     body = b"\xf0\x43\x00\x09\x20\x00" + bytes(voices) + bytes([((-sum(voices)) + checksum_delta) & 0x7F, 0xF7])
@@ -121,10 +121,47 @@ def test_an_osc_keeps_its_bel_as_an_invisible_character(tmp_path: Path) -> None:
 
 
 def test_a_dx7_voice_name_with_a_lone_esc_does_not_fail_the_scan(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    voices = bytearray((bytes((i * 7) % 50 for i in range(118)) + b"E.PIANO 1 ") * 32)
+    voices = bytearray((bytes(118) + b"E.PIANO 1 ") * 32)  # every parameter 0: in range
     voices[27 * 128 + 118 : 27 * 128 + 128] = b"Roe\x1bBear  "
     (tmp_path / "5.syx").write_bytes(b"\xf0\x43\x00\x09\x20\x00" + voices + bytes([(-sum(voices)) & 0x7F, 0xF7]))
     result = cli(["scan-security", str(tmp_path), "-o", "json", "--fail-on", "medium"])
     assert result.exit_code == 0
     assert [(f["code"], f["security_severity"], f["voice"]) for f in json.loads(result.stdout)["findings"]] == [
         ("X061", "low", 28)]
+
+
+# -- packaging junk -----------------------------------------------------------------------------------------
+APPLE_DOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02" + bytes(64)
+
+
+@pytest.fixture
+def zipped_on_a_mac(tmp_path: Path) -> Path:
+    """A pack as macOS's Archive Utility leaves it: a resource fork in __MACOSX/ for each file, .DS_Store."""
+    pack = tmp_path / "pack"
+    for rel in ("__MACOSX/pack/._Bank.syx", "__MACOSX/pack/._Lead.fxp", "sub/._Other.syx"):
+        (pack / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pack / rel).write_bytes(APPLE_DOUBLE)
+    (pack / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(32))
+    (pack / "Bank.syx").write_bytes(dx7_bank())
+    return pack
+
+
+def test_packaging_junk_is_one_pack_finding_not_an_error_per_file(tmp_path: Path, zipped_on_a_mac: Path) -> None:
+    result = api.validate(["pack"], api.Options(jobs=1), cwd=str(tmp_path))
+    assert [(f.path, f.code, f.severity, f.message) for f in result.findings] == [
+        ("pack/.DS_Store", "F012", Severity.WARNING,
+         "4 files of packaging junk (macOS __MACOSX/ and ._* resource forks, .DS_Store, Thumbs.db): pack/.DS_Store, "
+         "pack/__MACOSX/pack/._Bank.syx, pack/__MACOSX/pack/._Lead.fxp and 1 more; not presets, so not loaded as "
+         "presets")]
+    assert [r.path for r in result.findings[0].related] == [
+        "pack/__MACOSX/pack/._Bank.syx", "pack/__MACOSX/pack/._Lead.fxp", "pack/sub/._Other.syx"]
+    assert {o.path: o.status.value for o in result.files}["pack/__MACOSX/pack/._Bank.syx"] == "unknown"
+    scanned = api.scan_security(["pack"], api.Options(jobs=1), cwd=str(tmp_path))
+    assert [(f.code, f.security) for f in scanned.findings] == [("F012", SecuritySeverity.LOW)]
+
+
+def test_junk_is_still_scanned_for_payloads(tmp_path: Path, zipped_on_a_mac: Path) -> None:
+    pe = b"MZ" + bytes(0x3A) + (0x80).to_bytes(4, "little") + bytes(0x80 - 0x40) + b"PE\0\0" + bytes(64)
+    (zipped_on_a_mac / "__MACOSX" / "pack" / "._Bank.syx").write_bytes(pe)
+    scanned = api.scan_security(["pack"], api.Options(jobs=1), cwd=str(tmp_path))
+    assert ("pack/__MACOSX/pack/._Bank.syx", "X010") in {(f.path, f.code) for f in scanned.findings}

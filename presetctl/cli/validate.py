@@ -31,9 +31,10 @@ def validate(
     write_baseline: Annotated[Path | None, typer.Option("--write-baseline", metavar="FILE",
                               help="Write all current findings to a baseline file and exit 0.")] = None,
     statistics: o.StatisticsOpt = False,
-    show_duplicates: Annotated[bool, typer.Option("--show-duplicates", help="List every member of each duplicate "
-                                                  "group (Q001, Q002) under its finding (full and concise output; "
-                                                  "json and sarif always hold them).")] = False,
+    show_duplicates: Annotated[bool, typer.Option("--show-duplicates", help="List every member of each group "
+                                                  "finding (duplicates Q001 and Q002, packaging junk F012) under "
+                                                  "it (full and concise output; json and sarif always hold them).")]
+    = False,
     config: o.ConfigOpt = None,
     select: o.SelectOpt = None,
     extend_select: o.ExtendSelectOpt = None,

@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from presetctl.engine.discover import Candidate, read_bounded
 from presetctl.engine.formats.base import Document, DocumentFacts, LoadContext
 from presetctl.engine.formats.registry import detect, extension_owner
+from presetctl.engine.junk import is_packaging_junk
 from presetctl.engine.model import FileOutcome, FileStatus, Finding, Location, PresetSummary, Violation
 from presetctl.engine.options import Limits
 from presetctl.engine.rules.base import RuleContext
@@ -121,7 +122,8 @@ class Checked:
 def check_document(data: bytes, path: PurePosixPath, rules: RuleSet, *, unknown: bool = True) -> Checked:
     """Load ``data`` as the file at ``path`` and run the rules on it. A file no loader claims is
     scanned by the rules that read raw content, unless ``unknown`` is False (nothing to fix)."""
-    loaded = load_document(data, path, rules.options.limits)
+    # Packaging junk (__MACOSX/._Bank.syx) is no preset: scanned like a file in no format, reported once (F012).
+    loaded = None if is_packaging_junk(str(path)) else load_document(data, path, rules.options.limits)
     if loaded is None:
         doc = unknown_document(data)
         # Selected as unparsed: only the raw-content (security) rules look at a file in no format.

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from presetctl.engine.baseline import Baseline
 from presetctl.engine.discover import Candidate, Skipped, discover
 from presetctl.engine.events import FileChecked, PackChecked, RunFinished, RunStarted, Sink, no_sink
+from presetctl.engine.junk import junk_violation
 from presetctl.engine.model import FileOutcome, FileStatus, Finding, RunResult, StageTiming, Violation
 from presetctl.engine.options import Options
 from presetctl.engine.pipeline import check_file, resolve
@@ -45,11 +46,14 @@ def _lost(rules: RuleSet, item: Item) -> FileOutcome:
 
 
 def _pack_findings(outcomes: Sequence[FileOutcome], rules: RuleSet) -> list[Finding]:
+    out: list[Finding] = []
+    junk = junk_violation([o.path for o in outcomes]) if rules.enabled("F012") else None
+    if junk is not None:
+        out.extend(resolve(rules, junk[0], [junk[1]]))
     pack_rules = rules.pack_rules()
     if not pack_rules:
-        return []
+        return out
     summaries = [s for o in outcomes for s in o.summaries]
-    out: list[Finding] = []
     for rule in pack_rules:
         assert rule.pack_check is not None
         for path, v in rule.pack_check(summaries, rules.options):
