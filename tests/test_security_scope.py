@@ -4,6 +4,7 @@ scan-security at medium, and a file that could not be read fails the scan as it 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,61 @@ def test_the_same_text_in_a_file_of_no_documentation_kind_is_reported(tmp_path: 
     (tmp_path / "info.nfo").write_text(README)
     found = api.scan_security(["info.nfo"], api.Options(jobs=1), cwd=str(tmp_path)).findings
     assert sorted(f.code for f in found) == ["X005", "X006", "X007", "X064"]
+
+
+# -- one set of severity words ------------------------------------------------------------------------------
+@pytest.fixture
+def three_ratings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A high (X063), a medium (D001) and a low (X007) finding."""
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    doc = {"format_version": "1.0", "metadata": {"name": "Pad\x1b[2J", "author": "a@example.com"}, "parameters": []}
+    (pack / "x.json").write_text(json.dumps(doc))
+    (pack / "bank.syx").write_bytes(dx7_bank(checksum_delta=3))
+    monkeypatch.chdir(tmp_path)
+    return pack
+
+
+@pytest.mark.parametrize(("word", "same_as", "code"), [
+    ("error", "high", 1), ("warning", "medium", 1), ("info", "low", 1), ("critical", "critical", 0)])
+def test_fail_on_takes_the_rating_and_the_severity_words(cli, three_ratings: Path, word: str, same_as: str,  # type: ignore[no-untyped-def]
+                                                         code: int) -> None:
+    assert cli(["scan-security", "pack", "-q", "--fail-on", word]).exit_code == code
+    assert cli(["scan-security", "pack", "-q", "--fail-on", same_as]).exit_code == code
+
+
+def test_without_the_high_finding_error_and_high_pass_and_warning_fails(cli, three_ratings: Path) -> None:  # type: ignore[no-untyped-def]
+    (three_ratings / "x.json").write_text('{"format_version": "1.0", "metadata": {"name": "Pad"}, "parameters": []}')
+    assert [cli(["scan-security", "pack", "-q", "--fail-on", w]).exit_code for w in ("error", "high", "warning")] == [0, 0, 1]
+
+
+def test_every_output_format_shows_the_rating(cli, three_ratings: Path) -> None:  # type: ignore[no-untyped-def]
+    def out(fmt: str, *extra: str) -> str:
+        result = cli(["scan-security", "pack", "-o", fmt, "--color", "never", *extra])
+        assert result.exit_code == 1, result.output
+        return str(result.stdout)
+
+    concise = out("concise").splitlines()
+    assert [re.match(r"(\S+): (\w+) \[(\w+)\] ", line).groups() for line in concise[:3]] == [  # type: ignore[union-attr]
+        ("pack/bank.syx", "D001", "medium"), ("pack/x.json:1:40", "X063", "high"), ("pack/x.json:1:64", "X007", "low")]
+    assert concise[3:] == ["2 files, 3 findings (0 critical, 1 high, 1 medium, 1 low)"]
+    full = out("full")
+    assert "D001 medium " in full and "X063 high " in full and "X007 low " in full and "│ medium      │     1 │" in full
+    doc = json.loads(out("json"))
+    assert [(f["code"], f["security_severity"]) for f in doc["findings"]] == [("D001", "medium"), ("X063", "high"),
+                                                                           ("X007", "low")]
+    assert doc["summary"]["by_security_severity"] == {"critical": 0, "high": 1, "medium": 1, "low": 1}
+    assert (doc["run"]["fail_on"], doc["run"]["exit_code"]) == ("high", 1)
+    lines = [json.loads(line) for line in out("json-lines").splitlines()]
+    assert [f["security_severity"] for f in lines] == ["medium", "high", "low"]
+    sarif = json.loads(out("sarif"))["runs"][0]["results"]
+    assert [r["properties"]["securityRating"] for r in sarif] == ["medium", "high", "low"]
+    junit = out("junit")
+    assert '<failure message="1 finding at or above high" type="X063">1:40 X063 high ' in junit
+    assert "pack/bank.syx: D001 medium bank 1" in junit and '<property name="fail-threshold" value="high" />' in junit
+    github = out("github").splitlines()
+    assert [line.split(" ", 1)[0] for line in github] == ["::warning", "::error", "::notice"]
+    assert ["title=D001 (medium)" in github[0], "title=X063 (high)" in github[1], "title=X007 (low)" in github[2]] == \
+        [True, True, True]
+    gitlab = json.loads(out("gitlab"))
+    assert [i["severity"] for i in gitlab] == ["major", "critical", "minor"]

@@ -300,6 +300,15 @@ class RunResult:
         return out
 
     @cached_property
+    def security_counts(self) -> dict[str, int]:
+        """Findings per security rating (those without one are not counted)."""
+        out = {s.label: 0 for s in sorted(SecuritySeverity, reverse=True)}
+        for f in self.findings:
+            if f.security is not None:
+                out[f.security.label] += 1
+        return out
+
+    @cached_property
     def status_counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in FileStatus}
         for f in self.files:
