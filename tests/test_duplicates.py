@@ -125,3 +125,17 @@ def test_the_viewer_reads_the_members_back(tmp_path: Path) -> None:
     (f,) = result.findings
     assert finding_from_dict(json.loads(json.dumps(finding_dict(f)))).related == (
         Related("pack/b1.syx", Location(voice=1), "SAME 1"), Related("pack/b2.syx", Location(voice=1), "SAME 2"))
+
+
+def test_the_viewer_detail_pane_lists_every_member(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from presetctl.report.browse.richtext import detail
+
+    check(tmp_path, {f"b{i}.syx": bank((9, b"SAME %d" % i)) for i in range(8)})
+    (f,) = api.validate(["pack"], api.Options(jobs=1, select=("Q001",)), cwd=str(tmp_path)).findings
+    console = Console(width=200, record=True, color_system=None)
+    console.print(detail(f, lambda code: None, None))
+    text = console.export_text()
+    assert "also      pack/b1.syx (voice 1) 'SAME 1'\n" in text
+    assert all(f"          pack/b{i}.syx (voice 1) 'SAME {i}'\n" in text for i in range(2, 8))
