@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/presetctl validate sample_presets/ ; test $$? -le 1
+	$(BIN)/presetctl validate --profile marketplace sample_presets/ ; test $$? -le 1
 
 lint: $(STAMP)
 	$(BIN)/ruff check presetctl tests benchmarks

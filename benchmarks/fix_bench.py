@@ -31,7 +31,7 @@ from presetctl.engine.fix.run import FixSettings, fix  # noqa: E402
 from presetctl.engine.options import Options, PackConfig  # noqa: E402
 from presetctl.engine.runner import run as validate  # noqa: E402
 
-OPTIONS = Options(pack=PackConfig(author="Bench Author"), jobs=1)
+OPTIONS = Options(pack=PackConfig(author="Bench Author"), jobs=1, profiles=("marketplace",))  # M004, M005: marketplace
 
 
 def write_broken_pack(out: Path, count: int, params: int) -> int:

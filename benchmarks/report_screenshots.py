@@ -46,7 +46,7 @@ def demo_report(folder: Path) -> Path:
     (pack / "markup.json").write_text(json.dumps({
         "format_version": "1.0", "metadata": {"name": "[bold]Loud[/bold] <b>Lead</b>", "author": "QA", "category": "Lead"},
         "parameters": [{"name": "cutoff", "value": 0.5, "min": 0.0, "max": 1.0}]}, indent=2))
-    result = api.validate(["pack"], api.Options(jobs=1), cwd=str(folder))
+    result = api.validate(["pack"], api.Options(jobs=1, profiles=("marketplace",)), cwd=str(folder))
     from presetctl.report.json_report import JsonReporter
 
     out = folder / "run.json"

@@ -22,7 +22,7 @@ from presetctl.cli.app import app
 from presetctl.cli.errors import exit_code_for
 from presetctl.engine.error_codes import ErrorCode, by_category
 from presetctl.engine.recovery import POLICIES
-from presetctl.engine.rules.base import Level, Rule
+from presetctl.engine.rules.base import PROFILES, Level, Rule
 from presetctl.engine.rules.registry import RULES
 from presetctl.report.rule_doc import rule_doc_markdown
 
@@ -91,24 +91,41 @@ def rules_markdown(rules: tuple[Rule, ...] = RULES) -> str:
         "security rating (critical, high, medium, low) used by `presetctl scan-security`. "
         "`presetctl rules` lists them; `presetctl rule CODE` prints one.",
         "",
+        *_profiles_section(rules),
     ]
     by_level = {level: [r for r in rules if r.level is level] for level in Level}
     for level, members in by_level.items():
         if not members:
             continue
-        out += [f"## Level: {level.value}", "", "| code | name | severity | security | fix | summary |",
-                "| --- | --- | --- | --- | --- | --- |"]
+        out += [f"## Level: {level.value}", "", "| code | name | severity | security | fix | profile | summary |",
+                "| --- | --- | --- | --- | --- | --- | --- |"]
         for r in members:
             anchor = _anchor(f"{r.code} {r.name}")
             security = r.security.label if r.security else "-"
             summary = r.summary.replace("|", "\\|")
             out.append(f"| [{r.code}](#{anchor}) | `{r.name}` | {r.severity.label} | {security} | "
-                       f"{_fix_cell(r)} | {summary} |")
+                       f"{_fix_cell(r)} | {r.profile} | {summary} |")
         out.append("")
     for members in by_level.values():
         for r in members:
             out.append(rule_doc_markdown(r))
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _profiles_section(rules: tuple[Rule, ...]) -> list[str]:
+    """Which rules each profile holds: the default set runs always, the others on request."""
+    out = ["## Profiles", "",
+           "The default profile reports defects: what stops the synth loading a preset, changes its sound, loses "
+           "data or endangers the user. The other profiles are opt-in: `--profile NAME` on `validate` and `fix`, "
+           "`profile = \"NAME\"` (or `profiles = [...]`) in the config, or a selector that names a rule "
+           "(`--select M004`; `ALL` alone selects every rule of the active profiles). "
+           "[rules-policy.md](rules-policy.md) says why each rule is where it is.", "",
+           "| profile | rules | what it holds |", "| --- | --- | --- |"]
+    for name, what in PROFILES.items():
+        members = [r.code for r in rules if r.profile == name]
+        listed = f"{len(members)} rules" if name == "default" else ", ".join(members)
+        out.append(f"| `{name}` | {listed} | {what} |")
+    return [*out, ""]
 
 
 def _policy_cell(code: ErrorCode) -> str:

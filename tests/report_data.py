@@ -38,13 +38,25 @@ def make_pack(folder: Path) -> Path:
     (pack / "evil.json").write_bytes(preset(EVIL_NAME))
     (pack / EVIL_FILE).write_bytes(b'{"format_version": "1.0", "metadata": {"name": "x"')
     (pack / SCRIPT_FILE).write_bytes(preset("Script", author=""))
-    (pack / "bank.syx").write_bytes(dx7_bank_bytes())
+    (pack / "bank.syx").write_bytes(_bank_with_a_big_group())
     return pack
+
+
+def _bank_with_a_big_group() -> bytes:
+    """The hostile bank (voice 1's name is an OSC 52 clipboard write, the checksum is wrong), its 31
+    other voices named with a control byte: D008 on every voice, a group of 32 for the viewer."""
+    data = bytearray(dx7_bank_bytes())
+    for v in range(1, 32):
+        at = 6 + v * 128 + 118
+        data[at : at + 10] = (b"\x01SLOT %02d" % (v + 1)).ljust(10)
+    data[4102] = ((-sum(data[6:4102])) & 0x7F) ^ 0x55  # still a bad checksum (D001)
+    return bytes(data)
 
 
 def write_report(folder: Path, pack: Path, name: str = "run.json") -> Path:
     """Validate ``pack`` (paths relative to ``folder``) and write its JSON report into ``folder``."""
-    result = api.validate([pack.name], api.Options(jobs=1), cwd=str(folder))
+    # With the marketplace profile: the viewer is shown a mix of defects and curation findings.
+    result = api.validate([pack.name], api.Options(jobs=1, profiles=("marketplace",)), cwd=str(folder))
     ctx = ReportContext(extra={"cwd": str(folder)})
     out = folder / name
     out.write_text(JsonReporter().render(result, ctx), encoding="utf-8")

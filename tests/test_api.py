@@ -20,7 +20,8 @@ CLEAN = {
 
 @pytest.fixture
 def pack(tmp_path: Path) -> Path:
-    """Warm Pad.json clean; Bass.json with M002 (warning) and V002 (error); Broken.json P001; notes.txt unknown."""
+    """Warm Pad.json clean; Bass.json with M002 (warning, marketplace profile) and V002 (error); Broken.json
+    P001; notes.txt unknown."""
     folder = tmp_path / "pack"
     folder.mkdir()
     (folder / "Warm Pad.json").write_text(json.dumps(CLEAN))
@@ -35,7 +36,7 @@ def pack(tmp_path: Path) -> Path:
 
 
 def test_validate_returns_a_run_result_with_exact_counts(pack: Path, tmp_path: Path) -> None:
-    result = api.validate(["pack"], api.Options(jobs=1), cwd=str(tmp_path))
+    result = api.validate(["pack"], api.Options(jobs=1, profiles=("marketplace",)), cwd=str(tmp_path))
     assert isinstance(result, RunResult)
     assert result.command == "validate" and result.roots == ("pack",)
     assert [(f.path, f.code, f.severity) for f in result.findings] == [
@@ -65,16 +66,17 @@ def test_findings_carry_the_json_contract_fields(pack: Path, tmp_path: Path) -> 
 def test_options_select_and_thresholds(pack: Path, tmp_path: Path) -> None:
     only_errors = api.validate(["pack"], api.Options(select=("V", "P"), jobs=1), cwd=str(tmp_path))
     assert [f.code for f in only_errors.findings] == ["V002", "P001"]
-    warnings_as_errors = api.Options(severity_overrides={"M002": api.Severity.ERROR}, ignore=("V", "P"))
+    warnings_as_errors = api.Options(severity_overrides={"M002": api.Severity.ERROR}, ignore=("V", "P"),
+                                     profiles=("marketplace",))
     result = api.validate(["pack"], warnings_as_errors, cwd=str(tmp_path))
     assert result.counts == {"error": 1, "warning": 0, "info": 0}
 
 
 def test_options_default_to_the_config_found_for_the_paths(pack: Path, tmp_path: Path) -> None:
-    (tmp_path / "presetctl.toml").write_text('ignore = ["M", "P"]\n')
-    assert [f.code for f in api.validate([str(pack)]).findings] == ["V002"]
-    assert api.load_options([str(pack)]).ignore == ("M", "P")
-    assert [f.code for f in api.validate([str(pack)], api.Options()).findings] == ["M002", "V002", "P001"]
+    (tmp_path / "presetctl.toml").write_text('profile = "marketplace"\nignore = ["P"]\n')
+    assert [f.code for f in api.validate([str(pack)]).findings] == ["M002", "V002"]
+    assert api.load_options([str(pack)]).ignore == ("P",)
+    assert [f.code for f in api.validate([str(pack)], api.Options()).findings] == ["V002", "P001"]
 
 
 def test_progress_callback_reaches_the_total(pack: Path, tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ def test_fix_then_undo_round_trip(tmp_path: Path) -> None:
     original = _preset("Wobble", tags=["Dark ", "dark"])
     (pack / "wobble.json").write_bytes(original)
     settings = api.FixSettings(fsync=False, state_dir=str(tmp_path / "state"))
-    result = api.fix([str(pack)], api.Options(jobs=1), settings, cwd=str(tmp_path))
+    result = api.fix([str(pack)], api.Options(jobs=1, profiles=("marketplace",)), settings, cwd=str(tmp_path))
     assert [f.status for f in result.files] == [FileFixStatus.FIXED]
     assert json.loads((pack / "wobble.json").read_bytes())["metadata"]["tags"] == ["dark"]
     restored = api.undo(result.run_id, state_dir=str(tmp_path / "state"))

@@ -46,7 +46,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def codes(cli, *args: str) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
-    result = cli(["validate", "project/presets", "-o", "json", *args])
+    """Findings with the marketplace profile on (the metadata rules these tests configure are in it)."""
+    result = cli(["validate", "project/presets", "-o", "json", "--profile", "marketplace", *args])
     assert result.exit_code in (0, 1), result.output
     return [(f["path"].rsplit("/", 1)[-1], f["code"], f["severity"]) for f in json.loads(result.stdout)["findings"]]
 
@@ -58,6 +59,8 @@ BASE = [("Bass.json", "M002", "warning"), ("Lead.json", "M007", "info")]
 def test_no_config_gives_the_defaults(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
     assert codes(cli) == BASE
     assert resolve_options(["project/presets"], None) == (Options(), None)
+    default = cli(["validate", "project/presets", "-o", "json"])  # no author, no license: not defects
+    assert (default.exit_code, json.loads(default.stdout)["findings"]) == (0, [])
 
 
 def test_pyproject_section_is_found_walking_up(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
@@ -111,10 +114,11 @@ def test_per_file_ignores(cli, project: Path) -> None:  # type: ignore[no-untype
 
 
 def test_severity_overrides_change_the_exit_code(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
-    assert cli(["validate", "project/presets"]).exit_code == 0
+    assert cli(["validate", "project/presets", "--profile", "marketplace"]).exit_code == 0
     (project / "presetctl.toml").write_text('[severity]\nM002 = "error"\nM007 = "warning"\n')
     assert codes(cli) == [("Bass.json", "M002", "error"), ("Lead.json", "M007", "warning")]
-    assert cli(["validate", "project/presets"]).exit_code == 1
+    assert cli(["validate", "project/presets", "--profile", "marketplace"]).exit_code == 1
+    assert cli(["validate", "project/presets"]).exit_code == 0  # the override does not switch the rule on
 
 
 def test_severity_override_for_an_unknown_code_is_an_error(cli, project: Path) -> None:  # type: ignore[no-untyped-def]

@@ -180,3 +180,15 @@ def test_index_links_every_page() -> None:
     assert [p for p in pages if p not in links] == []
     family = sorted(f"formats/{p.name}" for p in (DOCS / "formats").glob("*.md"))
     assert [p for p in family if p not in links] == []
+
+
+def test_rules_policy_lists_every_rule_once_with_its_profile() -> None:
+    """docs/rules-policy.md gives each rule's profile and why: it cannot drift from the registry."""
+    listed: dict[str, str] = {}
+    for line in (DOCS / "rules-policy.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and re.fullmatch(r"[A-Z]\d{3}(, [A-Z]\d{3})*", cells[0]):
+            for code in cells[0].split(", "):
+                assert code not in listed, f"{code} is listed twice"
+                listed[code] = cells[1]
+    assert listed == {r.code: r.profile for r in RULES}

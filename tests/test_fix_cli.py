@@ -10,6 +10,7 @@ import pytest
 
 from presetctl.state.lock import StateLock
 
+# M004 and M005 (marketplace profile) are the fixes these tests exercise: every fix runs with --profile marketplace.
 PRESET = (b'{\n  "format_version": "1.0",\n  "metadata": {\n    "name": "%s",\n    "category": "basses",\n'
           b'    "tags": ["Dark", "dark "]\n  },\n  "parameters": []\n}\n')
 FIXED = PRESET.replace(b'"basses"', b'"Bass"').replace(b'["Dark", "dark "]', b'["dark"]')
@@ -34,7 +35,7 @@ def two(pack: Path) -> Path:
 
 def test_diff_shows_changes_and_changes_nothing(cli, two: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(two)
-    r = cli(["fix", "--diff", "Bass.json"])
+    r = cli(["fix", "--profile", "marketplace", "--diff", "Bass.json"])
     assert r.exit_code == 1
     assert r.output == (
         "--- a/Bass.json\n+++ b/Bass.json\n@@ -3,6 +3,6 @@\n"
@@ -44,11 +45,11 @@ def test_diff_shows_changes_and_changes_nothing(cli, two: Path, monkeypatch: pyt
         '   },\n   "parameters": []\n'
         "Would fix 2 issues in 1 of 1 file (M004 x1, M005 x1).\n")
     assert (two / "Bass.json").read_bytes() == preset("Bass")
-    assert cli(["fix", "--diff", "Clean.json"]).exit_code == 0
+    assert cli(["fix", "--profile", "marketplace", "--diff", "Clean.json"]).exit_code == 0
 
 
 def test_dry_run_lists_fixes(cli, two: Path) -> None:  # type: ignore[no-untyped-def]
-    r = cli(["fix", "--dry-run", str(two)])
+    r = cli(["fix", "--profile", "marketplace", "--dry-run", str(two)])
     assert r.exit_code == 1
     assert "would apply 2 fixes" in r.output
     assert "  M004 category 'basses' -> 'Bass'\n" in r.output
@@ -58,13 +59,13 @@ def test_dry_run_lists_fixes(cli, two: Path) -> None:  # type: ignore[no-untyped
 
 def test_fix_show_fixes_then_undo_restores_bytes_and_mtime(cli, two: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     os.utime(two / "Bass.json", ns=(1_000_000_000, 1_000_000_000))
-    r = cli(["fix", "--show-fixes", str(two)])
+    r = cli(["fix", "--profile", "marketplace", "--show-fixes", str(two)])
     assert r.exit_code == 0, r.output
     assert "  M004 category 'basses' -> 'Bass'\n" in r.output
     assert "Fixed 2 issues in 1 of 2 files (M004 x1, M005 x1).\n" in r.output
     assert (two / "Bass.json").read_bytes() == fixed("Bass")
     assert (two / "Clean.json").read_bytes() == CLEAN
-    again = cli(["fix", str(two)])  # idempotent: nothing left, and no run recorded
+    again = cli(["fix", "--profile", "marketplace", str(two)])  # idempotent: nothing left, and no run recorded
     assert again.exit_code == 0 and "Fixed 0 issues in 0 of 2 files.\n" in again.output
     hist = cli(["fix", "--history"])
     assert hist.exit_code == 0 and hist.output.count(" complete ") == 1
@@ -85,7 +86,7 @@ def test_fix_show_fixes_then_undo_restores_bytes_and_mtime(cli, two: Path, monke
 
 
 def test_undo_refuses_a_file_changed_since_unless_forced(cli, two: Path) -> None:  # type: ignore[no-untyped-def]
-    assert cli(["fix", str(two)]).exit_code == 0
+    assert cli(["fix", "--profile", "marketplace", str(two)]).exit_code == 0
     (two / "Bass.json").write_bytes(b"edited by hand")
     r = cli(["fix", "--undo"])
     assert r.exit_code == 1 and "changed since the fix" in r.output
@@ -134,7 +135,7 @@ def test_read_only_file_is_reported_and_the_batch_goes_on(cli, pack: Path) -> No
     (pack / "A.json").write_bytes(preset("A"))
     (pack / "B.json").write_bytes(preset("B"))
     os.chmod(pack / "A.json", 0o444)
-    r = cli(["fix", str(pack)])
+    r = cli(["fix", "--profile", "marketplace", str(pack)])
     assert r.exit_code == 1
     assert "A.json: file is read-only; not changed" in r.output
     assert (pack / "A.json").read_bytes() == preset("A")
@@ -154,7 +155,7 @@ def test_full_disk_is_reported_and_the_batch_goes_on(cli, pack: Path, monkeypatc
         real(path, data, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(fix_run, "atomic_write", full)
-    r = cli(["fix", str(pack)])
+    r = cli(["fix", "--profile", "marketplace", str(pack)])
     assert r.exit_code == 1
     assert "A.json: write failed (No space left on device); file left as it was" in r.output
     assert (pack / "A.json").read_bytes() == preset("A")
@@ -167,18 +168,18 @@ def test_a_second_run_is_locked_out(cli, two: Path) -> None:  # type: ignore[no-
     state = Path(os.environ["PRESETCTL_STATE_DIR"])
     state.mkdir(parents=True, exist_ok=True)
     with StateLock(state / "fix.lock"):
-        r = cli(["fix", str(two)])
+        r = cli(["fix", "--profile", "marketplace", str(two)])
     assert r.exit_code == 2 and "another presetctl fix run" in r.output
     assert (two / "Bass.json").read_bytes() == preset("Bass")
 
 
 def test_interrupted_run_blocks_new_runs_until_resumed(cli, two: Path) -> None:  # type: ignore[no-untyped-def]
-    assert cli(["fix", str(two)]).exit_code == 0
+    assert cli(["fix", "--profile", "marketplace", str(two)]).exit_code == 0
     journal = next((Path(os.environ["PRESETCTL_STATE_DIR"]) / "fix-runs").glob("*.jsonl"))
     lines = journal.read_bytes().splitlines(keepends=True)
     journal.write_bytes(b"".join(lines[:-2]) + b'{"t": "do')  # as if killed before "done": torn last line
     (two / "Bass.json").write_bytes(preset("Bass"))  # and before the write landed
-    r = cli(["fix", str(two)])
+    r = cli(["fix", "--profile", "marketplace", str(two)])
     assert r.exit_code == 2 and "was interrupted" in r.output
     assert " interrupted " in cli(["fix", "--history"]).output
     resumed = cli(["fix", "--resume"])
@@ -189,7 +190,7 @@ def test_interrupted_run_blocks_new_runs_until_resumed(cli, two: Path) -> None: 
 
 
 def test_options_conflict_and_unknown_run(cli, two: Path) -> None:  # type: ignore[no-untyped-def]
-    assert cli(["fix", "--diff", "--dry-run", str(two)]).exit_code == 2
+    assert cli(["fix", "--profile", "marketplace", "--diff", "--dry-run", str(two)]).exit_code == 2
     r = cli(["fix", "--undo", "nope"])
     assert r.exit_code == 2 and "state error" in r.output
 
@@ -210,7 +211,7 @@ def test_file_changed_while_being_fixed_is_left_alone(cli, pack: Path, monkeypat
         return plan
 
     monkeypatch.setattr(fix_run, "plan_file", plan_then_edit)
-    r = cli(["fix", str(pack)])
+    r = cli(["fix", "--profile", "marketplace", str(pack)])
     assert r.exit_code == 1 and "file changed while it was being fixed; not changed" in r.output
     assert (pack / "A.json").read_bytes() == b"saved by the synth meanwhile"
 
@@ -220,7 +221,7 @@ def test_plans_waiting_for_the_pack_check_are_written_the_same_when_planned_agai
     from presetctl.engine.fix import run as fix_run
 
     monkeypatch.setattr(fix_run, "HOLD_BYTES", 0)  # no plan bytes kept: every held plan is planned again
-    r = cli(["fix", "--show-fixes", str(two)])
+    r = cli(["fix", "--show-fixes", "--profile", "marketplace", str(two)])
     assert r.exit_code == 0, r.output
     assert (two / "Bass.json").read_bytes() == fixed("Bass") and (two / "Clean.json").read_bytes() == CLEAN
     assert cli(["fix", "--undo"]).exit_code == 0
@@ -242,7 +243,8 @@ def test_parallel_planning_matches_one_process(pack: Path) -> None:
 
     for i in range(120):  # over PARALLEL_MIN_FILES, so two workers plan
         (pack / f"P{i:03d}.json").write_bytes(preset(f"P{i:03d}") if i % 2 else CLEAN.replace(b"Clean", b"P%03d" % i))
-    runs = [fix(["."], replace(Options(), jobs=jobs), Options(), FixSettings(mode="diff"), cwd=str(pack))
+    market = Options(profiles=("marketplace",))
+    runs = [fix(["."], replace(market, jobs=jobs), market, FixSettings(mode="diff"), cwd=str(pack))
             for jobs in (1, 2)]
     assert [(f.path, f.applied, f.diff) for f in runs[0].files] == [(f.path, f.applied, f.diff) for f in runs[1].files]
     assert len(runs[0].changed) == 60

@@ -100,6 +100,8 @@ class JournalWatch:
 
 def start(args: list[str], cwd: Path, state: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PRESETCTL_STATE_DIR": str(state)}
+    # The pack's metadata fixes are in the marketplace profile (ignored with --undo and --resume).
+    args = ["--profile", "marketplace", *args]
     return subprocess.Popen([sys.executable, "-m", "presetctl", "fix", "-q", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -157,7 +159,8 @@ def _kill_at_many_points(tmp_path: Path, points: tuple[tuple[int, str], ...]) ->
     # The fixed version of every file, from an in-process run on a copy.
     ref = tmp_path / "ref"
     shutil.copytree(pack, ref)
-    result = fix([str(ref)], Options(), Options(), FixSettings(fsync=False, state_dir=str(tmp_path / "ref-state")),
+    market = Options(profiles=("marketplace",))  # the pack's metadata fixes are in this profile
+    result = fix([str(ref)], market, market, FixSettings(fsync=False, state_dir=str(tmp_path / "ref-state")),
                  cwd=str(tmp_path))
     renamed = {Path(f.path).name: Path(f.new_path).name for f in result.files if f.new_path}
     fixed_now = snapshot(ref)

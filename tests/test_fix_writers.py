@@ -163,8 +163,11 @@ def test_dx7_single_voice_and_size_changing_edits() -> None:
     assert complete_edit(doc, [strip]) == [strip]
 
 
+MARKET = Options(profiles=("marketplace",))  # the metadata fixes these tests exercise are in this profile
+
+
 def _plan(body: bytes, name: str = "Bass.json", unsafe: bool = False, options: Options | None = None) -> bytes:
-    opts = options or Options()
+    opts = options or MARKET
     return plan_file(body, PurePosixPath("pack") / name, PlanRules.build(opts, opts, unsafe), opts).after
 
 
@@ -184,7 +187,7 @@ def test_unsafe_fixes_clamp_to_the_declared_bound_as_written() -> None:
 
 
 def test_author_and_license_from_pack_config_go_first_in_metadata() -> None:
-    opts = Options(pack=PackConfig(author="Ada Moog", license="CC0-1.0"))
+    opts = Options(pack=PackConfig(author="Ada Moog", license="CC0-1.0"), profiles=("marketplace",))
     out = _plan(PRESET, options=opts)
     assert out.startswith(b'{\n  "format_version": "1.0",\n  "metadata": {\n    "license": "CC0-1.0",\n'
                           b'    "author": "Ada Moog",\n    "name": "Bass",\n')
@@ -198,7 +201,7 @@ def test_bom_and_duplicate_keys() -> None:
 
 
 def test_fix_that_does_not_remove_its_finding_is_rolled_back() -> None:
-    opts = Options(category_aliases={"basses": "Bassy"})  # alias to a category outside the taxonomy
+    opts = Options(category_aliases={"basses": "Bassy"}, profiles=("marketplace",))  # alias outside the taxonomy
     result = plan_file(PRESET, PurePosixPath("Bass.json"), PlanRules.build(opts, opts, False), opts)
     assert [(r.code, r.reason.split(" (")[0]) for r in result.rolled_back] == [
         ("M004", "the finding is still reported after the fix")]
@@ -252,7 +255,7 @@ def test_null_member_is_replaced_not_duplicated() -> None:
 def test_fix_that_brings_a_new_warning_is_rolled_back() -> None:
     opts = Options(select=("N001",))
     body = b'{"format_version": "1.0", "metadata": {"name": "x"}, "parameters": []}'
-    result = plan_file(body, PurePosixPath("A" * 130 + ".json"), PlanRules.build(opts, Options(), True), opts)
+    result = plan_file(body, PurePosixPath("A" * 130 + ".json"), PlanRules.build(opts, MARKET, True), opts)
     assert result.after == body and not result.applied
     assert [(r.code, r.reason.split(" (")[0]) for r in result.rolled_back] == [("N001", "the fix introduced N004")]
 

@@ -24,7 +24,7 @@ from presetctl.engine.rules.selection import RuleSet
 
 DX7_DIR = "dx7-syx"
 VIS = "dx7-syx/visualizersdotnl__Yamaha-DX7-patch-library"
-RULES = RuleSet(Options())
+RULES = RuleSet(Options(profiles=("marketplace",)))  # D010 is in the marketplace profile
 D_RULES = tuple(r for r in ALL_RULES if r.code.startswith("D") and r.check is not None)
 
 

@@ -282,19 +282,21 @@ def test_a_fix_that_brings_a_new_info_is_rolled_back() -> None:
 
 
 def test_a_fix_that_brings_a_duplicate_name_in_the_pack_is_rolled_back(cli, pack: Path) -> None:  # type: ignore[no-untyped-def]
-    def preset(name: str) -> bytes:
-        return json.dumps({"format_version": "1.0", "metadata": {"name": name}, "parameters": []}).encode()
+    def preset(name: str, level: float) -> bytes:  # each its own sound: a shared name is Q002's, not Q001's
+        return json.dumps({"format_version": "1.0", "metadata": {"name": name}, "parameters": [
+            {"name": "level", "type": "float", "value": level, "min": 0, "max": 1}]}).encode()
     for folder in "abc":
         (pack / folder).mkdir()
-    (pack / "a" / "Sine Lead.json").write_bytes(preset("Sine Lead"))
-    (pack / "b" / "Sine Lead.json").write_bytes(preset("Wobble"))  # renamed after its file: a second Sine Lead
-    (pack / "c" / "Pluck.json").write_bytes(preset("Other"))  # renamed after its file: fine
+    (pack / "a" / "Sine Lead.json").write_bytes(preset("Sine Lead", 0.1))
+    (pack / "b" / "Sine Lead.json").write_bytes(preset("Wobble", 0.2))  # renamed after its file: a second Sine Lead
+    (pack / "c" / "Pluck.json").write_bytes(preset("Other", 0.3))  # renamed after its file: fine
     r = cli(["fix", "--unsafe-fixes", "--select", "N001,Q002", str(pack)])
     assert r.exit_code == 0, r.output
-    assert (pack / "b" / "Sine Lead.json").read_bytes() == preset("Wobble")
-    assert (pack / "c" / "Pluck.json").read_bytes() == preset("Pluck")
+    assert (pack / "b" / "Sine Lead.json").read_bytes() == preset("Wobble", 0.2)
+    assert (pack / "c" / "Pluck.json").read_bytes() == preset("Pluck", 0.3)
     assert (f"{pack / 'b' / 'Sine Lead.json'}: rolled back N001 name 'Wobble' -> 'Sine Lead' (the file name): the fix "
-            f"introduced Q002 in the pack (name 'Sine Lead' is also used by {pack / 'a' / 'Sine Lead.json'})") in r.output
+            f"introduced Q002 in the pack (name 'Sine Lead' is also used by 1 other preset with a different sound: "
+            f"{pack / 'b' / 'Sine Lead.json'})") in r.output
     validate = cli(["validate", "--select", "N001,Q002", "-o", "concise", str(pack)])
     assert "Q002" not in validate.stdout
 

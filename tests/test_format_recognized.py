@@ -26,7 +26,7 @@ from presetctl.engine.rules.base import RuleContext
 from presetctl.engine.rules.selection import RuleSet
 from presetctl.engine.runner import run
 
-OPTIONS = Options()
+OPTIONS = Options(profiles=("marketplace",))  # G004 and G007 are in the marketplace profile
 RULES = RuleSet(OPTIONS)
 LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
           b"<r>&b;</r>")

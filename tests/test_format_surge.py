@@ -24,7 +24,7 @@ from presetctl.engine.options import Options
 from presetctl.engine.rules.base import RuleContext
 from presetctl.engine.rules.selection import RuleSet
 
-OPTIONS = Options()
+OPTIONS = Options(profiles=("marketplace",))  # U011 and U012 are in the marketplace profile
 RULES = RuleSet(OPTIONS)
 SNARE = "kurasu__surge/resources/data/patches_factory/Percussion/Snare Tight.fxp"
 XML = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes" ?><patch revision="16">'

@@ -169,10 +169,11 @@ def test_the_xml_rewrite_goes_first_so_a_rename_in_the_same_run_is_not_rolled_ba
     rewrite runs in a pass of its own first, so one run does both and a second changes nothing."""
     xml = XML.replace(b"</parameters>", b'</parameters><customcontroller><entry label="Decay&#x10;" />'
                       b"</customcontroller>")
-    out = fixed(make(xml), "Leads/Acid Lead.fxp", unsafe=True)
+    curation = Options(profiles=("marketplace",))  # N001 is a curation rule
+    out = fixed(make(xml), "Leads/Acid Lead.fxp", unsafe=True, options=curation)
     clean = xml.replace(b"&#x10;", b"").replace(b'name="Acid"', b'name="Acid Lead"')
     assert out == make(clean, name=b"Acid Lead")
-    assert fixed(out, "Leads/Acid Lead.fxp", unsafe=True) == out
+    assert fixed(out, "Leads/Acid Lead.fxp", unsafe=True, options=curation) == out
 
 
 def test_what_tinyxml_rejects_too_stays_u007_located_in_the_original_bytes() -> None:

@@ -122,7 +122,7 @@ def test_corpus_loads_and_counts(corpus: Path, cli) -> None:  # type: ignore[no-
     # Independent count with plain json: presets without preset_name.
     expected_missing = sum(1 for f in files if "preset_name" not in json.loads(f.read_bytes()))
     assert expected_missing == 11
-    result = cli(["validate", str(corpus / "vital"), "-o", "json", "--exit-zero"])
+    result = cli(["validate", str(corpus / "vital"), "-o", "json", "--exit-zero", "--profile", "marketplace"])
     report = json.loads(result.stdout)
     assert report["summary"]["files"] == 82 and report["summary"]["by_status"]["validated"] == 82
     found = [f["code"] for f in report["findings"]]

@@ -74,11 +74,11 @@ def test_groups_switch_with_one_key(run: LoadedRun, tmp_path: Path) -> None:
     async def scenario(pilot: Pilot[None]) -> None:
         by_rule = rows(app, "#groups")
         assert by_rule[0][0] == "E" and len(by_rule) == len({f.code for f in run.findings})
-        q002 = next(r for r in by_rule if r[1].startswith("Q002"))
-        assert q002 == ["W", "Q002 duplicate-name", "30"]
+        d008 = next(r for r in by_rule if r[1].startswith("D008"))
+        assert d008 == ["W", "D008 dx7-name-charset", "32"]
         await pilot.press("g")
         by_file = rows(app, "#groups")
-        assert app.group_by is GroupBy.file and by_file[0] == ["E", "pack/bank.syx", "64 (2E 62W)"]
+        assert app.group_by is GroupBy.file and by_file[0] == ["E", "pack/bank.syx", "66 (2E 33W 31I)"]
         await pilot.press("g")
         by_preset = [r[1] for r in rows(app, "#groups")]
         assert app.group_by is GroupBy.preset and "pack/bank.syx \u203a voice 7" in by_preset
@@ -134,7 +134,7 @@ def test_detail_pane_shows_doc_lines_and_bytes(run: LoadedRun, tmp_path: Path) -
         assert cells[1:4] == ["error", "N006", "pack/evil.json"]
         assert "'[bold]Evil[/bold]\\x1b[31m<script>alert(1)</script>\\u202egnp'" in cells[5]  # markup stays text
 
-        await select_group(pilot, "Q002")  # move inside a group: the detail follows the cursor
+        await select_group(pilot, "D008")  # move inside a group: the detail follows the cursor
         await pilot.press("tab", "down", "down")
         assert app.selected is not None and app.selected is app.groups[app.groups.index(app.current)].findings[2]  # type: ignore[arg-type]
         assert "voice 1" not in detail_text(app).split("\n")[3]
@@ -153,11 +153,11 @@ def test_accept_writes_through_the_baseline_module(run: LoadedRun, tmp_path: Pat
         stored = read_baseline(baseline)
         assert stored.keys == {key(d001, stored.root, run.header.cwd)}
         assert rows(app, "#findings")[0][0] == "\u2713"
-        await select_group(pilot, "Q002")
+        await select_group(pilot, "D008")
         await pilot.press("A")  # the whole group
         stored = read_baseline(baseline)
-        assert len(stored.keys) == 31 and key(d001, stored.root, run.header.cwd) in stored.keys
-        assert "31 accepted into" in plain(app.query_one("#status", Static).content)
+        assert len(stored.keys) == 33 and key(d001, stored.root, run.header.cwd) in stored.keys
+        assert "33 accepted into" in plain(app.query_one("#status", Static).content)
 
     drive(app, scenario)
 

@@ -253,13 +253,19 @@ def test_q001_duplicate_sound(tmp_path: Path) -> None:
     original = preset("Bass")
     copy = preset("Bass copy", parameters=original["parameters"])
     files = {"Bass.json": original, "Bass copy.json": copy, "Keys.json": preset("Keys")}
-    found = run(tmp_path, files, "Q001")
-    assert len(found) == 1 and found[0][:2] in {("Bass copy.json", "Q001"), ("Bass.json", "Q001")}
+    found = findings(tmp_path, files, "Q001")
+    assert [(f.path, f.location.render(), f.message) for f in found] == [
+        ("pack/Bass copy.json", "", "same sound as 1 other preset, under other names: pack/Bass.json 'Bass'")]
 
 
 def test_q002_duplicate_name(tmp_path: Path) -> None:
-    files = {"A.json": preset(raw_name="Init"), "B.json": preset(raw_name="init"), "C.json": preset(raw_name="Keys")}
-    assert run(tmp_path, files, "Q002") == [("B.json", "Q002", "")]
+    files = {"A.json": preset("Glass"), "B.json": preset("A", raw_name="glass"), "C.json": preset("Keys")}
+    found = findings(tmp_path, files, "Q002")
+    assert [(f.path, f.message) for f in found] == [
+        ("pack/A.json", "name 'Glass' is also used by 1 other preset with a different sound: pack/B.json")]
+    placeholders = {"A.json": preset("Init"), "B.json": preset("B", raw_name="init"), "C.json": preset("Keys")}
+    (tmp_path / "init").mkdir()
+    assert findings(tmp_path / "init", placeholders, "Q002") == ()  # an init name collides with nothing
 
 
 def test_q003_file_names_differ_only_by_case(tmp_path: Path) -> None:

@@ -45,9 +45,12 @@ def preset(name: str, cutoff: float = 0.5, **meta: Any) -> str:
 
 @pytest.fixture
 def pack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """pack/: a clean preset, one with a warning (M002), one with an info (M006), one broken (P001)."""
+    """pack/: a clean preset, one with a warning (M002), one with an info (M006), one broken (P001).
+
+    M002 and M006 are in the marketplace profile, which the project's pyproject.toml switches on."""
     folder = tmp_path / "pack"
     folder.mkdir()
+    (tmp_path / "pyproject.toml").write_text('[tool.presetctl]\nprofile = "marketplace"\n')
     (folder / "Warm Pad.json").write_text(preset("Warm Pad"))
     (folder / "Bass.json").write_text(preset("Bass", 0.1, author=None))
     (folder / "Keys.json").write_text(preset("Keys", 0.2, description=None))
@@ -302,10 +305,12 @@ def test_rules_text_lists_every_rule(cli) -> None:  # type: ignore[no-untyped-de
     result = cli(["rules"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["code", "name", "level", "severity", "fix", "summary"]
+    assert lines[0].split() == ["code", "name", "level", "severity", "fix", "profile", "summary"]
     assert [line.split()[0] for line in lines[1:]] == [r.code for r in RULES]
     f009 = next(line for line in lines if line.startswith("F009 "))
-    assert f009.split()[:5] == ["F009", "utf8-bom", "file", "warning", "safe"]
+    assert f009.split()[:6] == ["F009", "utf8-bom", "file", "warning", "safe", "default"]
+    m004 = next(line for line in lines if line.startswith("M004 "))
+    assert m004.split()[:6] == ["M004", "unknown-category", "metadata", "warning", "safe", "marketplace"]
 
 
 def test_rules_json(cli) -> None:  # type: ignore[no-untyped-def]
@@ -313,7 +318,9 @@ def test_rules_json(cli) -> None:  # type: ignore[no-untyped-def]
     assert [r["code"] for r in rows] == [r.code for r in RULES]
     p002 = next(r for r in rows if r["code"] == "P002")
     assert p002 == {"code": "P002", "name": "duplicate-key", "level": "parse", "severity": "warning",
-                    "security_severity": None, "fix": "unsafe", "summary": "JSON object has a duplicate key"}
+                    "security_severity": None, "fix": "unsafe", "profile": "default",
+                    "summary": "JSON object has a duplicate key"}
+    assert {r["code"]: r["profile"] for r in rows}["W101"] == "audio"
 
 
 def test_rules_by_level(cli) -> None:  # type: ignore[no-untyped-def]
@@ -321,6 +328,15 @@ def test_rules_by_level(cli) -> None:  # type: ignore[no-untyped-def]
     assert [r["code"] for r in rows] == ["A001", "A002", "A003"]
     assert cli(["rules", "--level", "nope"]).exit_code == 2
     assert cli(["rules", "-o", "xml"]).exit_code == 2
+
+
+def test_rules_by_profile(cli) -> None:  # type: ignore[no-untyped-def]
+    rows = json.loads(cli(["rules", "-o", "json", "--profile", "marketplace"]).stdout)
+    assert [r["code"] for r in rows] == [r.code for r in RULES if r.profile == "marketplace"]
+    assert {"M004", "Q002", "U012", "A001"} <= {r["code"] for r in rows}
+    assert json.loads(cli(["rules", "-o", "json", "--profile", "default", "--level", "pack"]).stdout)[0]["code"] == "Q003"
+    nope = cli(["rules", "--profile", "store"])
+    assert (nope.exit_code, nope.stderr) == (2, "presetctl: error: no profile 'store' (known: default, marketplace, audio)\n")
 
 
 def test_rule_prints_its_doc(cli) -> None:  # type: ignore[no-untyped-def]

@@ -43,11 +43,11 @@ def is_terminal(stream: TextIO) -> bool:
 
 
 def report_context(color: Color, *, verbose: bool, quiet: bool, show_unknown: bool, fail_threshold: str,
-                   exit_zero: bool = False) -> ReportContext:
+                   exit_zero: bool = False, show_related: bool = False, security: bool = False) -> ReportContext:
     """How stdout reports look: colour and wrapping only on a terminal (a pipe gets whole lines)."""
     return ReportContext(color=use_color(color.value, sys.stdout), width=width(sys.stdout), wrap=is_terminal(sys.stdout),
                          verbose=verbose, quiet=quiet, show_unknown=show_unknown, fail_threshold=fail_threshold,
-                         exit_zero=exit_zero)
+                         exit_zero=exit_zero, show_related=show_related, security=security)
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -128,9 +128,12 @@ def render_history(state: str | None) -> str:
 
 
 def _check_options(targets: list[str], config: Path | None, include: list[str] | None,
-                   exclude: list[str] | None) -> Options:
-    """All configured rules: what a fixed file is validated against, whatever --select says."""
-    return o.build_options(targets, config, include=include, exclude=exclude).options
+                   exclude: list[str] | None, profile: list[str] | None, fixing: Options) -> Options:
+    """All configured rules of the run's profiles, and the rules the run fixes (a selector may opt in
+    a rule of another profile): what a fixed file is validated against, whatever --select says."""
+    check = o.build_options(targets, config, include=include, exclude=exclude, profile=profile).options
+    named = tuple(s for s in (*fixing.select, *fixing.extend_select) if s != "ALL")
+    return replace(check, extend_select=(*check.extend_select, *named))
 
 
 @dataclass(frozen=True)
@@ -148,13 +151,14 @@ class _Job:
 
 def _new_job(paths: list[Path] | None, config: Path | None, select: list[str] | None, extend_select: list[str] | None,
              ignore: list[str] | None, include: list[str] | None, exclude: list[str] | None, unsafe: bool,
-             jobs: int | None) -> _Job:
+             jobs: int | None, profile: list[str] | None) -> _Job:
     targets = o.path_strings(paths)
-    options = o.build_options(targets, config, select, extend_select, ignore, include, exclude, jobs).options
+    options = o.build_options(targets, config, select, extend_select, ignore, include, exclude, jobs,
+                              profile=profile).options
     header: RunHeader = {"paths": targets, "select": select, "extend_select": extend_select, "ignore": ignore,
-              "include": include, "exclude": exclude, "config": str(Path(config).resolve()) if config else None,
-              "unsafe": unsafe}
-    return _Job(targets, options, _check_options(targets, config, include, exclude), unsafe, header)
+              "include": include, "exclude": exclude, "profile": profile,
+              "config": str(Path(config).resolve()) if config else None, "unsafe": unsafe}
+    return _Job(targets, options, _check_options(targets, config, include, exclude, profile, options), unsafe, header)
 
 
 def _resume_job(state: str | None, run_id: str | None) -> _Job:
@@ -165,9 +169,10 @@ def _resume_job(state: str | None, run_id: str | None) -> _Job:
     where = [os.path.join(cwd, t) for t in targets]  # for finding the config from anywhere
     config_file = header.get("config")
     cfg = Path(config_file) if config_file else None
+    profile = header.get("profile")
     options = o.build_options(where, cfg, header.get("select"), header.get("extend_select"), header.get("ignore"),
-                              header.get("include"), header.get("exclude")).options
-    return _Job(targets, options, _check_options(where, cfg, header.get("include"), header.get("exclude")),
+                              header.get("include"), header.get("exclude"), profile=profile).options
+    return _Job(targets, options, _check_options(where, cfg, header.get("include"), header.get("exclude"), profile, options),
                 bool(header.get("unsafe")), header, cwd, info)
 
 
@@ -210,6 +215,7 @@ def fix(
     select: o.SelectOpt = None,
     extend_select: o.ExtendSelectOpt = None,
     ignore: o.IgnoreOpt = None,
+    profile: o.ProfileOpt = None,
     include: o.IncludeOpt = None,
     exclude: o.ExcludeOpt = None,
     jobs: o.JobsOpt = None,
@@ -237,7 +243,7 @@ def fix(
     if resume:
         job = _resume_job(state, _single_run_id(paths, "--resume"))
     else:
-        job = _new_job(paths, config, select, extend_select, ignore, include, exclude, unsafe_fixes, jobs)
+        job = _new_job(paths, config, select, extend_select, ignore, include, exclude, unsafe_fixes, jobs, profile)
     mode = "diff" if diff else "dry-run" if dry_run else "write"
     with recorded_run(typer_ctx, "fix", job.targets, options=job.options, state_dir=state, no_history=no_history,
                       quiet=quiet) as recorded:

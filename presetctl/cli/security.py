@@ -20,10 +20,24 @@ from presetctl.report.registry import REPORTERS
 
 
 class SecurityFailOn(enum.StrEnum):
+    """The ratings, and validate's severity words for the same thresholds (error = high, warning =
+    medium, info = low), so either word list works with scan-security."""
+
     critical = "critical"
     high = "high"
     medium = "medium"
     low = "low"
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+
+# A validate severity word as the rating threshold it stands for (SecuritySeverity.severity inverted).
+_AS_RATING = {"error": SecuritySeverity.HIGH, "warning": SecuritySeverity.MEDIUM, "info": SecuritySeverity.LOW}
+
+
+def rating_threshold(word: str) -> SecuritySeverity:
+    return _AS_RATING.get(word) or SecuritySeverity.parse(word)
 
 
 @guarded
@@ -33,7 +47,8 @@ def scan_security(
     output_format: OutputFormatOpt = "full",  # type: ignore[assignment]
     report: o.ReportOpt = None,
     fail_on: Annotated[SecurityFailOn, typer.Option("--fail-on", help="Lowest security rating that makes the exit "
-                                                    "code 1.")] = SecurityFailOn.high,
+                                                    "code 1 (error, warning and info stand for high, medium and "
+                                                    "low).")] = SecurityFailOn.high,
     exit_zero: o.ExitZeroOpt = False,
     baseline: o.BaselineOpt = None,
     statistics: o.StatisticsOpt = False,
@@ -53,10 +68,11 @@ def scan_security(
 ) -> None:
     """Scan for hostile content: executables, scripts, Lua, zip slip, bombs, XXE, spoofed names, leaks.
 
-    Runs the security rules (X codes) and the file and parse codes that are security facts
-    (symlinks, special files, oversized, unreadable, disguised or unparsable files), each with a
-    security rating: critical, high, medium or low. Limits come from [tool.presetctl.limits].
-    Nothing is written, fetched or extracted.
+    Runs the security rules (X codes), the file and parse codes that are security facts
+    (symlinks, special files, oversized, unreadable, disguised or unparsable files, packaging junk)
+    and every format rule of error severity (a file that cannot be fully understood is not clean),
+    each with a security rating: critical, high, medium or low. Every output shows the rating.
+    Limits come from [tool.presetctl.limits]. Nothing is written, fetched or extracted.
 
     Exit codes: 0 no finding rated at or above --fail-on, 1 findings at or above it, 2 usage,
     config or internal error, 130 interrupted (143 on SIGTERM, 129 on SIGHUP).
@@ -64,12 +80,12 @@ def scan_security(
     targets = o.path_strings(paths)
     resolved = o.build_options(targets, config, select, extend_select, ignore, include, exclude, jobs,
                                max_file_size, show_unknown)
-    threshold = SecuritySeverity.parse(fail_on.value)
-    # Reporters that mark failures compare validate severities: pass the one this rating maps to.
+    threshold = rating_threshold(fail_on.value)
+    # Reports show each finding's rating and mark failures against the rating threshold.
     request = CheckRequest(
         targets, resolved.options, output_format.value, o.parse_report_specs(report, set(REPORTERS)),
         report_context(color, verbose=verbose, quiet=quiet, show_unknown=show_unknown,
-                       fail_threshold=threshold.severity.label, exit_zero=exit_zero),
+                       fail_threshold=threshold.label, exit_zero=exit_zero, security=True),
         baseline=read_baseline(baseline, resolved.config) if baseline is not None else None,
         statistics=statistics, exit_zero=exit_zero)
     with recorded_run(typer_ctx, "scan-security", targets, options=request.options, no_history=no_history,

@@ -33,6 +33,10 @@ def validate(
     write_baseline: Annotated[Path | None, typer.Option("--write-baseline", metavar="FILE",
                               help="Write all current findings to a baseline file and exit 0.")] = None,
     statistics: o.StatisticsOpt = False,
+    show_duplicates: Annotated[bool, typer.Option("--show-duplicates", help="List every member of each group "
+                                                  "finding (duplicates Q001 and Q002, packaging junk F012) under "
+                                                  "it (full and concise output; json and sarif always hold them).")]
+    = False,
     config: o.ConfigOpt = None,
     select: o.SelectOpt = None,
     extend_select: o.ExtendSelectOpt = None,
@@ -73,7 +77,7 @@ def validate(
         request = CheckRequest(
             checked, options, output_format.value, reports,
             report_context(color, verbose=verbose, quiet=quiet, show_unknown=show_unknown,
-                           fail_threshold=fail_on.value, exit_zero=exit_zero),
+                           fail_threshold=fail_on.value, exit_zero=exit_zero, show_related=show_duplicates),
             baseline=read_baseline(baseline, resolved.config) if baseline is not None else None,
             statistics=statistics, exit_zero=exit_zero)
         result = run_and_report(

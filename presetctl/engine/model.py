@@ -106,6 +106,20 @@ NOWHERE = Location()
 
 
 @dataclass(frozen=True, slots=True)
+class Related:
+    """Another place a finding is about: the other members of a duplicate group (``name``: what
+    the preset there is called, when that helps to tell them apart)."""
+
+    path: str
+    location: Location = NOWHERE
+    name: str = ""
+
+    def render(self) -> str:
+        where = self.location.render()
+        return f"{self.path} ({where})" if where else self.path
+
+
+@dataclass(frozen=True, slots=True)
 class Violation:
     """What a rule check (or a loader) yields: the engine adds path, code and severity.
 
@@ -118,6 +132,7 @@ class Violation:
     code: str = ""
     hint: str = ""
     data: Mapping[str, Any] | None = None  # machine-readable details a fix may use
+    related: tuple[Related, ...] = ()  # other places the finding is about (duplicate groups)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +150,7 @@ class Finding:
     fixable: bool = False
     security: SecuritySeverity | None = None
     rule_name: str = ""
+    related: tuple[Related, ...] = ()  # the other members of a duplicate group, all of them
 
     def sort_key(self) -> tuple[str, int, int, str, str, str]:
         return (self.path, self.line or 0, self.column or 0, self.location.render(), self.code, self.message)
@@ -303,6 +319,15 @@ class RunResult:
         out = {s.label: 0 for s in sorted(Severity, reverse=True)}
         for f in self.findings:
             out[f.severity.label] += 1
+        return out
+
+    @cached_property
+    def security_counts(self) -> dict[str, int]:
+        """Findings per security rating (those without one are not counted)."""
+        out = {s.label: 0 for s in sorted(SecuritySeverity, reverse=True)}
+        for f in self.findings:
+            if f.security is not None:
+                out[f.security.label] += 1
         return out
 
     @cached_property

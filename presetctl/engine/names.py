@@ -19,8 +19,8 @@ import re
 # Characters that carry no name: blanks, padding and the fillers librarians use for empty slots.
 _FILLER = frozenset(" -?_.*=~#/\\|+")
 # Words of an initialised or unnamed slot, optionally numbered (``INIT VOICE 2``, ``Init 03``).
-_INIT = re.compile(r"(?:init(?:ial)?|default|untitled|no ?name|empty)"
-                   r"(?: ?(?:voice|vce|patch|preset|sound|program|prog))?(?: ?#?\d{1,3})?")
+_INIT = re.compile(r"(?:init(?:ial(?:i[sz]ed)?)?|default|untitled|no ?name|empty|blank)"
+                   r"(?: ?(?:voice|vce|patch|preset|sound|program|prog))?(?: #?\d{1,3})?")
 
 
 def _visible(name: str) -> str:

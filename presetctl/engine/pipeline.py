@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from presetctl.engine.discover import Candidate, read_bounded
 from presetctl.engine.formats.base import Document, DocumentFacts, LoadContext
 from presetctl.engine.formats.registry import detect, extension_owner
+from presetctl.engine.junk import is_packaging_junk
 from presetctl.engine.model import FileOutcome, FileStatus, Finding, Location, PresetSummary, Violation
 from presetctl.engine.options import Limits
 from presetctl.engine.rules.base import RuleContext
@@ -43,7 +44,7 @@ def resolve(rules: RuleSet, path: str, violations: Iterable[Violation], doc: Doc
         out.append(Finding(
             path=path, code=v.code, severity=rules.severity(v.code), message=v.message,
             location=v.location, line=line, column=col, hint=v.hint or rule.doc.fix.split("\n", 1)[0],
-            fixable=rule.fixable, security=rules.security(v.code), rule_name=rule.name,
+            fixable=rule.fixable, security=rules.security(v.code), rule_name=rule.name, related=v.related,
         ))
     out.sort(key=Finding.sort_key)
     return tuple(out)
@@ -121,7 +122,8 @@ class Checked:
 def check_document(data: bytes, path: PurePosixPath, rules: RuleSet, *, unknown: bool = True) -> Checked:
     """Load ``data`` as the file at ``path`` and run the rules on it. A file no loader claims is
     scanned by the rules that read raw content, unless ``unknown`` is False (nothing to fix)."""
-    loaded = load_document(data, path, rules.options.limits)
+    # Packaging junk (__MACOSX/._Bank.syx) is no preset: scanned like a file in no format, reported once (F012).
+    loaded = None if is_packaging_junk(str(path)) else load_document(data, path, rules.options.limits)
     if loaded is None:
         doc = unknown_document(data)
         # Selected as unparsed: only the raw-content (security) rules look at a file in no format.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from presetctl.engine.baseline import Baseline
@@ -18,6 +19,7 @@ from presetctl.engine.discover import Candidate, Skipped, discover
 from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.events import FileChecked, IncidentMet, PackChecked, RunFinished, RunStarted, Sink, no_sink
 from presetctl.engine.incidents import Incident, Outcome
+from presetctl.engine.junk import junk_violation
 from presetctl.engine.model import FileOutcome, FileStatus, Finding, PresetSummary, RunResult, StageTiming, Violation
 from presetctl.engine.options import Options
 from presetctl.engine.pipeline import check_file, resolve
@@ -45,6 +47,12 @@ def _lost(rules: RuleSet, item: Item) -> FileOutcome:
                        findings=resolve(rules, item.display, [v], key=item.rel))
 
 
+def junk_findings(paths: Sequence[str], rules: RuleSet) -> list[Finding]:
+    """One pack-level finding for packaging junk (``__MACOSX``, ``.DS_Store``): not one per file."""
+    junk = junk_violation(paths) if rules.enabled("F012") else None
+    return list(resolve(rules, junk[0], [junk[1]])) if junk is not None else []
+
+
 def pack_findings(summaries: Sequence[PresetSummary], rules: RuleSet, codes: Collection[str] | None = None) -> list[Finding]:
     """The findings of the pack rules (of those in ``codes``, when given) over ``summaries``."""
     out: list[Finding] = []
@@ -53,7 +61,7 @@ def pack_findings(summaries: Sequence[PresetSummary], rules: RuleSet, codes: Col
             continue
         assert rule.pack_check is not None
         for path, v in rule.pack_check(summaries, rules.options):
-            out.extend(resolve(rules, path, [v if v.code else Violation(v.message, v.location, rule.code, v.hint, v.data)]))
+            out.extend(resolve(rules, path, [v if v.code else replace(v, code=rule.code)]))
     return out
 
 
@@ -101,7 +109,8 @@ def run(
             findings.extend(outcome.findings)
             sink(FileChecked(outcome, len(outcomes), len(items)))
     t2 = time.perf_counter()
-    pack = sorted(pack_findings([s for o in outcomes for s in o.summaries], rules), key=Finding.sort_key)
+    pack = sorted(junk_findings([o.path for o in outcomes], rules)
+                  + pack_findings([s for o in outcomes for s in o.summaries], rules), key=Finding.sort_key)
     if keep is not None:
         kept_pack = [f for f in pack if keep(f)]
         suppressed += len(pack) - len(kept_pack)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from presetctl import __version__
 from presetctl.engine.events import RunStarted
-from presetctl.engine.model import FileOutcome, Finding, RunResult
+from presetctl.engine.model import FileOutcome, Finding, RunResult, SecuritySeverity, Severity
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,26 @@ class ReportContext:
     tool_version: str = __version__
     fail_threshold: str = "error"
     exit_zero: bool = False  # --exit-zero: findings do not fail the run (reports that record an exit code)
+    show_related: bool = False  # --show-duplicates: every member of a duplicate group under its finding
+    # scan-security: findings are shown and judged by their security rating (critical, high, medium,
+    # low), the words --fail-on takes there; ``fail_threshold`` is then a rating.
+    security: bool = False
     extra: dict[str, object] = field(default_factory=dict)
+
+    def label(self, f: Finding) -> str:
+        """The severity word a report shows for ``f``: its rating in a security scan."""
+        return f.security.label if self.security and f.security is not None else f.severity.label
+
+    def fails(self, f: Finding) -> bool:
+        """``f`` is at or above the fail threshold, on the scale of the run."""
+        if self.security:
+            return f.security is not None and f.security >= SecuritySeverity.parse(self.fail_threshold)
+        return f.severity >= Severity.parse(self.fail_threshold)
+
+    def level(self, f: Finding) -> Severity:
+        """The error/warning/info level of ``f`` for formats that have only those (colours, annotations):
+        in a security scan its rating's (critical and high: error, medium: warning, low: info)."""
+        return f.security.severity if self.security and f.security is not None else f.severity
 
 
 class ReportWriter:

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from presetctl.engine.model import FileOutcome, Finding, RunResult, Severity
+from presetctl.engine.model import FileOutcome, Finding, RunResult, SecuritySeverity, Severity
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
 from presetctl.safe_text import visible
 
@@ -26,13 +26,15 @@ def make_console(ctx: ReportContext, buffer: io.StringIO) -> Console:
                    width=ctx.width, markup=False, emoji=False, highlight=False, soft_wrap=not ctx.wrap)
 
 
-def _finding_text(f: Finding, verbose: bool) -> Text:
+def _finding_text(f: Finding, ctx: ReportContext) -> Text:
+    verbose, show_related = ctx.verbose, ctx.show_related
+    style = STYLE[ctx.level(f)]
     t = Text("  ")
     if f.line is not None:
         t.append(f"{f.line}:{f.column or 1}", style="dim")
         t.append(" ")
-    t.append(f.code, style=STYLE[f.severity])
-    t.append(f" {f.severity.label:<7} ", style=STYLE[f.severity])
+    t.append(f.code, style=style)
+    t.append(f" {ctx.label(f):<8} " if ctx.security else f" {ctx.label(f):<7} ", style=style)
     t.append(visible(f.message))
     loc = f.location.render()
     if loc:
@@ -41,10 +43,13 @@ def _finding_text(f: Finding, verbose: bool) -> Text:
         t.append("  (fixable)", style="green")
     if verbose and f.hint:
         t.append(f"\n      hint: {visible(f.hint)}", style="dim")
+    if show_related:
+        for r in f.related:
+            t.append(f"\n      = {visible(r.render())}" + (f" {visible(repr(r.name))}" if r.name else ""), style="dim")
     return t
 
 
-def summary_table(result: RunResult) -> Table:
+def summary_table(result: RunResult, security: bool = False) -> Table:
     table = Table(title="Summary", show_header=True, title_justify="left")
     table.add_column("", style="bold")
     table.add_column("count", justify="right")
@@ -53,9 +58,13 @@ def summary_table(result: RunResult) -> Table:
         if n:
             table.add_row(f"  {status}", str(n))
     table.add_row("presets", str(sum(o.presets for o in result.files)))
-    for sev in sorted(Severity, reverse=True):
-        table.add_row(Text(f"{sev.label}s" if sev is not Severity.INFO else "info", style=STYLE[sev]),
-                      str(result.counts[sev.label]))
+    if security:
+        for rating in sorted(SecuritySeverity, reverse=True):
+            table.add_row(Text(rating.label, style=STYLE[rating.severity]), str(result.security_counts[rating.label]))
+    else:
+        for sev in sorted(Severity, reverse=True):
+            table.add_row(Text(f"{sev.label}s" if sev is not Severity.INFO else "info", style=STYLE[sev]),
+                          str(result.counts[sev.label]))
     fixable = sum(1 for f in result.findings if f.fixable)
     if fixable:
         table.add_row(Text("fixable", style="green"), str(fixable))
@@ -80,7 +89,7 @@ class _FullWriter(ReportWriter):
     def _group(self, path: str, findings: Iterable[Finding]) -> None:
         self.console.print(Text(visible(path), style="bold underline", no_wrap=True, overflow="ignore"))
         for f in findings:
-            self.console.print(_finding_text(f, self.ctx.verbose))
+            self.console.print(_finding_text(f, self.ctx))
         self.console.print()
 
     def file(self, outcome: FileOutcome) -> str:
@@ -110,7 +119,7 @@ class _FullWriter(ReportWriter):
             if not result.files:
                 self.console.print("No presets found.")
             else:
-                self.console.print(summary_table(result))
+                self.console.print(summary_table(result, self.ctx.security))
         return self._take()
 
 

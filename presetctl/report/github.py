@@ -31,28 +31,33 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(f: Finding) -> str:
+def annotation(f: Finding, ctx: ReportContext | None = None) -> str:
     props = [f"file={escape_property(visible(f.path))}"]
     if f.line is not None:
         props.append(f"line={f.line}")
         if f.column is not None:
             props.append(f"col={f.column}")
-    props.append(f"title={escape_property(f.code)}")
+    title = f"{f.code} ({f.security.label})" if ctx is not None and ctx.security and f.security else f.code
+    props.append(f"title={escape_property(title)}")
     message = visible(f.message)
     loc = f.location.render()
     if loc and f.line is None:  # with a line the annotation already points there (as ``concise``)
         message += f" [{visible(loc)}]"
     if f.hint:
         message += f"\nhint: {visible(f.hint)}"  # a second line in the annotation
-    return f"::{COMMAND[f.severity]} {','.join(props)}::{escape_data(message)}"
+    level = ctx.level(f) if ctx is not None else f.severity
+    return f"::{COMMAND[level]} {','.join(props)}::{escape_data(message)}"
 
 
 class _GithubWriter(ReportWriter):
+    def __init__(self, ctx: ReportContext) -> None:
+        self.ctx = ctx
+
     def file(self, outcome: FileOutcome) -> str:
-        return "".join(annotation(f) + "\n" for f in outcome.findings)
+        return "".join(annotation(f, self.ctx) + "\n" for f in outcome.findings)
 
     def pack(self, findings: tuple[Finding, ...]) -> str:
-        return "".join(annotation(f) + "\n" for f in findings)
+        return "".join(annotation(f, self.ctx) + "\n" for f in findings)
 
 
 class GithubReporter(Reporter):
@@ -60,4 +65,4 @@ class GithubReporter(Reporter):
     description = "GitHub Actions workflow commands (annotations on the changed files)"
 
     def writer(self, ctx: ReportContext) -> ReportWriter:
-        return _GithubWriter()
+        return _GithubWriter(ctx)

@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from presetctl.engine.events import RunStarted
-from presetctl.engine.model import FileOutcome, Finding, RunResult, Severity
+from presetctl.engine.model import FileOutcome, Finding, Related, RunResult
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
 from presetctl.safe_text import json_dumps
 
@@ -37,7 +37,13 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "column": f.column,
         "fixable": f.fixable,
         "hint": f.hint or None,
+        "related": [related_dict(r) for r in f.related],
     }
+
+
+def related_dict(r: Related) -> dict[str, Any]:
+    """Another member of a duplicate group: where it is and what it is called."""
+    return {"path": r.path, "location": r.location.render(), "voice": r.location.voice, "name": r.name or None}
 
 
 def summary_dict(result: RunResult) -> dict[str, Any]:
@@ -46,6 +52,7 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
         "presets": sum(o.presets for o in result.files),
         "findings": len(result.findings),
         **result.counts,
+        "by_security_severity": result.security_counts,
         "by_status": result.status_counts,
         "by_format": result.format_counts,
         "baseline_suppressed": result.baseline_suppressed,
@@ -60,7 +67,7 @@ def run_dict(result: RunResult, ctx: ReportContext) -> dict[str, Any]:
     ``cwd`` is the folder relative paths in the findings start from (the run's working folder).
     ``exit_code`` is what the run exits with for findings (0 with ``--exit-zero``).
     """
-    failed = result.fails(Severity.parse(ctx.fail_threshold)) and not ctx.exit_zero
+    failed = any(ctx.fails(f) for f in result.findings) and not ctx.exit_zero
     return {
         "roots": list(result.roots),
         "cwd": result.cwd or os.getcwd(),

@@ -16,7 +16,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
-from presetctl.engine.model import FileOutcome, FileStatus, Finding, RunResult, Severity
+from presetctl.engine.model import FileOutcome, FileStatus, Finding, RunResult
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
 from presetctl.safe_text import visible
 
@@ -41,9 +41,9 @@ def timestamp(started_at: str) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def finding_line(f: Finding, with_path: bool = False) -> str:
+def finding_line(f: Finding, with_path: bool = False, ctx: ReportContext | None = None) -> str:
     where = f"{f.line}:{f.column or 1} " if f.line is not None else ""
-    text = f"{where}{f.code} {f.severity.label} {f.message}"
+    text = f"{where}{f.code} {ctx.label(f) if ctx is not None else f.severity.label} {f.message}"
     loc = f.location.render()
     if loc:
         text += f" [{loc}]"
@@ -53,16 +53,16 @@ def finding_line(f: Finding, with_path: bool = False) -> str:
 
 
 def _case_xml(path: str, format_id: str, seconds: float, findings: tuple[Finding, ...] | list[Finding],
-              status: FileStatus | None, threshold: Severity) -> tuple[str, bool, bool]:
+              status: FileStatus | None, ctx: ReportContext) -> tuple[str, bool, bool]:
     """One ``testcase`` element as indented text, and whether it failed / was skipped."""
     case = ET.Element("testcase", {"name": xml_text(path), "classname": xml_text(format_id), "time": f"{seconds:.3f}"})
-    failing = [f for f in findings if f.severity >= threshold]
+    failing = [f for f in findings if ctx.fails(f)]
     skipped = False
     if failing:
         failure = ET.SubElement(case, "failure", {
-            "message": f"{len(failing)} finding{'s' if len(failing) != 1 else ''} at or above {threshold.label}",
+            "message": f"{len(failing)} finding{'s' if len(failing) != 1 else ''} at or above {ctx.fail_threshold}",
             "type": failing[0].code})
-        failure.text = "\n".join(finding_line(f) for f in failing)
+        failure.text = "\n".join(finding_line(f, ctx=ctx) for f in failing)
     elif status in SKIPPED_STATUS:
         skipped = True
         ET.SubElement(case, "skipped", {"message": SKIPPED_STATUS[status]})
@@ -76,7 +76,6 @@ class _JunitWriter(ReportWriter):
 
     def __init__(self, ctx: ReportContext) -> None:
         self.ctx = ctx
-        self.threshold = Severity.parse(ctx.fail_threshold)
         self.cases = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8")
         self.below = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8")
         self.tests = self.failures = self.skipped = 0
@@ -84,14 +83,14 @@ class _JunitWriter(ReportWriter):
 
     def _case(self, path: str, format_id: str, seconds: float, findings: tuple[Finding, ...] | list[Finding],
               status: FileStatus | None) -> None:
-        text, failed, skipped = _case_xml(path, format_id, seconds, findings, status, self.threshold)
+        text, failed, skipped = _case_xml(path, format_id, seconds, findings, status, self.ctx)
         self.cases.write(text)
         self.tests += 1
         self.failures += failed
         self.skipped += skipped
         for f in findings:
-            if f.severity < self.threshold:
-                self.below.write(finding_line(f, with_path=True) + "\n")
+            if not self.ctx.fails(f):
+                self.below.write(finding_line(f, with_path=True, ctx=self.ctx) + "\n")
 
     def file(self, outcome: FileOutcome) -> str:
         self.known.add(outcome.path)
@@ -107,7 +106,7 @@ class _JunitWriter(ReportWriter):
                 self._case(path, "presetctl", 0.0, by_path[path], None)
             else:  # pragma: no cover - cross-file findings on a checked file: its lines go with the others
                 for f in by_path[path]:
-                    self.below.write(finding_line(f, with_path=True) + "\n")
+                    self.below.write(finding_line(f, with_path=True, ctx=self.ctx) + "\n")
         return ""
 
     def end(self, result: RunResult) -> str:
@@ -116,7 +115,7 @@ class _JunitWriter(ReportWriter):
                  "skipped": str(self.skipped), "time": f"{result.duration():.3f}"}
         head = ET.tostring(ET.Element("testsuite", attrs), encoding="unicode")[:-3] + ">\n"  # from "<testsuite ... />"
         props = ET.Element("properties")
-        for name, value in (("presetctl.version", self.ctx.tool_version), ("fail-threshold", self.threshold.label),
+        for name, value in (("presetctl.version", self.ctx.tool_version), ("fail-threshold", self.ctx.fail_threshold),
                             ("baseline-suppressed", str(result.baseline_suppressed))):
             ET.SubElement(props, "property", {"name": name, "value": value})
         ET.indent(props, space="  ", level=1)

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from presetctl.engine.events import RunStarted
-from presetctl.engine.model import FileOutcome, Finding, Location, RunResult, SecuritySeverity, Severity
+from presetctl.engine.model import FileOutcome, Finding, Location, Related, RunResult, SecuritySeverity, Severity
 from presetctl.engine.rules.base import Rule
 from presetctl.engine.rules.registry import BY_CODE
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
@@ -140,6 +140,13 @@ def result_location(f: Finding) -> dict[str, Any]:
     return out
 
 
+def related_location(r: Related, index: int) -> dict[str, Any]:
+    """Another member of a duplicate group, as SARIF's ``relatedLocations`` entry."""
+    out = result_location(Finding(r.path, "", Severity.INFO, "", r.location))
+    text = r.location.render() + (f" {r.name!r}" if r.name else "")
+    return {"id": index, **out, **({"message": {"text": text}} if text else {})}
+
+
 def result_item(f: Finding, rule_index: int, fp: str) -> dict[str, Any]:
     item: dict[str, Any] = {
         "ruleId": f.code,
@@ -149,6 +156,8 @@ def result_item(f: Finding, rule_index: int, fp: str) -> dict[str, Any]:
         "locations": [result_location(f)],
         "partialFingerprints": {FINGERPRINT_KEY: fp},
     }
+    if f.related:
+        item["relatedLocations"] = [related_location(r, i) for i, r in enumerate(f.related, 1)]
     props: dict[str, Any] = {"fixable": f.fixable}
     if f.hint:
         props["hint"] = f.hint

@@ -41,6 +41,7 @@ class RunHeader(TypedDict, total=False):
     ignore: list[str] | None
     include: list[str] | None
     exclude: list[str] | None
+    profile: list[str] | None
     config: str | None
     unsafe: bool
 

@@ -122,7 +122,7 @@ def find_run(conn: sqlite3.Connection, ref: str) -> RunRow:
 
 
 FINDING_FIELDS = ("path", "code", "name", "severity", "security_severity", "message", "location", "pointer", "offset",
-                  "voice", "entry", "line", "column", "fixable", "hint")
+                  "voice", "entry", "line", "column", "fixable", "hint", "related")
 
 
 def findings_of(conn: sqlite3.Connection, run_id: str) -> Iterator[dict[str, Any]]:
@@ -134,6 +134,7 @@ def findings_of(conn: sqlite3.Connection, run_id: str) -> Iterator[dict[str, Any
             if item[key] is not None:
                 item[key] = from_db(item[key])
         item["fixable"] = bool(item["fixable"])
+        item["related"] = json.loads(item["related"])  # ASCII JSON: even undecodable name bytes come back exact
         yield item
 
 

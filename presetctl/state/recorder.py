@@ -78,9 +78,11 @@ def _opt(text: str) -> str | bytes | None:
 
 def _finding_row(run_id: str, seq: int, f: Finding) -> tuple[object, ...]:
     loc = f.location
+    related = json.dumps([{"path": r.path, "location": r.location.render(), "voice": r.location.voice,
+                           "name": r.name or None} for r in f.related])
     return (run_id, seq, db_text(f.path), f.code, f.rule_name, f.severity.label,
             f.security.label if f.security else None, db_text(f.message), db_text(loc.render()), _opt(loc.pointer),
-            loc.offset, loc.voice, _opt(loc.entry), f.line, f.column, int(f.fixable), _opt(f.hint))
+            loc.offset, loc.voice, _opt(loc.entry), f.line, f.column, int(f.fixable), _opt(f.hint), related)
 
 
 class HistoryRecorder:
@@ -162,8 +164,8 @@ class HistoryRecorder:
             run_id = self.header.run_id
             conn.executemany(
                 'INSERT INTO findings (run_id, seq, path, code, name, severity, security_severity, message, location, '
-                'pointer, "offset", voice, entry, line, "column", fixable, hint) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                'pointer, "offset", voice, entry, line, "column", fixable, hint, related) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_finding_row(run_id, first_f + i, f) for i, f in enumerate(findings)))
             for i, inc in enumerate(incidents):
                 seq = first_i + i

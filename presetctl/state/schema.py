@@ -86,6 +86,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             FOREIGN KEY (run_id, error_seq) REFERENCES tool_errors (run_id, seq) ON DELETE CASCADE
         ) WITHOUT ROWID""",
     ),
+    # 1 -> 2: the other members of a duplicate group a finding names (the JSON report's ``related``).
+    (
+        "ALTER TABLE findings ADD COLUMN related TEXT NOT NULL DEFAULT '[]'",  # a JSON array, as in the report
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -38,6 +38,17 @@ class Level(enum.Enum):
     SECURITY = "security"
 
 
+DEFAULT = "default"
+MARKETPLACE = "marketplace"
+AUDIO = "audio"
+# The rule sets a run can switch on (docs/rules-policy.md says which rule is where, and why).
+PROFILES: dict[str, str] = {
+    DEFAULT: "defects: what stops the synth loading a preset, changes its sound, loses data or endangers the user",
+    MARKETPLACE: "curation and house style: metadata, taxonomy, names, duplicates, CPU budgets, tidy headers",
+    AUDIO: "rendered audio: every DX7 voice is played and measured (slow; cached)",
+}
+
+
 class FixSafety(enum.Enum):
     SAFE = "safe"  # keeps the sound and the meaning: applied by default
     UNSAFE = "unsafe"  # may change the sound or lose information: needs --unsafe-fixes
@@ -115,9 +126,9 @@ class Rule:
     security: SecuritySeverity | None = None
     needs_unparsed: bool = False  # also run when the document could not be parsed
     also_emits: tuple[str, ...] = ()  # other codes this check reports (each registered on its own)
-    # "default": in the default set. Any other name is an opt-in profile (house style, curation,
-    # audio rendering): such a rule runs only when its profile is enabled or a selector names it.
-    profile: str = "default"
+    # "default": in the default set. Any other name (a key of PROFILES) is an opt-in profile: such
+    # a rule runs only when its profile is enabled or a selector other than ALL names it.
+    profile: str = DEFAULT
 
     @property
     def fixable(self) -> bool:

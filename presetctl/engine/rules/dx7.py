@@ -347,7 +347,7 @@ RULES = (
                  "A DX7 ignores them, but they show that the voice was written by another synth or tool, or "
                  "damaged: check it by ear.",
                  "curve byte `7F` where only bits 0-3 count", "Save the voice again from an editor."),
-         check=check_unused_bits, formats=DX7),
+         check=check_unused_bits, formats=DX7, profile="marketplace"),
     Rule("D011", "dx7-other-sysex", Level.FORMAT, I, "Other sysex messages besides the DX7 voice data",
          RuleDoc("Reports sysex messages in a DX7 file that are not voice data (DX7II supplements, parameter "
                  "changes, performances, other manufacturers). They are recognized, not validated.",

@@ -111,6 +111,17 @@ RULES = (
          RuleDoc("Reports a file with a text extension (such as `.json`) whose content is binary.",
                  "The file cannot load as a preset; it may be a disguised payload.",
                  "random bytes named `Keys.json`", "Remove the file or restore the real preset.")),
+    Rule("F012", "packaging-junk", Level.FILE, W, "Archiver or file manager leftovers in the pack",
+         RuleDoc("Reports, once for the whole run, the files macOS and Windows leave in a pack besides the presets: "
+                 "everything in a `__MACOSX/` folder, AppleDouble resource forks (`._Bass.fxp`), `.DS_Store`, "
+                 "`Thumbs.db` and `desktop.ini`. They are not loaded as presets (so a `._Bank.syx` is not a "
+                 "sysex error of its own); their bytes are still scanned for payloads. The finding sits on the "
+                 "first of them and lists the others (JSON `related`).",
+                 "Many carry a preset's extension: a synth's browser lists `__MACOSX/._Bass.syx` as a bank that "
+                 "will not load (Dexed: \"Unable to find DX7 sysex cartridge\"), and buyers see a broken preset "
+                 "for every real one.",
+                 "`Pads.zip` made with the macOS Archive Utility: `__MACOSX/Pads/._Warm.vital` beside every preset",
+                 "Delete them, and zip packs with `zip -X` or an archiver that leaves them out.")),
     Rule("P001", "invalid-json", Level.PARSE, E, "JSON syntax error",
          RuleDoc("Reports JSON that does not parse, with the line and column where the parser stopped.",
                  "The synth cannot load the preset at all.",

@@ -303,7 +303,7 @@ RULES = (
                  '`{"author": "...", "preset_style": "Pad", "settings": {...}}`',
                  "Nothing for Vital; add `preset_name` for other tools (Vital writes it when the preset is "
                  "saved again)."),
-         check=check_vital_name, formats=VITAL),
+         check=check_vital_name, formats=VITAL, profile="marketplace"),
     Rule("T005", "vital-unknown-key", Level.FORMAT, I, "Unknown top-level key in a Vital preset",
          RuleDoc("Reports top-level keys other than `author comments macro1..4 preset_name preset_style "
                  "settings synth_version`.",
@@ -371,7 +371,7 @@ RULES = (
                  "120 beats per second.",
                  '`"synth_version": "0.8.6", "settings": {"beats_per_minute": 120}`',
                  "Open and save the patch again in Helm 0.9."),
-         check=check_helm_legacy, formats=HELM),
+         check=check_helm_legacy, formats=HELM, profile="marketplace"),
     Rule("H005", "helm-unknown-key", Level.FORMAT, I, "Unknown top-level key in a Helm patch",
          RuleDoc("Reports top-level keys other than `license synth_version patch_name folder_name author "
                  "settings`.",
@@ -388,13 +388,14 @@ RULES = (
          RuleDoc("Reports `osc_mix`, `filter_type` or `filter_saturation` in a patch saved by Helm 0.9 or later. "
                  "Helm converts them only in patches of 0.8.6 and older.",
                  "They no longer affect the sound: editing them in the file does nothing.",
-                 '`"filter_saturation": 12`', "Remove them; use `distortion_drive` and `filter_style`.")),
+                 '`"filter_saturation": 12`', "Remove them; use `distortion_drive` and `filter_style`."),
+         profile="marketplace"),
     Rule("H008", "helm-patch-name-missing", Level.FORMAT, I, "Helm patch has no patch_name",
          RuleDoc("Reports a Helm patch without the `patch_name` key. Helm (and presetctl) then use the file name "
                  "as the patch's name, so the metadata rule M001 does not fire.",
                  "The name changes when the file is renamed, and tools that read only the JSON see no name.",
                  '`{"synth_version": "0.5.0", "settings": {...}}`', "Save the patch again from Helm."),
-         check=check_helm_name, formats=HELM),
+         check=check_helm_name, formats=HELM, profile="marketplace"),
     Rule("H009", "helm-modulations-missing", Level.FORMAT, E, "Helm patch has no modulations array",
          RuleDoc("Reports a Helm patch whose settings hold no `modulations` array (missing, or not an array), or "
                  "a modulation that is not an object.",

@@ -14,7 +14,7 @@ from presetctl.engine.fix.writers import json_text
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Preset, Severity, Violation
 from presetctl.engine.names import is_placeholder
-from presetctl.engine.rules.base import CheckFn, Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
+from presetctl.engine.rules.base import MARKETPLACE, CheckFn, Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
 from presetctl.engine.versions import compare_versions
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -166,18 +166,18 @@ RULES = (
                  "of a single-preset file is filled: a voice of a bank and a placeholder name (blank, dashes, "
                  "`INIT VOICE`) are left alone, since the file name would make them all the same name."),
          check=_missing("name", "name"), fix=Fix(FixSafety.SAFE, "use the file name as the preset name", fix_missing_name,
-                                                      uses_file_name=True)),
+                                                      uses_file_name=True), profile=MARKETPLACE),
     Rule("M002", "missing-author", Level.METADATA, W, "Preset has no author",
          RuleDoc("Reports a preset without an author.",
                  "Credit is how sound designers get paid and found; marketplaces reject packs without it.",
                  '`"metadata": {"name": "Bass"}`', "Set the author; `[tool.presetctl.pack] author` fills it in.",
                  "Safe when the pack's author is configured."),
-         check=_missing("author", "author"), fix=Fix(FixSafety.SAFE, "fill the author from the pack config", fix_author)),
+         check=_missing("author", "author"), fix=Fix(FixSafety.SAFE, "fill the author from the pack config", fix_author), profile=MARKETPLACE),
     Rule("M003", "missing-category", Level.METADATA, W, "Preset has no category",
          RuleDoc("Reports a preset without a category (Vital: `preset_style`).",
                  "Browsers filter by category: an uncategorized preset is invisible to users who browse.",
                  '`"metadata": {"name": "Bass"}`', "Set a category from the taxonomy."),
-         check=_missing("category", "category")),
+         check=_missing("category", "category"), profile=MARKETPLACE),
     Rule("M004", "unknown-category", Level.METADATA, W, "Category not in the taxonomy",
          RuleDoc("Reports a category that is not in the taxonomy configured for the format (`taxonomy`; "
                  "the default picks each format's own profile). Categories that differ from a taxonomy "
@@ -186,26 +186,26 @@ RULES = (
                  '`"category": "basses"` -> `Bass`',
                  "Use the taxonomy's spelling; add aliases under `[tool.presetctl] category-aliases`.",
                  "Safe for case, spacing, plural and configured aliases."),
-         check=check_category, fix=Fix(FixSafety.SAFE, "replace with the taxonomy spelling", fix_category)),
+         check=check_category, fix=Fix(FixSafety.SAFE, "replace with the taxonomy spelling", fix_category), profile=MARKETPLACE),
     Rule("M005", "tag-not-normalized", Level.METADATA, I, "Tag not normalized or repeated",
          RuleDoc("Reports tags with surrounding or repeated white space, upper case, or that repeat "
                  "another tag once normalized.",
                  "Tag search is exact in most browsers: `Dark`, `dark ` and `dark` are three tags.",
                  '`"tags": ["Dark", "dark "]`', "Lower-case and trim tags; drop repeats.",
                  "Safe: tags compare case-insensitively in every browser we know."),
-         check=check_tags, fix=Fix(FixSafety.SAFE, "normalize tags and drop repeats", fix_tags)),
+         check=check_tags, fix=Fix(FixSafety.SAFE, "normalize tags and drop repeats", fix_tags), profile=MARKETPLACE),
     Rule("M006", "missing-description", Level.METADATA, I, "Preset has no description",
          RuleDoc("Reports a preset without a description or comment.",
                  "A line on how to play the sound (mod wheel, macros) is what makes a pack usable.",
                  '`"metadata": {"name": "Bass"}` (no `description`)', "Add a description."),
-         check=_missing("description", "description")),
+         check=_missing("description", "description"), profile=MARKETPLACE),
     Rule("M007", "missing-license", Level.METADATA, I, "Preset has no license",
          RuleDoc("Reports a preset without license information.",
                  "Without a license, redistribution is legally unclear; free packs in particular need one.",
                  '`"metadata": {"name": "Bass"}` (no `license`)',
                  "Set the license; `[tool.presetctl.pack] license` fills it in.",
                  "Safe when the pack's license is configured."),
-         check=_missing("license", "license"), fix=Fix(FixSafety.SAFE, "fill the license from the pack config", fix_license)),
+         check=_missing("license", "license"), fix=Fix(FixSafety.SAFE, "fill the license from the pack config", fix_license), profile=MARKETPLACE),
     Rule("M008", "synth-version-too-new", Level.METADATA, E, "Saved with a newer synth than the pack targets",
          RuleDoc("Reports a preset saved with a synth version newer than the pack's configured target "
                  "(`[tool.presetctl.pack] max-versions = {vital = \"1.5.5\"}`).",

@@ -12,7 +12,7 @@ from presetctl.engine.fix.toolkit import each, field_fix, preset_at, target
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Severity, Violation
 from presetctl.engine.names import is_placeholder
-from presetctl.engine.rules.base import Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
+from presetctl.engine.rules.base import MARKETPLACE, Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -148,7 +148,7 @@ RULES = (
                  "author meant. A placeholder name (blank, dashes, `INIT VOICE`) is neither reported nor "
                  "renamed: it marks an empty slot."),
          check=check_name_matches_file, fix=Fix(FixSafety.UNSAFE, "set the preset name from the file name", fix_name_sync,
-                                                           uses_file_name=True)),
+                                                           uses_file_name=True), profile=MARKETPLACE),
     Rule("N002", "non-portable-file-name", Level.NAMING, W, "File name breaks on another OS",
          RuleDoc('Reports file names with `<>:"/\\|?*`, control characters, a leading space, or a trailing '
                  "space or dot.",
@@ -170,12 +170,12 @@ RULES = (
                  "Shorten the name.",
                  "Unsafe: the fixer keeps the start and the distinguishing tail, which changes the name."),
          check=check_name_length, fix=Fix(FixSafety.UNSAFE, "shorten the name, keeping the distinguishing tail",
-                                                   fix_name_length)),
+                                                   fix_name_length), profile=MARKETPLACE),
     Rule("N005", "name-whitespace", Level.NAMING, I, "Preset name has stray spaces",
          RuleDoc("Reports names with leading, trailing or repeated spaces.",
                  "Sorting and search treat `Bass` and ` Bass` differently.",
                  '`"name": " Bass  01"`', "Trim the name.", "Safe."),
-         check=check_name_spacing, fix=Fix(FixSafety.SAFE, "trim and collapse spaces", fix_name_spacing)),
+         check=check_name_spacing, fix=Fix(FixSafety.SAFE, "trim and collapse spaces", fix_name_spacing), profile=MARKETPLACE),
     Rule("N006", "name-control-characters", Level.NAMING, E, "Preset name contains control characters",
          RuleDoc("Reports names containing control characters or invisible formatting characters "
                  "(including bidirectional overrides).",

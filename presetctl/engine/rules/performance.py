@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Severity, Violation
-from presetctl.engine.rules.base import Level, Rule, RuleContext, RuleDoc
+from presetctl.engine.rules.base import MARKETPLACE, Level, Rule, RuleContext, RuleDoc
 
 W = Severity.WARNING
 
@@ -45,17 +45,17 @@ RULES = (
                  "oscillators) and reports it above `thresholds.max-voice-load` (default 256).",
                  "CPU cost grows with every oscillator voice: a pad at 16 x 16 x 3 drops out on a laptop.",
                  "`voices: 16, unison: 16, oscillators: 3` -> 768", "Lower polyphony or unison."),
-         check=check_voice_load),
+         check=check_voice_load, profile=MARKETPLACE),
     Rule("A002", "many-modulations", Level.PERFORMANCE, W, "More modulation routings than the threshold",
          RuleDoc("Reports presets with more modulation routings than `thresholds.max-modulations` (default 64).",
                  "Each routing is computed per voice and per block: large matrices cost CPU and are hard "
                  "to edit.",
                  "a preset with 80 entries in `modulations` (threshold 64)", "Remove routings that do nothing (amount 0, disabled source)."),
-         check=check_modulations),
+         check=check_modulations, profile=MARKETPLACE),
     Rule("A003", "long-effects-chain", Level.PERFORMANCE, W, "More enabled effects than the threshold",
          RuleDoc("Reports presets with more enabled effects than `thresholds.max-effects` (default 8).",
                  "Reverbs and delays dominate a synth's CPU use; long chains also hide the dry sound.",
                  "`effects` with 10 entries whose `enabled` is true (threshold 8)",
                  "Disable or remove effects that contribute little."),
-         check=check_effects),
+         check=check_effects, profile=MARKETPLACE),
 )

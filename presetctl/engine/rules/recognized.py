@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Location, Severity, Violation
-from presetctl.engine.rules.base import Level, Rule, RuleContext, RuleDoc
+from presetctl.engine.rules.base import MARKETPLACE, Level, Rule, RuleContext, RuleDoc
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
 FXP = frozenset({"fxp"})
@@ -49,7 +49,7 @@ RULES = (
                  "or the file length (what Serum writes, accepted as a known quirk).",
                  "Hosts and librarians that trust it read too little or too much.",
                  "a 4,000-byte Sylenth1 fxp whose header says `byteSize` 9000",
-                 "Export the preset again from its synth."), formats=FXP),
+                 "Export the preset again from its synth."), formats=FXP, profile=MARKETPLACE),
     Rule("G003", "fxp-other-trailing-bytes", Level.FORMAT, W, "Bytes after the fxp chunk",
          RuleDoc("Reports bytes after the chunk (`chunkSize` + 60) or after the parameter list of an fxp.",
                  "Hosts never read them: leftovers of a bad edit, or data hidden from reviewers.",
@@ -59,7 +59,7 @@ RULES = (
                  "(OB-Xf writes 1 as `01 00 00 00`). The fxp header is big-endian.",
                  "Hosts ignore it for single presets, but bank tools that trust it try to read 16 million programs.",
                  "`numPrograms` 16777216", "Nothing to do for single presets; report it to the synth's authors."),
-         check=check_program_count, formats=FXP),
+         check=check_program_count, formats=FXP, profile=MARKETPLACE),
     Rule("G005", "recognized-xml-not-well-formed", Level.FORMAT, E, "XML of a recognized preset does not parse",
          RuleDoc("Reports XML (ZynAddSubFX, Ableton, OB-Xf's chunk) that a strict parser rejects, with the line and "
                  "column, including DTDs with entity declarations and external references, which are never "
@@ -77,7 +77,7 @@ RULES = (
                  "`<?xml ...?>`.",
                  "ZynAddSubFX's own parser accepts it, but XML forbids anything before the declaration: strict "
                  "parsers and converters reject the file.", "`\\n<?xml version=\"1.0\"?>`",
-                 "Remove the leading white space."), check=check_leading_space, formats=frozenset({"zyn-xiz"})),
+                 "Remove the leading white space."), check=check_leading_space, formats=frozenset({"zyn-xiz"}), profile=MARKETPLACE),
     Rule("G008", "h2p-malformed", Level.FORMAT, W, "u-he preset text is not in the expected layout",
          RuleDoc("Reports a u-he `.h2p` whose `/*@Meta` block is never closed, or without the `#AM=` line that names "
                  "the synth.",

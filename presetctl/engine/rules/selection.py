@@ -9,9 +9,9 @@ from pathlib import PurePath
 from presetctl.engine.errors import ConfigError
 from presetctl.engine.model import SecuritySeverity, Severity
 from presetctl.engine.options import Options
-from presetctl.engine.rules.base import Level, Rule, RuleContext
+from presetctl.engine.rules.base import DEFAULT, PROFILES, Level, Rule, RuleContext
 from presetctl.engine.rules.registry import BY_CODE, RULES
-from presetctl.engine.security.ratings import RATINGS
+from presetctl.engine.security.ratings import scan_rating
 
 
 def _matches(code: str, selectors: tuple[str, ...]) -> bool:
@@ -24,7 +24,8 @@ def _named(code: str, selectors: tuple[str, ...]) -> bool:
 
 
 def known_profiles() -> frozenset[str]:
-    return frozenset(r.profile for r in RULES) | {"default", "all"}
+    """What ``profile``/``--profile`` accepts: each rule set, and ``all`` for every rule."""
+    return frozenset(PROFILES) | {"all"}
 
 
 def check_selectors(selectors: tuple[str, ...], what: str) -> None:
@@ -54,7 +55,7 @@ class RuleSet:
             if _matches(r.code, selectors)
             and not _matches(r.code, options.ignore)
             and (levels is None or r.level.value in levels)
-            and (r.profile == "default" or r.profile in profiles or "all" in profiles or _named(r.code, selectors))
+            and (r.profile == DEFAULT or r.profile in profiles or "all" in profiles or _named(r.code, selectors))
         )
         self._per_file = tuple(options.per_file_ignores)
 
@@ -69,11 +70,10 @@ class RuleSet:
         return BY_CODE[code]
 
     def security(self, code: str) -> SecuritySeverity | None:
-        """The security rating a finding of ``code`` carries (file/parse codes only in scan-security)."""
-        rating = BY_CODE[code].security
-        if rating is None and self.options.rate_security:
-            return RATINGS.get(code)
-        return rating
+        """The security rating a finding of ``code`` carries (file, parse and format codes only in
+        scan-security)."""
+        rule = BY_CODE[code]
+        return scan_rating(rule) if self.options.rate_security else rule.security
 
     def severity(self, code: str) -> Severity:
         override = self.options.severity_overrides.get(code)

@@ -203,7 +203,8 @@ RULES = (
          RuleDoc("Reports an fxp header whose `byteSize` (offset 4) is neither 0 (what Surge writes) nor the file "
                  "length minus 8 (what the VST 2 format defines).",
                  "Surge ignores it, but hosts and librarians that trust it read too little or too much.",
-                 "`byteSize` 5000 in a 26,000-byte file", "Export the patch again, or set byteSize to 0.")),
+                 "`byteSize` 5000 in a 26,000-byte file", "Export the patch again, or set byteSize to 0."),
+         profile="marketplace"),
     Rule("U003", "surge-fxp-trailing-bytes", Level.FORMAT, W, "Bytes after the chunk or the last wavetable",
          RuleDoc("Reports bytes that no size accounts for: after the fxp chunk (`chunkSize` + 60 is less than the "
                  "file length), or after the XML and wavetables that the `sub3` header declares (except the "
@@ -264,7 +265,7 @@ RULES = (
                  "name cut to the 28-byte field matches.",
                  "Hosts list the patch by `prgName`, Surge by the meta name: users see two names for one sound.",
                  '`prgName` "Default", `<meta name="Acid Bass">`', "Save the patch again from Surge XT."),
-         check=check_program_name, formats=SURGE),
+         check=check_program_name, formats=SURGE, profile="marketplace"),
     Rule("U012", "surge-category-folder-mismatch", Level.FORMAT, I,
          "Patch category names another Surge category than its folder",
          RuleDoc("When the patch sits in a folder named like a Surge XT category (Basses, Leads, Pads ...), reports "
@@ -276,7 +277,7 @@ RULES = (
                  "from disk, so the sound and Surge's browser are unaffected; tools that read the metadata (and "
                  "users of other librarians) file the patch under the other category.",
                  '`Leads/Acid.fxp` with `category="Pads"`', "Set the category to the folder name."),
-         check=check_category_folder, formats=SURGE),
+         check=check_category_folder, formats=SURGE, profile="marketplace"),
     Rule("U013", "surge-tag-missing-attribute", Level.FORMAT, E, "<tag> element without a tag attribute",
          RuleDoc("Reports a `<tag>` in `<meta><tags>` that has no `tag` attribute.",
                  "Surge XT builds a string from the missing attribute (a null pointer) and crashes on load.",

@@ -3,9 +3,12 @@
 ``scan-security`` runs the security rules (level ``security``, codes ``X...``) plus the file and
 parse codes that are security facts in their own right: discovery's symlinks, special files and
 oversized files (found before any rule runs, so no rule could re-report them), unreadable
-files, disguised content, parse failures, duplicate keys, nesting, and presetctl's own internal
-errors (a file a rule crashed on was not fully scanned). Those codes keep their code, name and
-severity; ``Options.rate_security`` gives their findings the rating in ``ratings.py``, so
+files, disguised content, parse failures, duplicate keys, nesting, packaging junk, and
+presetctl's own internal errors (a file a rule crashed on was not fully scanned). It also runs
+every format rule of error severity (a DX7 bank with a bad checksum, bytes above 7F or a
+truncated dump; XML a synth's parser stops at): a file that cannot be fully understood cannot be
+called clean. Those codes keep their code, name and severity; ``Options.rate_security`` gives
+their findings the rating of ``ratings.scan_rating`` (medium for a format error), so
 ``--fail-on`` and SARIF's ``security-severity`` treat them like any security finding.
 """
 
@@ -17,16 +20,14 @@ from presetctl.engine.errors import UsageError
 from presetctl.engine.options import Options
 from presetctl.engine.rules.base import Level
 from presetctl.engine.rules.registry import RULES
-from presetctl.engine.security.ratings import RATINGS
+from presetctl.engine.security.ratings import scan_rating
 
-LEVELS = frozenset({Level.SECURITY.value, Level.FILE.value, Level.PARSE.value})
+LEVELS = frozenset({Level.SECURITY.value, Level.FILE.value, Level.PARSE.value, Level.FORMAT.value})
 
 
 def scan_codes() -> tuple[str, ...]:
     """Every code ``scan-security`` can report, sorted."""
-    known = {r.code for r in RULES}
-    security = {r.code for r in RULES if r.level is Level.SECURITY}
-    return tuple(sorted(security | (set(RATINGS) & known)))
+    return tuple(sorted(r.code for r in RULES if scan_rating(r) is not None))
 
 
 def _matches(code: str, selectors: tuple[str, ...]) -> bool:

@@ -15,6 +15,7 @@ from presetctl.engine.discover import Candidate, discover
 from presetctl.engine.errors import UsageError
 from presetctl.engine.model import FileStatus
 from presetctl.engine.options import Options
+from presetctl.engine.rules.base import MARKETPLACE
 from presetctl.engine.rules.selection import RuleSet
 from presetctl.engine.stats import audio, duplicates, naming, overview, sound, taxonomy
 from presetctl.engine.stats.extract import chunk_facts
@@ -40,8 +41,9 @@ def history_section() -> Section:
 
 
 def stats_options(options: Options) -> Options:
-    """Rules stats runs itself: the configured selection, narrowed to naming and metadata."""
-    return replace(options, levels=frozenset({"naming", "metadata"}))
+    """Rules stats runs itself: the configured selection, narrowed to naming and metadata, with the
+    marketplace profile on (the naming section is a curation view: it counts house-style rules too)."""
+    return replace(options, levels=frozenset({"naming", "metadata"}), profiles=(*options.profiles, MARKETPLACE))
 
 
 def wanted(sections: Sequence[str]) -> Wanted:

@@ -178,6 +178,9 @@ def detail(f: Finding, docs: RuleDocs, ctx: Context | None) -> RenderableType:
     if f.hint:
         where.append("\nfix hint  ", style="dim")
         where.append(safe(f.hint), style="green")
+    for i, r in enumerate(f.related):  # every other member of a duplicate group
+        where.append("\nalso      " if i == 0 else "\n          ", style="dim")
+        where.append(safe(r.render() + (f" {r.name!r}" if r.name else "")))
     parts: list[RenderableType] = [head, Text(""), where]
     if ctx is not None:
         parts += [Text(""), Text("context", style="bold underline"), context_text(ctx)]

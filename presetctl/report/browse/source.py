@@ -19,7 +19,7 @@ import orjson
 
 from presetctl.engine.discover import read_bounded
 from presetctl.engine.errors import UsageError
-from presetctl.engine.model import Finding, Location, SecuritySeverity, Severity
+from presetctl.engine.model import Finding, Location, Related, SecuritySeverity, Severity
 
 MAX_REPORT_BYTES = 1 << 30  # a 200,000-finding report is ~70 MB; refuse anything absurd before parsing
 RUN_ID = re.compile(r"^(last|last~\d+|\d+|[0-9a-f]{6,40})$", re.IGNORECASE)
@@ -148,8 +148,16 @@ def finding_from_dict(d: Mapping[str, Any]) -> Finding:
         line=_opt_int(d.get("line")), column=_opt_int(d.get("column")), hint=_opt_str(d.get("hint")),
         fixable=d.get("fixable") is True,
         security=SecuritySeverity.parse(security) if isinstance(security, str) else None,
-        rule_name=_opt_str(d.get("name")),
+        rule_name=_opt_str(d.get("name")), related=_related(d.get("related")),
     )
+
+
+def _related(value: object) -> tuple[Related, ...]:
+    """The ``related`` list of a finding (reports before it was added have none)."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(Related(r["path"], Location(voice=_opt_int(r.get("voice"))), _opt_str(r.get("name")))
+                 for r in value if isinstance(r, dict) and isinstance(r.get("path"), str))
 
 
 def run_from_dict(doc: object, spec: str) -> LoadedRun:

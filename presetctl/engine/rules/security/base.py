@@ -8,6 +8,7 @@ from presetctl.engine.formats.base import Document
 from presetctl.engine.model import SecuritySeverity, Severity, Violation
 from presetctl.engine.rules.base import Level, Rule, RuleContext, RuleDoc
 from presetctl.engine.security.content import LIMIT_CODE, Scan, dedupe, scan_of
+from presetctl.engine.security.docs import is_documentation
 
 CRITICAL, HIGH, MEDIUM, LOW = (SecuritySeverity.CRITICAL, SecuritySeverity.HIGH, SecuritySeverity.MEDIUM,
                                SecuritySeverity.LOW)
@@ -16,10 +17,13 @@ MAX_PER_RULE = 50  # a hostile file with a million URLs must not make a million-
 ScanCheck = Callable[[Document, RuleContext, Scan], Iterator[Violation]]
 
 
-def _wrap(check: ScanCheck) -> Callable[[Document, RuleContext], Iterator[Violation]]:
-    """Run ``check`` with the file's shared scan state; dedupe, cap, then report limit hits."""
+def _wrap(check: ScanCheck, on_docs: bool = True) -> Callable[[Document, RuleContext], Iterator[Violation]]:
+    """Run ``check`` with the file's shared scan state; dedupe, cap, then report limit hits.
+    ``on_docs`` False: the check does not look at plain documentation (a README, a LICENSE)."""
 
     def run(doc: Document, ctx: RuleContext) -> Iterator[Violation]:
+        if not on_docs and is_documentation(ctx.path, doc):
+            return
         scan = scan_of(doc, ctx)
         counts: dict[str, int] = {}
         for v in dedupe(check(doc, ctx, scan)):
@@ -39,8 +43,9 @@ def _wrap(check: ScanCheck) -> Callable[[Document, RuleContext], Iterator[Violat
 
 def security_rule(code: str, name: str, rating: SecuritySeverity | None, summary: str, doc: RuleDoc,
                   check: ScanCheck, *, severity: Severity | None = None, formats: frozenset[str] | None = None,
-                  also_emits: tuple[str, ...] = ()) -> Rule:
-    """A SECURITY-level rule that also runs on files that did not parse (hostile input often doesn't)."""
+                  also_emits: tuple[str, ...] = (), on_docs: bool = True) -> Rule:
+    """A SECURITY-level rule that also runs on files that did not parse (hostile input often doesn't).
+    ``on_docs`` False: not on plain documentation (privacy and markup rules; see security/docs.py)."""
     sev = severity if severity is not None else (rating.severity if rating is not None else Severity.INFO)
-    return Rule(code, name, Level.SECURITY, sev, summary, doc, _wrap(check), formats=formats, security=rating,
-                needs_unparsed=True, also_emits=(*also_emits, LIMIT_CODE))
+    return Rule(code, name, Level.SECURITY, sev, summary, doc, _wrap(check, on_docs), formats=formats,
+                security=rating, needs_unparsed=True, also_emits=(*also_emits, LIMIT_CODE))

