@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from presetctl import api
-from presetctl.engine import pipeline
+from presetctl.engine import recovery
 from presetctl.engine.fix.model import FileFixStatus
 from presetctl.engine.fix.run import FixSettings, fix
 from presetctl.engine.fix.undo import undo
@@ -86,14 +86,14 @@ def test_a_rule_that_raises_is_e001_and_the_other_rules_still_run(tmp_path: Path
 def test_a_file_that_changes_between_discovery_and_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           error: BaseException, code: str, message: str) -> None:
     _pack(tmp_path, "A", "B")
-    real = pipeline.read_bounded
+    real = recovery.read_bounded
 
     def read(path: str, limit: int) -> bytes:
         if path.endswith("A.json"):
             raise error
         return real(path, limit)
 
-    monkeypatch.setattr(pipeline, "read_bounded", read)
+    monkeypatch.setattr(recovery, "read_bounded", read)
     result = api.validate(["pack"], Options(jobs=1), cwd=str(tmp_path))
     assert _codes(result) == [("A.json", code, message)]
     assert {Path(o.path).name: o.status.value for o in result.files} == {"A.json": "skipped", "B.json": "validated"}
@@ -173,3 +173,27 @@ def test_a_failing_rename_puts_the_original_back(tmp_path: Path, monkeypatch: py
     assert (pack / "C?.json").stat().st_mtime_ns == 1_000_000_000
     journal = next((tmp_path / "state" / "fix-runs").iterdir()).read_text()
     assert '"t":"fail"' in journal and '"t":"done"' not in journal
+
+
+def test_a_file_that_changes_while_it_is_read_is_read_again_and_the_retry_recorded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A synth or a sync tool rewrites a preset while presetctl reads it: the check sees one whole
+    version (the new one), and the retry is an incident of that file (logged, recorded in history)."""
+    _pack(tmp_path, "A", "B")
+    target = tmp_path / "pack" / "A.json"
+    real = recovery.read_bounded
+    reads = {"A": 0}
+
+    def read(path: str, limit: int) -> bytes:
+        data = real(path, limit)
+        if path == str(target) and reads["A"] == 0:
+            reads["A"] += 1
+            target.write_bytes(b'{"format_version": "1.0", "metadata": {"name": 7}, "parameters": []}')  # saved anew
+        return data
+
+    monkeypatch.setattr(recovery, "read_bounded", read)
+    result = api.validate(["pack"], Options(jobs=1), cwd=str(tmp_path))
+    a = next(o for o in result.files if o.path == "pack/A.json")
+    (incident,) = a.incidents
+    assert (incident.code.value, incident.outcome.value, incident.retries) == ("PE103", "recovered", 1)
+    assert [f.code for f in a.findings] == ["S001"]  # the findings are those of the version it read whole

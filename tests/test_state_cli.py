@@ -72,9 +72,12 @@ def test_every_command_is_recorded(cli, tmp_path: Path) -> None:  # type: ignore
     assert cli(["validate", str(pack), "-o", "json"]).exit_code == 1
     assert cli(["scan-security", str(pack), "-q"]).exit_code in (0, 1)
     assert cli(["stats", str(pack), "--json"]).exit_code == 0
-    assert cli(["fix", str(pack), "-q"]).exit_code in (0, 1)
+    assert cli(["fix", str(pack), "-q", "--unsafe-fixes"]).exit_code in (0, 1)
+    assert cli(["fix", "--undo", "--dry-run"]).exit_code == 0  # a preview changes nothing: not recorded
+    assert cli(["fix", "--undo", "-q"]).exit_code == 0
     rows = runs()
-    assert [r["command"] for r in rows] == ["validate", "scan-security", "stats", "fix"]
+    assert [r["command"] for r in rows] == ["validate", "scan-security", "stats", "fix", "undo"]
+    assert json.loads(str(rows[4]["status_counts"]))["restored"] == json.loads(str(rows[3]["status_counts"]))["fixed"] > 0
     assert all(r["ended_at"] is not None and r["exit_code"] is not None for r in rows)
     assert rows[0]["findings"] > 0 and json.loads(str(rows[0]["status_counts"]))["validated"] > 0
     assert json.loads(str(rows[2]["status_counts"])) == {"read": rows[2]["files"]} and rows[2]["files"] > 0

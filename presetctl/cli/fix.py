@@ -237,9 +237,13 @@ def fix(
         write_stdout(render_history(state))
         raise typer.Exit(EXIT_OK)
     if undo_run:
-        undone = undo(_single_run_id(paths, "--undo"), state=state, force=force, fsync=not no_fsync, dry_run=dry_run)
-        write_stdout(render_undo(undone, os.getcwd()))
-        raise typer.Exit(EXIT_OK if undone.ok else EXIT_FINDINGS)
+        run_id = _single_run_id(paths, "--undo")
+        with recorded_run(typer_ctx, "undo", [run_id or "latest"], state_dir=state,
+                          no_history=no_history or dry_run, quiet=quiet) as recorded:
+            undone = undo(run_id, state=state, force=force, fsync=not no_fsync, dry_run=dry_run)
+            recorded.record_undo(undone)
+            write_stdout(render_undo(undone, os.getcwd()))
+            raise typer.Exit(EXIT_OK if undone.ok else EXIT_FINDINGS)
     if resume:
         job = _resume_job(state, _single_run_id(paths, "--resume"))
     else:

@@ -39,7 +39,7 @@ from presetctl.cli.errors import EXIT_ERROR, explain
 from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.errors import HistoryError, StateError, UsageError
 from presetctl.engine.events import RunSink, Sink, dispatch, replay
-from presetctl.engine.fix.model import FixResult
+from presetctl.engine.fix.model import FixResult, UndoResult
 from presetctl.engine.incidents import Incident, RecoveryAttempt, incident_of
 from presetctl.engine.model import FileOutcome, Finding, RunResult, StageTiming
 from presetctl.engine.recovery import Recovery
@@ -147,6 +147,15 @@ class CommandRun:
         for consumer in self.consumers:
             for t in result.timings:
                 consumer.stage_done(t)
+
+    def record_undo(self, result: UndoResult) -> None:
+        """An undo: files restored, already original, refused (each refusal is a reported tool error)."""
+        if self.recorder is not None:
+            self.recorder.count_files({"restored": len(result.restored), "unchanged": len(result.unchanged),
+                                       "refused": len(result.refused)})
+        for path, why in result.refused:
+            self.incident(Incident(ErrorCode.WRITE_FAILED, f"not restored: {why}", file=path, stage="undo",
+                                   at=time.time()))
 
     def record_stats(self, files: int, seconds: float) -> None:
         if self.recorder is not None:

@@ -15,12 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from presetctl.engine.discover import Candidate, read_bounded
+from presetctl.engine.discover import Candidate
 from presetctl.engine.formats.base import Document, DocumentFacts, LoadContext
 from presetctl.engine.formats.registry import detect, extension_owner
 from presetctl.engine.junk import is_packaging_junk
 from presetctl.engine.model import FileOutcome, FileStatus, Finding, Location, PresetSummary, Violation
 from presetctl.engine.options import Limits
+from presetctl.engine.recovery import ReadFailed, read_consistent
 from presetctl.engine.rules.base import RuleContext
 from presetctl.engine.rules.selection import RuleSet
 from presetctl.engine.textpos import line_col, locate_pointer
@@ -151,15 +152,17 @@ def _status(checked: Checked) -> FileStatus:
 def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool = True) -> FileOutcome:
     t0 = time.perf_counter()
     path = cand.display
-    try:
-        data = read_bounded(cand.path, rules.options.limits.max_file_size)
+    try:  # one version of the file: one that changes while it is read is read again (retries are recorded)
+        data, incident = read_consistent(cand.path, rules.options.limits.max_file_size, display=path)
     except OverflowError as exc:
         v = Violation(f"file grew to {exc.args[0]} bytes, over the size limit; not read", code="F002")
         return FileOutcome(path, "unknown", FileStatus.SKIPPED, cand.size, findings=resolve(rules, path, [v], key=cand.rel))
     except OSError as exc:
         code = "F003" if exc.errno == errno.ELOOP else "F007"  # ELOOP: the file was swapped for a link
         v = Violation(f"file cannot be read: {exc.strerror or exc}", code=code)
-        return FileOutcome(path, "unknown", FileStatus.SKIPPED, cand.size, findings=resolve(rules, path, [v], key=cand.rel))
+        failed = (exc.incident,) if isinstance(exc, ReadFailed) else ()
+        return FileOutcome(path, "unknown", FileStatus.SKIPPED, cand.size, findings=resolve(rules, path, [v], key=cand.rel),
+                           incidents=failed)
     checked = check_document(data, PurePosixPath(path), rules)
     doc = checked.doc
     summaries = summarize(doc, path) if want_summaries else ()
@@ -167,7 +170,7 @@ def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool = True) -> 
     located = doc if checked.known and checked.violations else None
     findings = resolve(rules, path, checked.violations, located, key=cand.rel)
     return FileOutcome(path, doc.format, _status(checked), len(data), len(doc.presets), findings, summaries,
-                       time.perf_counter() - t0)
+                       time.perf_counter() - t0, incidents=(incident,) if incident is not None else ())
 
 
 def _as_text(data: bytes) -> str | None:
