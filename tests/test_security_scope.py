@@ -65,19 +65,19 @@ def test_a_broken_bank_is_reported_but_fails_only_at_medium(cli, tmp_path: Path)
 
 def test_an_unreadable_file_in_a_folder_fails_scan_security_as_it_fails_validate(  # type: ignore[no-untyped-def]
         cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from presetctl.engine import pipeline
+    from presetctl.engine import recovery
 
     (tmp_path / "pack").mkdir()
     (tmp_path / "pack" / "locked.json").write_text("{}")
     (tmp_path / "pack" / "fine.json").write_text('{"format_version": "1.0", "metadata": {"name": "x"}, "parameters": []}')
-    real = pipeline.read_bounded
+    real = recovery.read_bounded
 
     def read_bounded(path: str, limit: int) -> bytes:
         if path.endswith("locked.json"):
             raise PermissionError(13, "Permission denied")
         return real(path, limit)
 
-    monkeypatch.setattr(pipeline, "read_bounded", read_bounded)
+    monkeypatch.setattr(recovery, "read_bounded", read_bounded)
     monkeypatch.chdir(tmp_path)
     validated = cli(["validate", "pack", "-j", "1", "-o", "concise", "-q"])
     assert (validated.exit_code, validated.stdout) == (1, "pack/locked.json: F007 [error] file cannot be read: "
