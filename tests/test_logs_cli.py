@@ -21,36 +21,45 @@ from presetctl.obs.reader import parse_when
 from presetctl.obs.records import JsonLineFormatter, iso
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_presets"
-NOW = time.time()
 
 
 def state_dir() -> Path:
     return Path(os.environ["PRESETCTL_STATE_DIR"])
 
 
-def rec(age_s: float, msg: str, *, level: str = "info", run: str = "20250101T000000-aaaaaa", event: str = "log",
-        file: str = "", code: str = "", cmd: str = "validate") -> dict[str, object]:
-    return {"ts": iso(NOW - age_s), "level": level, "run": run, "cmd": cmd, "event": event, "file": file, "rule": "",
+def rec(now: float, age_s: float, msg: str, *, level: str = "info", run: str = "20250101T000000-aaaaaa",
+        event: str = "log", file: str = "", code: str = "", cmd: str = "validate") -> dict[str, object]:
+    return {"ts": iso(now - age_s), "level": level, "run": run, "cmd": cmd, "event": event, "file": file, "rule": "",
             "code": code, "dur": None, "msg": msg, "pid": 1}
 
 
-LOG = [
-    rec(5 * 3600, "old start", event="run.start", run="20250101T000000-aaaaaa"),
-    rec(4 * 3600, "old warning", level="warning", run="20250101T000000-aaaaaa", file="pack/Old Pad.vital",
-        code="PE103"),
-    rec(3600, "new start", event="run.start", run="20250102T000000-bbbbbb"),
-    rec(1800, "locked, retrying", level="info", run="20250102T000000-bbbbbb", code="PE302", event="recovery.attempt"),
-    rec(600, "Disk Full while writing", level="error", run="20250102T000000-bbbbbb", code="PE105",
-        file="pack/sub/Bass.fxp"),
-    rec(60, "new end", event="run.end", run="20250102T000000-bbbbbb"),
-]
+def records(now: float) -> list[dict[str, object]]:
+    """The log of two runs, stamped relative to ``now`` (the moment the test writes it: relative
+    filters such as ``--since 45m`` are then evaluated a few milliseconds later, whatever ran before)."""
+    return [
+        rec(now, 5 * 3600, "old start", event="run.start", run="20250101T000000-aaaaaa"),
+        rec(now, 4 * 3600, "old warning", level="warning", run="20250101T000000-aaaaaa", file="pack/Old Pad.vital",
+            code="PE103"),
+        rec(now, 3600, "new start", event="run.start", run="20250102T000000-bbbbbb"),
+        rec(now, 1800, "locked, retrying", level="info", run="20250102T000000-bbbbbb", code="PE302",
+            event="recovery.attempt"),
+        rec(now, 600, "Disk Full while writing", level="error", run="20250102T000000-bbbbbb", code="PE105",
+            file="pack/sub/Bass.fxp"),
+        rec(now, 60, "new end", event="run.end", run="20250102T000000-bbbbbb"),
+    ]
 
 
 @pytest.fixture
-def logfile() -> Path:
+def now() -> float:
+    return time.time()
+
+
+@pytest.fixture
+def logfile(now: float) -> Path:
     folder = state_dir() / "logs"
     folder.mkdir(parents=True)
-    rotated, current = LOG[:2], LOG[2:]  # one rotation: both files are read, oldest first
+    log = records(now)
+    rotated, current = log[:2], log[2:]  # one rotation: both files are read, oldest first
     (folder / "presetctl.log.1").write_text("".join(json.dumps(r) + "\n" for r in rotated))
     (folder / "presetctl.log").write_text("".join(json.dumps(r) + "\n" for r in current) + '{"torn": ')
     return folder / "presetctl.log"
@@ -87,19 +96,19 @@ def test_filters(cli, logfile: Path, args: list[str], expected: list[str]) -> No
     assert messages(result.stdout) == expected
 
 
-def test_dates_and_iso_times(cli, logfile: Path) -> None:  # type: ignore[no-untyped-def]
-    when = datetime.fromtimestamp(NOW - 1700).isoformat(timespec="seconds")  # local time, as journalctl reads it
+def test_dates_and_iso_times(cli, logfile: Path, now: float) -> None:  # type: ignore[no-untyped-def]
+    when = datetime.fromtimestamp(now - 1700).isoformat(timespec="seconds")  # local time, as journalctl reads it
     assert messages(cli(["logs", "--json", "--since", when]).stdout) == ["Disk Full while writing", "new end"]
-    utc = iso(NOW - 1700)
+    utc = iso(now - 1700)
     assert messages(cli(["logs", "--json", "--since", utc]).stdout) == ["Disk Full while writing", "new end"]
-    tomorrow = datetime.fromtimestamp(NOW + 86400).strftime("%Y-%m-%d")
+    tomorrow = datetime.fromtimestamp(now + 86400).strftime("%Y-%m-%d")
     assert messages(cli(["logs", "--json", "--until", tomorrow]).stdout)[-1] == "new end"
     assert parse_when("2025-01-31") == datetime(2025, 1, 31).timestamp()
 
 
-def test_json_prints_the_raw_lines(cli, logfile: Path) -> None:  # type: ignore[no-untyped-def]
+def test_json_prints_the_raw_lines(cli, logfile: Path, now: float) -> None:  # type: ignore[no-untyped-def]
     out = cli(["logs", "--json", "--code", "PE105"]).stdout
-    assert out == json.dumps(LOG[4]) + "\n"
+    assert out == json.dumps(records(now)[4]) + "\n"
 
 
 def test_the_table(cli, logfile: Path) -> None:  # type: ignore[no-untyped-def]
@@ -125,9 +134,9 @@ def test_no_log_yet(cli) -> None:  # type: ignore[no-untyped-def]
     assert (result.exit_code, result.stdout) == (0, "") and "no log records" in result.stderr
 
 
-def test_control_characters_never_reach_the_terminal(cli, logfile: Path) -> None:  # type: ignore[no-untyped-def]
+def test_control_characters_never_reach_the_terminal(cli, logfile: Path, now: float) -> None:  # type: ignore[no-untyped-def]
     with logfile.open("a") as fh:
-        fh.write("\n" + json.dumps(rec(1, "evil \x1b]52;c;payload\x07 name", file="a\u202eb.json")) + "\n")
+        fh.write("\n" + json.dumps(rec(now, 1, "evil \x1b]52;c;payload\x07 name", file="a\u202eb.json")) + "\n")
     out = cli(["logs", "-n", "1"]).stdout
     assert "\x1b" not in out and "\u202e" not in out and "\\x1b]52" in out
 
