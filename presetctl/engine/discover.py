@@ -228,8 +228,12 @@ def read_bounded(path: str, limit: int) -> bytes:
             raise OverflowError(st.st_size)
         chunks: list[bytes] = []
         remaining = limit + 1
+        # First ask for the whole file and one byte more (a read of 1 MiB allocates 1 MiB for a 20 KB
+        # preset); a file that grew since fstat is read on in 1 MiB steps up to the limit.
+        want = st.st_size + 1
         while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
+            chunk = os.read(fd, min(remaining, want))
+            want = 1 << 20
             if not chunk:
                 break
             chunks.append(chunk)

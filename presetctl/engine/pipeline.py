@@ -100,6 +100,8 @@ def run_rules(doc: Document, ctx: RuleContext, rules: RuleSet, parsed: bool | No
     for rule in rules.checks_for(doc.format, doc.parsed if parsed is None else parsed, doc.validated):
         assert rule.check is not None
         try:
+            if rule.quick is not None and not rule.quick(doc, ctx):
+                continue  # the pre-filter proved the check silent: no generator, no scan of the document
             for v in rule.check(doc, ctx):
                 found.append(v if v.code else Violation(v.message, v.location, rule.code, v.hint, v.data))
         except Exception as exc:  # noqa: BLE001 - a rule bug is reported, the run goes on
@@ -148,8 +150,12 @@ def _status(checked: Checked) -> FileStatus:
     return FileStatus.VALIDATED if checked.doc.validated else FileStatus.RECOGNIZED
 
 
-def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool = True) -> FileOutcome:
+def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool | None = None) -> FileOutcome:
+    """``want_summaries`` (default: when a pack rule of the run reads them) adds the presets'
+    summaries; computing a sound hash costs more than most rules, so a run without pack rules skips it."""
     t0 = time.perf_counter()
+    if want_summaries is None:
+        want_summaries = rules.wants_summaries
     path = cand.display
     try:
         data = read_bounded(cand.path, rules.options.limits.max_file_size)
