@@ -10,6 +10,7 @@ rule or loader named), so one bad rule cannot hide a whole pack.
 from __future__ import annotations
 
 import errno
+import hashlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -150,9 +151,10 @@ def _status(checked: Checked) -> FileStatus:
     return FileStatus.VALIDATED if checked.doc.validated else FileStatus.RECOGNIZED
 
 
-def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool | None = None) -> FileOutcome:
+def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool | None = None, digest: bool = False) -> FileOutcome:
     """``want_summaries`` (default: when a pack rule of the run reads them) adds the presets'
-    summaries; computing a sound hash costs more than most rules, so a run without pack rules skips it."""
+    summaries; computing a sound hash costs more than most rules, so a run without pack rules skips it.
+    ``digest``: the outcome carries the SHA-256 of the bytes checked (what a cache entry is verified by)."""
     t0 = time.perf_counter()
     if want_summaries is None:
         want_summaries = rules.wants_summaries
@@ -173,7 +175,7 @@ def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool | None = No
     located = doc if checked.known and checked.violations else None
     findings = resolve(rules, path, checked.violations, located, key=cand.rel)
     return FileOutcome(path, doc.format, _status(checked), len(data), len(doc.presets), findings, summaries,
-                       time.perf_counter() - t0)
+                       time.perf_counter() - t0, digest=hashlib.sha256(data).hexdigest() if digest else "")
 
 
 def _as_text(data: bytes) -> str | None:
