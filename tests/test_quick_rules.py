@@ -57,15 +57,16 @@ def _key(found: list[Violation]) -> list[tuple[str, str, str]]:
     return sorted((v.code, v.location.render(), v.message) for v in found)
 
 
-def _judge(doc: Document, path: PurePosixPath, rules: RuleSet, parsed: bool | None = None) -> None:
+def _judge(doc: Document, path: PurePosixPath, rules: RuleSet, parsed: bool | None = None, each: bool = True) -> None:
+    """A run with the pre-filters equals one without; ``each``: also every pre-filter on its own."""
     for rule in rules.checks_for(doc.format, doc.parsed if parsed is None else parsed, doc.validated):
-        if rule.quick is None:
+        if rule.quick is None or not each:
             continue
         if not rule.quick(doc, rules.context(path)):
             assert rule.check is not None
             assert list(rule.check(doc, rules.context(path))) == [], f"{rule.code} pre-filter hid a finding"
     fast = run_rules(doc, rules.context(path), rules, parsed)
-    assert _key(fast) == _key(_plain(doc, rules.context(path), rules, parsed))
+    assert _key(fast) == _key(_plain(doc, rules.context(path), rules, parsed)), path
 
 
 def _document(data: bytes, path: PurePosixPath) -> tuple[Document, bool | None]:
@@ -89,8 +90,7 @@ def test_pre_filters_never_hide_a_finding_on_the_corpus() -> None:
     for f in files:
         path = PurePosixPath(f.relative_to(root).as_posix())
         doc, parsed = _document(f.read_bytes(), path)
-        for rules in (EVERY, SCAN):
-            _judge(doc, path, rules, parsed)
+        _judge(doc, path, EVERY, parsed, each=False)  # every security rule is in EVERY; X072 is SCAN's (below)
 
 
 # --- hostile variations of a clean generated preset -------------------------------------------------
