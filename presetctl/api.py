@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from presetctl.engine.baseline import Baseline, read_baseline
+from presetctl.engine.cache import OutcomeStore
 from presetctl.engine.config import resolve_options
 from presetctl.engine.errors import ConfigError, PresetctlError, UsageError
 from presetctl.engine.events import Event, FileChecked, Sink, no_sink
@@ -69,15 +70,18 @@ def validate(
     progress: Progress | None = None,
     cwd: str | None = None,
     worker_setup: Callable[[], None] | None = None,
+    cache: OutcomeStore | None = None,
 ) -> RunResult:
     """Validate files and folders; ``options`` default to the config file found for ``paths``.
 
     ``sink`` receives the run's events as they happen (see presetctl.engine.events): per-file
-    outcomes in report order, then the cross-file findings, then the result.
+    outcomes in report order, then the cross-file findings, then the result. ``cache``: a store of
+    earlier outcomes (``presetctl.state.outcome_cache.SqliteOutcomeStore``); files unchanged since
+    are not checked again.
     """
     opts = options if options is not None else load_options(paths)
     return run(list(paths) or ["."], opts, command="validate", sink=_sink(sink, progress), baseline=_baseline(baseline),
-               cwd=cwd, worker_setup=worker_setup)
+               cwd=cwd, worker_setup=worker_setup, cache=cache)
 
 
 def scan_security(
@@ -89,11 +93,12 @@ def scan_security(
     progress: Progress | None = None,
     cwd: str | None = None,
     worker_setup: Callable[[], None] | None = None,
+    cache: OutcomeStore | None = None,
 ) -> RunResult:
     """Run the security rules only; findings carry a :class:`SecuritySeverity` in ``security``."""
     opts = scan_options(options if options is not None else load_options(paths))
     return run(list(paths) or ["."], opts, command="scan-security", sink=_sink(sink, progress),
-               baseline=_baseline(baseline), cwd=cwd, worker_setup=worker_setup)
+               baseline=_baseline(baseline), cwd=cwd, worker_setup=worker_setup, cache=cache)
 
 
 def fix(

@@ -13,7 +13,7 @@ from presetctl.cli import options as o
 from presetctl.cli.console import report_context
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
 from presetctl.cli.reporting import CheckRequest, OutputFormatOpt, fan_out, run_and_report, stage_line
-from presetctl.cli.session import NoHistoryOpt, recorded_run
+from presetctl.cli.session import NoCacheOpt, NoHistoryOpt, recorded_run
 from presetctl.engine.baseline import read_baseline
 from presetctl.engine.model import SecuritySeverity
 from presetctl.report.registry import REPORTERS
@@ -65,6 +65,7 @@ def scan_security(
     quiet: o.QuietOpt = False,
     verbose: o.VerboseOpt = False,
     no_history: NoHistoryOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Scan for hostile content: executables, scripts, Lua, zip slip, bombs, XXE, spoofed names, leaks.
 
@@ -91,9 +92,11 @@ def scan_security(
     with recorded_run(typer_ctx, "scan-security", targets, options=request.options, no_history=no_history,
                       quiet=quiet, color=color.value) as recorded:
         setup = recorded.worker_setup()
+        cache = recorded.check_cache(no_cache)
         result = run_and_report(
             request, lambda sink: run_scan(targets, request.options, baseline=request.baseline,
-                                           sink=fan_out(sink, recorded.sink), worker_setup=setup), "scanning")
+                                           sink=fan_out(sink, recorded.sink), worker_setup=setup, cache=cache),
+            "scanning")
         if verbose:
             sys.stderr.write(stage_line(result))
         failed = result.fails_security(threshold)

@@ -49,6 +49,7 @@ from presetctl.obs.sink import LogSink
 from presetctl.safe_text import visible
 from presetctl.state.history import HistoryStore
 from presetctl.state.journal import new_run_id
+from presetctl.state.outcome_cache import SqliteOutcomeStore
 from presetctl.state.paths import Locations
 from presetctl.state.queries import failed_files
 from presetctl.state.recorder import HistoryRecorder, RunHeader
@@ -100,6 +101,7 @@ class CommandRun:
     store: HistoryStore | None = None
     recorder: HistoryRecorder | None = None
     history_off: str = ""  # why history is not kept for this run ("" when it is)
+    outcome_store: SqliteOutcomeStore | None = None
     incidents: list[Incident] = field(default_factory=list)
 
     @property
@@ -190,6 +192,19 @@ class CommandRun:
 
     def _note(self, message: str) -> None:
         emit(self.logger, logging.WARNING, "log", message)
+
+    def check_cache(self, off: bool) -> SqliteOutcomeStore | None:
+        """The check cache in the cache folder (engine/cache.py), None with ``--no-cache`` or
+        PRESETCTL_NO_CACHE; a folder or database that cannot be used only turns it off (logged)."""
+        if off or os.environ.get("PRESETCTL_NO_CACHE"):
+            return None
+        try:
+            folder = self.locations.cache_dir()
+        except StateError as exc:  # the state folder's problem is said once already (history, log): log only
+            emit(self.logger, logging.INFO, "log", f"the check cache is off for this run: {exc}")
+            return None
+        self.outcome_store = SqliteOutcomeStore.open(folder)
+        return self.outcome_store
 
     def worker_setup(self) -> Any:
         """Initializer hook for the worker pool (obs.session.WorkerLogSetup), None without a log file."""
@@ -357,6 +372,10 @@ def _finish(run: CommandRun, exit_code: int, started: float, reported_log_proble
                              f"{visible(str(run.log.path))} stopped: {visible(problem.strerror or str(problem))}\n")
     if run.store is not None:
         run.store.close()
+    if run.outcome_store is not None:
+        if run.outcome_store.problem:  # a cache never costs a run: a line in the log, not on the console
+            emit(run.logger, logging.INFO, "log", run.outcome_store.problem)
+        run.outcome_store.close()
     block = critical_block(run.incidents)
     if block:
         sys.stderr.write(block)
@@ -366,5 +385,7 @@ def _finish(run: CommandRun, exit_code: int, started: float, reported_log_proble
 # Options every recorded command takes (declared once; cli/options.py may adopt them).
 NoHistoryOpt = Annotated[bool, typer.Option("--no-history", help="Do not record this run in the run history "
                                             "(also: presetctl --no-history, PRESETCTL_NO_HISTORY=1).")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Check every file again instead of re-using what an "
+                                          "earlier run found in an unchanged file (also: PRESETCTL_NO_CACHE=1).")]
 FailedOpt = Annotated[bool, typer.Option("--failed", help="Re-check only the files that had findings in the last "
                                          "recorded run over the same targets (all files when there is none).")]

@@ -13,7 +13,7 @@ from presetctl.cli import options as o
 from presetctl.cli.console import report_context
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
 from presetctl.cli.reporting import CheckRequest, OutputFormatOpt, fan_out, run_and_report, stage_line
-from presetctl.cli.session import FailedOpt, NoHistoryOpt, recorded_run
+from presetctl.cli.session import FailedOpt, NoCacheOpt, NoHistoryOpt, recorded_run
 from presetctl.engine.baseline import baseline_bytes, project_root, read_baseline
 from presetctl.engine.model import Severity
 from presetctl.fsutil import atomic_write
@@ -52,6 +52,7 @@ def validate(
     verbose: o.VerboseOpt = False,
     only_failed: FailedOpt = False,
     no_history: NoHistoryOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Check presets: file, parse, schema, metadata, naming, parameters, performance and security rules.
 
@@ -67,9 +68,10 @@ def validate(
                       color=color.value) as recorded:
         checked = (recorded.failed_targets(targets) if only_failed else None) or targets
         setup = recorded.worker_setup()
+        cache = recorded.check_cache(no_cache)
         if write_baseline is not None:
             root = project_root(resolved.config, write_baseline)
-            result = run_validate(checked, options, sink=recorded.sink, worker_setup=setup)
+            result = run_validate(checked, options, sink=recorded.sink, worker_setup=setup, cache=cache)
             atomic_write(write_baseline, baseline_bytes(result.findings, root))
             if not quiet:
                 sys.stderr.write(f"wrote {plural(len(result.findings), 'finding')} to {write_baseline}\n")
@@ -82,7 +84,8 @@ def validate(
             statistics=statistics, exit_zero=exit_zero)
         result = run_and_report(
             request, lambda sink: run_validate(checked, options, baseline=request.baseline,
-                                               sink=fan_out(sink, recorded.sink), worker_setup=setup), "validating")
+                                               sink=fan_out(sink, recorded.sink), worker_setup=setup, cache=cache),
+            "validating")
         if verbose:
             sys.stderr.write(stage_line(result))
         failed = result.fails(Severity.parse(fail_on.value))

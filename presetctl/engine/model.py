@@ -291,6 +291,7 @@ class FileOutcome:
     summaries: tuple[PresetSummary, ...] = ()
     seconds: float = 0.0
     incidents: tuple[Incident, ...] = ()  # tool errors met on this file (a retried read, ...)
+    digest: str = ""  # SHA-256 of the bytes checked, when the run keeps a cache ("" otherwise)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ rule or loader named), so one bad rule cannot hide a whole pack.
 from __future__ import annotations
 
 import errno
+import hashlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -101,6 +102,8 @@ def run_rules(doc: Document, ctx: RuleContext, rules: RuleSet, parsed: bool | No
     for rule in rules.checks_for(doc.format, doc.parsed if parsed is None else parsed, doc.validated):
         assert rule.check is not None
         try:
+            if rule.quick is not None and not rule.quick(doc, ctx):
+                continue  # the pre-filter proved the check silent: no generator, no scan of the document
             for v in rule.check(doc, ctx):
                 found.append(v if v.code else Violation(v.message, v.location, rule.code, v.hint, v.data))
         except Exception as exc:  # noqa: BLE001 - a rule bug is reported, the run goes on
@@ -149,8 +152,13 @@ def _status(checked: Checked) -> FileStatus:
     return FileStatus.VALIDATED if checked.doc.validated else FileStatus.RECOGNIZED
 
 
-def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool = True) -> FileOutcome:
+def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool | None = None, digest: bool = False) -> FileOutcome:
+    """``want_summaries`` (default: when a pack rule of the run reads them) adds the presets'
+    summaries; computing a sound hash costs more than most rules, so a run without pack rules skips it.
+    ``digest``: the outcome carries the SHA-256 of the bytes checked (what a cache entry is verified by)."""
     t0 = time.perf_counter()
+    if want_summaries is None:
+        want_summaries = rules.wants_summaries
     path = cand.display
     try:  # one version of the file: one that changes while it is read is read again (retries are recorded)
         data, incident = read_consistent(cand.path, rules.options.limits.max_file_size, display=path)
@@ -170,7 +178,8 @@ def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool = True) -> 
     located = doc if checked.known and checked.violations else None
     findings = resolve(rules, path, checked.violations, located, key=cand.rel)
     return FileOutcome(path, doc.format, _status(checked), len(data), len(doc.presets), findings, summaries,
-                       time.perf_counter() - t0, incidents=(incident,) if incident is not None else ())
+                       time.perf_counter() - t0, incidents=(incident,) if incident is not None else (),
+                       digest=hashlib.sha256(data).hexdigest() if digest else "")
 
 
 def _as_text(data: bytes) -> str | None:

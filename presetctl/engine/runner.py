@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from presetctl.engine.baseline import Baseline
+from presetctl.engine.cache import CheckCache, OutcomeStore
 from presetctl.engine.discover import Candidate, Skipped, discover
 from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.events import FileChecked, IncidentMet, PackChecked, RunFinished, RunStarted, Sink, no_sink
@@ -29,15 +30,25 @@ from presetctl.engine.workers import map_chunks, worker_count
 Item = Candidate | Skipped
 
 
-def _check_item(rules: RuleSet, item: Item) -> FileOutcome:
+@dataclass(frozen=True)
+class _Checker:
+    """What every worker process builds once: the compiled rule set, and whether outcomes carry
+    the content hash a cache entry is verified by."""
+
+    rules: RuleSet
+    digest: bool = False
+
+
+def _check_item(checker: _Checker, item: Item) -> FileOutcome:
+    rules = checker.rules
     if isinstance(item, Skipped):
         return FileOutcome(item.display, "unknown", FileStatus.SKIPPED, item.size,
                            findings=resolve(rules, item.display, [item.violation], key=item.rel))
-    return check_file(item, rules)
+    return check_file(item, rules, digest=True) if checker.digest else check_file(item, rules)
 
 
-def _check_chunk(rules: RuleSet, chunk: Sequence[Item]) -> list[FileOutcome]:
-    return [_check_item(rules, item) for item in chunk]
+def _check_chunk(checker: _Checker, chunk: Sequence[Item]) -> list[FileOutcome]:
+    return [_check_item(checker, item) for item in chunk]
 
 
 def _lost(rules: RuleSet, item: Item) -> FileOutcome:
@@ -74,17 +85,23 @@ def run(
     baseline: Baseline | None = None,
     cwd: str | None = None,
     worker_setup: Callable[[], None] | None = None,
+    cache: OutcomeStore | None = None,
 ) -> RunResult:
     """Check ``paths`` and return everything the run found. Raises only for tool errors.
 
     ``worker_setup`` runs first in every worker process (the CLI connects workers' log records
-    to its log there); the engine does not know what it does."""
+    to its log there); the engine does not know what it does. ``cache``: where outcomes of files
+    checked before are found and fresh ones kept (see engine/cache.py); only the files whose
+    entry does not hold are checked, so an unchanged pack costs a look-up per file."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     rules = RuleSet(options)
     cands, skipped = discover(paths, options, cwd)
     items: list[Item] = sorted([*cands, *skipped], key=lambda i: i.display)
-    jobs = worker_count(options, len(cands))
+    checks = CheckCache(cache, options, command) if cache is not None else None
+    known = _known(checks, items)
+    todo = [item for item, outcome in zip(items, known, strict=True) if outcome is None]
+    jobs = worker_count(options, sum(1 for i in todo if isinstance(i, Candidate)))
     t1 = time.perf_counter()
     sink(RunStarted(command, tuple(paths), started, len(items), jobs))
     keep = baseline.keeper(cwd) if baseline is not None else None
@@ -98,16 +115,24 @@ def run(
         sink(IncidentMet(Incident(ErrorCode.WORKER_DIED, what, stage="check",
                                   outcome=Outcome.RECOVERED if retrying else Outcome.FAILED, at=time.time())))
 
-    for _chunk, results in map_chunks(items, jobs, lambda: rules, (), _check_chunk,
-                                      on_lost=lambda item: _lost(rules, item), setup=worker_setup, on_death=died):
-        for outcome in results:
-            if keep is not None and outcome.findings:
-                kept = tuple(f for f in outcome.findings if keep(f))
-                suppressed += len(outcome.findings) - len(kept)
-                outcome = _with_findings(outcome, kept)
-            outcomes.append(outcome)
-            findings.extend(outcome.findings)
-            sink(FileChecked(outcome, len(outcomes), len(items)))
+    checker = _Checker(rules, digest=checks is not None)
+    fresh = _flatten(map_chunks(todo, jobs, lambda: checker, (), _check_chunk, on_lost=lambda item: _lost(rules, item),
+                                setup=worker_setup, on_death=died))
+    for item, cached in zip(items, known, strict=True):
+        outcome = cached if cached is not None else next(fresh)
+        if cached is None and checks is not None and isinstance(item, Candidate):
+            checks.keep(item, outcome)
+        if keep is not None and outcome.findings:
+            kept = tuple(f for f in outcome.findings if keep(f))
+            suppressed += len(outcome.findings) - len(kept)
+            outcome = replace(outcome, findings=kept)
+        outcomes.append(outcome)
+        findings.extend(outcome.findings)
+        sink(FileChecked(outcome, len(outcomes), len(items)))
+    for _left in fresh:  # pragma: no cover - every result was taken; this lets the pool stop its workers gracefully
+        raise RuntimeError("the worker pool returned more outcomes than files")
+    if checks is not None:
+        checks.flush()
     t2 = time.perf_counter()
     pack = sorted(junk_findings([o.path for o in outcomes], rules)
                   + pack_findings([s for o in outcomes for s in o.summaries], rules), key=Finding.sort_key)
@@ -130,6 +155,16 @@ def run(
     return result
 
 
-def _with_findings(outcome: FileOutcome, findings: tuple[Finding, ...]) -> FileOutcome:
-    return FileOutcome(outcome.path, outcome.format, outcome.status, outcome.size, outcome.presets, findings,
-                       outcome.summaries, outcome.seconds)
+def _known(checks: CheckCache | None, items: Sequence[Item]) -> list[FileOutcome | None]:
+    """Each item's outcome from the cache, None where it must be checked (always for skipped entries:
+    what discovery found about them costs nothing to report again)."""
+    if checks is None:
+        return [None] * len(items)
+    cands = [i for i in items if isinstance(i, Candidate)]
+    found = iter(checks.lookup(cands))
+    return [next(found) if isinstance(i, Candidate) else None for i in items]
+
+
+def _flatten(chunks: Iterator[tuple[Sequence[Item], list[FileOutcome]]]) -> Iterator[FileOutcome]:
+    for _chunk, results in chunks:
+        yield from results

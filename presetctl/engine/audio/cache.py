@@ -53,8 +53,15 @@ class MemoryCache:
 
 
 def cache_dir() -> Path:
-    """``PRESETCTL_CACHE_DIR``, else the platform's user cache folder for presetctl."""
-    return Path(os.environ.get("PRESETCTL_CACHE_DIR") or platformdirs.user_cache_dir("presetctl")).expanduser()
+    """``PRESETCTL_CACHE_DIR``, else the cache folder of the state directory (``PRESETCTL_STATE_DIR``
+    moves it, as it moves the check cache: ``state/paths.py``), else the platform's user cache folder."""
+    explicit = os.environ.get("PRESETCTL_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    moved = os.environ.get("PRESETCTL_STATE_DIR")
+    if moved:
+        return Path(moved).expanduser() / "cache"
+    return Path(platformdirs.user_cache_dir("presetctl")).expanduser()
 
 
 class SqliteCache:

@@ -91,6 +91,9 @@ class RuleContext:
 
 
 CheckFn = Callable[[Document, RuleContext], Iterator[Violation]]
+# False only when the check certainly reports nothing on the document: a C-speed look (a byte
+# test, a regex over the few texts that are not identifiers) that spares a clean file the check.
+QuickFn = Callable[[Document, RuleContext], bool]
 PackCheckFn = Callable[[Sequence[PresetSummary], "Options"], Iterator[tuple[str, Violation]]]
 
 
@@ -129,6 +132,9 @@ class Rule:
     # "default": in the default set. Any other name (a key of PROFILES) is an opt-in profile: such
     # a rule runs only when its profile is enabled or a selector other than ALL names it.
     profile: str = DEFAULT
+    # The check's pre-filter (see QuickFn): None runs the check on every document it applies to.
+    # tests/test_quick_rules.py holds every pre-filter against its check (corpus and hypothesis).
+    quick: QuickFn | None = None
 
     @property
     def fixable(self) -> bool:

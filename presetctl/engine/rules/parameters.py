@@ -46,11 +46,17 @@ def _plainly_fine(params: list[Any]) -> bool:
         kinds = map(_get, params, repeat("type"))
         if not _FINE_TYPES.issuperset(zip(kinds, map(type, values), strict=True)):
             return False
-        for key, within in _BOUNDS:
-            bounds = list(map(_get, params, repeat(key)))
-            given = list(map(is_not, bounds, repeat(None)))
-            if not all(map(within, compress(bounds, given), compress(values, given))):
-                return False
+        # Bounds are compared only where one is given: most parameters (normalized knobs, switches)
+        # carry none, so the items with a bound are picked first (every item is a dict by now).
+        bounded = [i for i, p in enumerate(params) if "min" in p or "max" in p]
+        if bounded:
+            chosen = [params[i] for i in bounded]
+            picked = [values[i] for i in bounded]
+            for key, within in _BOUNDS:
+                bounds = list(map(_get, chosen, repeat(key)))
+                given = list(map(is_not, bounds, repeat(None)))
+                if not all(map(within, compress(bounds, given), compress(picked, given))):
+                    return False
     except TypeError:
         return False
     return True

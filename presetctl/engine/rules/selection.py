@@ -58,6 +58,8 @@ class RuleSet:
             and (r.profile == DEFAULT or r.profile in profiles or "all" in profiles or _named(r.code, selectors))
         )
         self._per_file = tuple(options.per_file_ignores)
+        # Whether a file's outcome must carry its presets' summaries: only pack rules read them.
+        self.wants_summaries = bool(self.pack_rules())
 
     def enabled(self, code: str) -> bool:
         return code in self.enabled_codes
@@ -95,6 +97,7 @@ class RuleSet:
 
     def pack_rules(self) -> tuple[Rule, ...]:
         return tuple(r for r in RULES if r.pack_check is not None and r.code in self.enabled_codes)
+
 
     @lru_cache(maxsize=4096)  # noqa: B019
     def ignored_for(self, path: str) -> tuple[str, ...]:

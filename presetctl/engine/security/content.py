@@ -79,11 +79,9 @@ def all_dull(node: dict[Any, Any] | list[Any]) -> bool:
     except TypeError:  # non-string keys, integers past 64 bits, nesting past 255: walk it instead
         return False
     marked = text.translate(_MARK)
-    quotes = marked.count(b'"')
-    if 2 * marked.count(b'"a') != quotes:
-        return False
-    rest = marked.translate(None, b"a0")
-    if rest.count(b'"') != 2 * rest.count(b'""'):
+    rest = marked.translate(None, b"a0")  # a few KB: the quotes are counted here, not in ``marked``
+    quotes = rest.count(b'"')
+    if rest.count(b'""') * 2 != quotes or 2 * marked.count(b'"a') != quotes:
         return False
     return _LONG_IDENT not in marked.translate(_ZERO_AS_A)
 
@@ -176,6 +174,10 @@ class Scan:
         if key not in self._hit_keys:
             self._hit_keys.add(key)
             self._hits.append(Violation(message, location, code=LIMIT_CODE))
+
+    def pending(self) -> bool:
+        """Whether a limit hit waits to be reported."""
+        return bool(self._hits)
 
     def drain(self) -> Iterator[Violation]:
         """Limit hits not reported yet (each rule ends with this; the first one reports them)."""

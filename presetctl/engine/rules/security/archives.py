@@ -28,6 +28,15 @@ def _where(location_entry: str) -> str:
     return f"archive member {excerpt(location_entry)}" if location_entry else "the archive"
 
 
+def _has_archives(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return bool(scan.unpacked().archives)
+
+
+def _may_stop(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    up = scan.unpacked()
+    return bool(up.archives or up.stops)
+
+
 def check_slip(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
     for arc in scan.unpacked().archives:
         for e in arc.entries:
@@ -111,7 +120,7 @@ RULES = (
                           "startup script or `~/.bashrc` (the \"zip slip\" vulnerability of many extractors).",
                           "`Bank.vitalbank` containing `../../../../AppData/Roaming/Microsoft/Windows/Start Menu/x.exe`",
                           "Delete the archive; a pack never needs such names."),
-                  check_slip),
+                  check_slip, quick=_has_archives),
     security_rule("X031", "archive-link-entry", CRITICAL, "Archive member is a symlink or a device",
                   RuleDoc("Reports archive members marked as symbolic links, devices, FIFOs or sockets (Unix mode bits "
                           "in the zip's external attributes).",
@@ -119,7 +128,7 @@ RULES = (
                           "device blocks or floods the extractor.",
                           "`presets -> /home/alice/.ssh` followed by `presets/authorized_keys`",
                           "Delete the archive."),
-                  check_links),
+                  check_links, quick=_has_archives),
     security_rule("X032", "compression-bomb", HIGH, "Compressed data inflates beyond the limits (a bomb)",
                   RuleDoc("Reports zip and gzip data that declares or reaches more than the limits: member size "
                           "(`limits.max-entry-size`), total (`limits.max-decompressed`), ratio (`limits.max-ratio`), "
@@ -130,25 +139,25 @@ RULES = (
                           "the user's machine. A 1 MB zip can expand to 1 GB or, nested, to petabytes.",
                           "a 1 MB `.vitalbank` whose member inflates to 1 GB of zeros",
                           "Delete the file. If it is a genuine huge bank, raise the limits in the config."),
-                  check_bomb),
+                  check_bomb, quick=_may_stop),
     security_rule("X033", "encrypted-archive-entry", MEDIUM, "Archive member is encrypted and cannot be scanned",
                   RuleDoc("Reports encrypted zip members.",
                           "What cannot be read cannot be checked: encryption is how malware gets past scanners. A "
                           "preset pack has no reason to encrypt members.",
                           "a `.vitalbank` made with `zip -e`", "Ship the pack unencrypted."),
-                  check_encrypted),
+                  check_encrypted, quick=_has_archives),
     security_rule("X034", "nested-archive", MEDIUM, "Archive inside an archive",
                   RuleDoc("Reports an archive found inside another archive (a zip in a zip, a gzip in a zip ...). "
                           "The inner archive is scanned too, up to `limits.max-recursion` levels.",
                           "Nesting is how recursive bombs and scanner evasion work, and synths do not unpack nested "
                           "archives, so the content is useless to them anyway.",
                           "`Bank.vitalbank` containing `more.zip`", "Flatten the archive."),
-                  check_nested),
+                  check_nested, quick=_has_archives),
     security_rule("X035", "unreadable-archive", MEDIUM, "Archive or compressed data is damaged",
                   RuleDoc("Reports zip or gzip data that cannot be listed or inflated (bad central directory, CRC "
                           "error, truncated stream).",
                           "Damaged archives cannot be scanned, and different extractors recover different content from "
                           "them: what the scanner saw may not be what the synth loads.",
                           "a `.vitalbank` truncated by a failed download", "Download or export the file again."),
-                  check_unreadable),
+                  check_unreadable, quick=_may_stop),
 )

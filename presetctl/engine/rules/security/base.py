@@ -15,6 +15,8 @@ CRITICAL, HIGH, MEDIUM, LOW = (SecuritySeverity.CRITICAL, SecuritySeverity.HIGH,
 MAX_PER_RULE = 50  # a hostile file with a million URLs must not make a million-line report
 
 ScanCheck = Callable[[Document, RuleContext, Scan], Iterator[Violation]]
+# False only when the check certainly reports nothing (see rules.base.QuickFn), given the scan.
+ScanQuick = Callable[[Document, RuleContext, Scan], bool]
 
 
 def _wrap(check: ScanCheck, on_docs: bool = True) -> Callable[[Document, RuleContext], Iterator[Violation]]:
@@ -41,11 +43,27 @@ def _wrap(check: ScanCheck, on_docs: bool = True) -> Callable[[Document, RuleCon
     return run
 
 
+def _wrap_quick(quick: ScanQuick, on_docs: bool) -> Callable[[Document, RuleContext], bool]:
+    """The rule's pre-filter with the file's shared scan; a limit hit not yet reported (X071) always
+    lets the check run, since whichever check runs first reports it."""
+
+    def may_report(doc: Document, ctx: RuleContext) -> bool:
+        if not on_docs and is_documentation(ctx.path, doc):
+            return False
+        scan = scan_of(doc, ctx)
+        return quick(doc, ctx, scan) or scan.pending()
+
+    may_report.__name__ = getattr(quick, "__name__", "quick")
+    return may_report
+
+
 def security_rule(code: str, name: str, rating: SecuritySeverity | None, summary: str, doc: RuleDoc,
                   check: ScanCheck, *, severity: Severity | None = None, formats: frozenset[str] | None = None,
-                  also_emits: tuple[str, ...] = (), on_docs: bool = True) -> Rule:
+                  also_emits: tuple[str, ...] = (), on_docs: bool = True, quick: ScanQuick | None = None) -> Rule:
     """A SECURITY-level rule that also runs on files that did not parse (hostile input often doesn't).
-    ``on_docs`` False: not on plain documentation (privacy and markup rules; see security/docs.py)."""
+    ``on_docs`` False: not on plain documentation (privacy and markup rules; see security/docs.py).
+    ``quick``: the check's pre-filter, False only when the check would report nothing."""
     sev = severity if severity is not None else (rating.severity if rating is not None else Severity.INFO)
     return Rule(code, name, Level.SECURITY, sev, summary, doc, _wrap(check, on_docs), formats=formats,
-                security=rating, needs_unparsed=True, also_emits=(*also_emits, LIMIT_CODE))
+                security=rating, needs_unparsed=True, also_emits=(*also_emits, LIMIT_CODE),
+                quick=_wrap_quick(quick, on_docs) if quick is not None else None)

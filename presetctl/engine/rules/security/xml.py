@@ -33,6 +33,14 @@ def _sources(doc: Document, scan: Scan) -> Iterator[tuple[bytes, Location, str]]
             yield d.data, d.location, f"{d.source} data"
 
 
+def _may_declare(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
+    """Whether any source holds ``<!`` (a memchr for ``<`` first: most presets hold none)."""
+    data = doc.data
+    if b"<" in data and b"<!" in data:
+        return True
+    return any(b"<!" in d.data for d in scan.decoded())
+
+
 def _at(loc: Location, where: str, offset: int) -> Location:
     return Location(offset=offset) if where == "the file" else loc
 
@@ -93,7 +101,7 @@ RULES = (
                           "external entity attacks, and parsers differ on what they do with it.",
                           '`<?xml version="1.0"?><!DOCTYPE patch [ ... ]><patch ...>`',
                           "Remove the DOCTYPE declaration (and any entities), or export the preset again."),
-                  check_doctype),
+                  check_doctype, quick=_may_declare),
     security_rule("X041", "xml-entity-expansion", HIGH, "XML declares internal entities (billion laughs)",
                   RuleDoc("Reports internal entity declarations (`<!ENTITY name \"...\">`), and says how many refer to "
                           "other entities, which makes expansion exponential.",
@@ -101,11 +109,11 @@ RULES = (
                           "them (many synths use plain expat or libxml2) runs out of memory.",
                           '`<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">`',
                           "Delete the file; presets never declare entities."),
-                  check_expansion),
+                  check_expansion, quick=_may_declare),
     security_rule("X042", "xml-external-entity", CRITICAL, "XML declares an external entity or DTD (XXE)",
                   RuleDoc("Reports `SYSTEM`/`PUBLIC` entities (general or parameter) and external DTDs.",
                           "A parser that resolves them reads local files into the document or fetches URLs: file "
                           "disclosure and server-side request forgery (the TuxGuitar `.gp` and CVE-2020-14940 class).",
                           '`<!ENTITY xxe SYSTEM "file:///etc/passwd">`', "Delete the file."),
-                  check_external),
+                  check_external, quick=_may_declare),
 )
