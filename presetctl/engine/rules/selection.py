@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import PurePath
 
 from presetctl.engine.errors import ConfigError
+from presetctl.engine.metrics import RuleClock
 from presetctl.engine.model import SecuritySeverity, Severity
 from presetctl.engine.options import Options
 from presetctl.engine.rules.base import DEFAULT, PROFILES, Level, Rule, RuleContext
@@ -58,6 +59,8 @@ class RuleSet:
             and (r.profile == DEFAULT or r.profile in profiles or "all" in profiles or _named(r.code, selectors))
         )
         self._per_file = tuple(options.per_file_ignores)
+        # Per-rule time of this process, when a run measures it (engine/metrics.py); None: not measured.
+        self.clock: RuleClock | None = None
 
     def enabled(self, code: str) -> bool:
         return code in self.enabled_codes
