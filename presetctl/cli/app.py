@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from presetctl import __version__
-from presetctl.cli import doctor, fix, logs, merge, report, rules, security, stats, validate
+from presetctl.cli import bench, doctor, fix, logs, merge, report, rules, security, stats, validate
 from presetctl.cli.errors import install_signal_handlers, say
 from presetctl.cli.session import GlobalOptions
 from presetctl.cli.units import parse_size
@@ -74,6 +74,7 @@ app.command("fix")(fix.fix)
 app.command("scan-security")(security.scan_security)
 app.command("stats")(stats.stats)
 app.command("merge-reports")(merge.merge_reports)
+app.command("bench")(bench.bench)
 app.add_typer(report.report_app, name="report")
 app.add_typer(logs.app, name="logs")
 app.command("doctor")(doctor.doctor)
