@@ -189,6 +189,15 @@ def test_metrics_file_before_the_command_and_from_the_environment(tmp_path: Path
     assert got["presetctl_run_info"].samples[0].labels["command"] == "stats"  # type: ignore[attr-defined]
 
 
+def test_global_metrics_file_for_a_command_without_a_run(tmp_path: Path, runner: CliRunner) -> None:
+    dest = tmp_path / "rules.prom"
+    r = runner.invoke(app, ["--metrics-file", str(dest), "rules"])
+    assert r.exit_code == 0, r.output
+    got = families(dest.read_text())
+    assert got["presetctl_run_info"].samples[0].labels["command"] == "rules"  # type: ignore[attr-defined]
+    assert "presetctl_peak_rss_bytes" in got and "presetctl_stage_seconds" not in got
+
+
 def test_metrics_file_in_a_missing_folder_is_a_usage_error(tmp_path: Path, runner: CliRunner) -> None:
     r = runner.invoke(app, ["validate", str(SAMPLES), "--metrics-file", str(tmp_path / "nope" / "m.prom")])
     assert r.exit_code == 2 and "does not exist" in r.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,7 +11,7 @@ import typer
 from presetctl import __version__
 from presetctl.cli import bench, doctor, fix, logs, merge, report, rules, security, stats, validate
 from presetctl.cli.errors import install_signal_handlers, say
-from presetctl.cli.session import GlobalOptions
+from presetctl.cli.session import GlobalOptions, ProcessMetrics
 from presetctl.cli.units import parse_size
 from presetctl.engine.errors import Interrupted, UsageError
 from presetctl.obs.reader import LogQuery
@@ -65,6 +66,8 @@ def main_callback(
     ctx.obj = GlobalOptions(state_dir=state_dir, no_history=no_history, traceback=show_traceback, verbose=verbose,
                             quiet=quiet, log_max_bytes=max_bytes, log_backups=log_files, log_level=level,
                             metrics_file=metrics_file)
+    if metrics_file is not None:  # commands without a run of their own (rules, logs, doctor, report) too
+        ctx.call_on_close(ProcessMetrics(ctx, Path(metrics_file), ctx.invoked_subcommand or ""))
 
 
 app.command("validate")(validate.validate)

@@ -348,7 +348,7 @@ def recorded_run(ctx: typer.Context | None, command: str, targets: Sequence[str]
         run.incident(incident_of(exc, stage=command), ends_run=True)
         raise
     finally:
-        _finish(run, exit_code, started, reported_log_problems)
+        _finish(run, exit_code, started, reported_log_problems, ctx)
 
 
 def _open_history(run: CommandRun, locations: Locations, off: bool) -> HistoryError | None:
@@ -370,7 +370,40 @@ def _open_history(run: CommandRun, locations: Locations, off: bool) -> HistoryEr
     return None
 
 
-def _write_metrics(run: CommandRun, exit_code: int, started: float) -> None:
+WRITTEN = "presetctl.metrics-written"  # ctx.meta key: a recorded run wrote --metrics-file itself
+
+
+class ProcessMetrics:
+    """``presetctl --metrics-file PATH`` for a command that records no run (rules, logs, doctor, report):
+    what the process cost, written when the command closes. A recorded run writes its own, fuller file."""
+
+    def __init__(self, ctx: typer.Context, path: Path, command: str) -> None:
+        self.ctx, self.path, self.command = ctx, path, command
+        self.started = time.time()
+        self.cpu0 = time.process_time()
+
+    def __call__(self) -> None:
+        if self.ctx.meta.get(WRITTEN):
+            return
+        import resource
+
+        m = Metrics()
+        m.gauge("presetctl_run_info", "The command and presetctl version of the run (always 1)").set(
+            1, command=self.command, version=__version__)
+        m.gauge("presetctl_run_start_timestamp_seconds", "When the command started (Unix time)").set(self.started)
+        m.gauge("presetctl_run_duration_seconds", "Wall seconds of the whole command").set(time.time() - self.started)
+        m.counter("presetctl_cpu_seconds_total", "CPU seconds of presetctl").inc(time.process_time() - self.cpu0,
+                                                                                mode="all")
+        m.gauge("presetctl_peak_rss_bytes", "Largest resident memory of presetctl").set(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024))
+        try:
+            write_metrics(m, self.path)
+        except OSError as exc:
+            sys.stderr.write(f"presetctl: warning: cannot write the metrics file {visible(str(self.path))}: "
+                             f"{visible(exc.strerror or str(exc))}\n")
+
+
+def _write_metrics(run: CommandRun, exit_code: int, started: float, ctx: typer.Context | None = None) -> None:
     """The run's metrics into --metrics-file, with what only the end of the command knows."""
     if run.metrics_file is None:
         return
@@ -380,6 +413,8 @@ def _write_metrics(run: CommandRun, exit_code: int, started: float) -> None:
     m.gauge("presetctl_exit_code", "Exit code of the command").set(exit_code)
     m.gauge("presetctl_run_start_timestamp_seconds", "When the command started (Unix time)").set(started)
     m.gauge("presetctl_run_duration_seconds", "Wall seconds of the whole command").set(time.time() - started)
+    if ctx is not None:
+        ctx.find_root().meta[WRITTEN] = True
     try:
         write_metrics(m, run.metrics_file)
     except OSError as exc:  # never the command's failure: said once, like a log that cannot be written
@@ -390,8 +425,9 @@ def _write_metrics(run: CommandRun, exit_code: int, started: float) -> None:
                          f"{visible(exc.strerror or str(exc))}\n")
 
 
-def _finish(run: CommandRun, exit_code: int, started: float, reported_log_problems: int) -> None:
-    _write_metrics(run, exit_code, started)
+def _finish(run: CommandRun, exit_code: int, started: float, reported_log_problems: int,
+            ctx: typer.Context | None = None) -> None:
+    _write_metrics(run, exit_code, started, ctx)
     if run.recorder is not None:
         run.recorder.finish(exit_code)
     emit(run.logger, logging.INFO, "run.end", f"exit {exit_code}", dur=round(time.time() - started, 6))
