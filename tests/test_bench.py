@@ -85,7 +85,10 @@ def test_peer_is_check_jsonschema_when_installed(runner: CliRunner) -> None:
                             "--json", "--stage", "quick", "--peer-files", "3"])
     peer = json.loads(r.stdout)["peer"]
     assert peer["tool"] == "check-jsonschema" and peer["files"] == 3 and peer["error"] == ""
-    assert peer["ratio_quick"] == pytest.approx(peer["wall"] / json.loads(r.stdout)["stages"]["quick"]["p50"])
+    quick = json.loads(r.stdout)["stages"]["quick"]
+    assert peer["ratio_quick"] == pytest.approx(peer["wall"] / quick["p50"])
+    assert peer["ratio_quick_cpu"] == pytest.approx(peer["cpu"] / quick["cpu"])
+    assert peer["ratio_comprehensive"] is None  # not measured in this run
 
 
 def _saved(name: str, p50: float) -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from presetctl.bench.run import SCALING_CLAIM, BenchResult, StageResult
+from presetctl.bench.run import SCALING_CLAIM, BenchResult, StageResult, peer_ratio
 
 
 def duration(seconds: float) -> str:
@@ -34,9 +34,11 @@ def verdict(s: StageResult) -> str:
 
 
 def _peer(result: BenchResult, s: StageResult) -> str:
-    if result.peer is None or s.name not in ("quick", "comprehensive") or s.stats.p50 <= 0:
+    """check-jsonschema's CPU per file, and how many times ours that is (CPU: steady on a busy machine)."""
+    ratio = peer_ratio(result, s.name, cpu=True) if s.name in ("quick", "comprehensive") else None
+    if result.peer is None or ratio is None:
         return ""
-    return f"{duration(result.peer.wall)} ({result.peer.wall / s.stats.p50:.1f}x ours)"
+    return f"{duration(result.peer.cpu)} CPU ({ratio:.1f}x ours)"
 
 
 def render_text(result: BenchResult) -> str:

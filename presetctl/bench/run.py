@@ -129,8 +129,9 @@ class BenchResult:
             "settings": {"rounds": self.settings.rounds, "warmup": self.settings.warmup, "jobs": self.settings.jobs,
                          "stages": list(self.settings.stages)},
             "stages": {s.name: _stage_json(s) for s in self.stages},
-            "peer": {**asdict(self.peer), "ratio_quick": _peer_ratio(self, "quick"),
-                     "ratio_comprehensive": _peer_ratio(self, "comprehensive")} if self.peer else None,
+            "peer": {**asdict(self.peer), **{f"ratio_{stage}{'_cpu' if cpu else ''}": peer_ratio(self, stage, cpu)
+                                             for stage in ("quick", "comprehensive") for cpu in (False, True)}}
+            if self.peer else None,
             "peer_note": self.peer_note or None,
             "scaling": {**asdict(self.scaling), "speedup": self.scaling.speedup, "claim": SCALING_CLAIM * self.scaling.jobs,
                         "met": self.scaling.met} if self.scaling else None,
@@ -149,12 +150,14 @@ def _stage_json(s: StageResult) -> dict[str, Any]:
             "claim": s.claim, "claim_text": s.claim_text or None, "met": s.met, "ratio": s.ratio}
 
 
-def _peer_ratio(result: BenchResult, stage: str) -> float | None:
-    """How many times check-jsonschema's cost per file presetctl's median is (by wall clock)."""
+def peer_ratio(result: BenchResult, stage: str, cpu: bool) -> float | None:
+    """check-jsonschema's cost per file over presetctl's: wall clock against our median, or CPU against
+    our CPU per preset (steadier on a shared machine)."""
     found = next((s for s in result.stages if s.name == stage), None)
-    if result.peer is None or found is None or found.stats.p50 <= 0:
+    if result.peer is None or found is None:
         return None
-    return result.peer.wall / found.stats.p50
+    ours, theirs = (found.stats.cpu, result.peer.cpu) if cpu else (found.stats.p50, result.peer.wall)
+    return theirs / ours if ours > 0 else None
 
 
 def parse_stages(names: Sequence[str]) -> tuple[str, ...]:

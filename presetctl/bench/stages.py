@@ -195,14 +195,16 @@ def _log_direct(pack: Pack) -> Round:
 
 
 def _history(pack: Pack) -> Round:
-    """One run recorded in a fresh history database: the run row, every file and finding of the pack
-    (in batches, as a real run flushes them), the totals. One sample per recorded run."""
+    """One run recorded as a command records it: the database opened, the run row, every file and
+    finding of the pack (in batches, as a real run flushes them), the totals, the database closed
+    (with its checkpoint). A fresh database each time; one sample per recorded run."""
     outcomes = pack.outcomes()
 
     def record(n: int) -> float:
-        store = HistoryStore.open(Path(tempfile.mkdtemp(prefix="hist-", dir=pack.scratch)) / "history.sqlite3")
+        path = Path(tempfile.mkdtemp(prefix="hist-", dir=pack.scratch)) / "history.sqlite3"
+        t0 = time.perf_counter()
+        store = HistoryStore.open(path)
         try:
-            t0 = time.perf_counter()
             recorder = HistoryRecorder(store, RunHeader(f"bench-{n}", "validate", "{}", (str(pack.root),), "/",
                                                         __version__))
             recorder.begin()
@@ -211,9 +213,9 @@ def _history(pack: Pack) -> Round:
                 if o.findings:
                     recorder.findings(o.findings)
             recorder.finish(0)
-            return time.perf_counter() - t0
         finally:
             store.close()
+        return time.perf_counter() - t0
 
     return lambda: [record(i) for i in range(5)]
 
