@@ -96,6 +96,28 @@ def test_rule_clock_drains_and_adds_up() -> None:
     assert m.rule_costs() == [("X001", 1.5, 4), ("M001", 0.2, 2)]
 
 
+def test_rule_clock_samples_files_and_scales_the_time_up() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class R:
+        code: str
+
+    checks = (R("A001"), R("B002"))
+    clock = RuleClock(every=4, warm=2)
+    timed_files = []
+    for n in range(1, 11):
+        if clock.timing(checks):
+            timed_files.append(n)
+            for r in checks:
+                clock.add(r.code, 1.0)
+    assert timed_files == [1, 2, 4, 8]  # the first two, then every fourth
+    times = clock.drain()
+    assert times is not None
+    assert sorted(times.entries) == [("A001", 10, 10.0), ("B002", 10, 10.0)]  # calls exact, seconds scaled 10/4
+    assert clock.drain() is None
+
+
 # -- the Prometheus text format ----------------------------------------------------------------------
 
 

@@ -163,7 +163,7 @@ RULES = (
                  "the machine's memory limits (`dmesg` names the OOM killer).")),
     Rule("E003", "budget-exceeded", Level.FILE, W, "The run went over a configured time or memory budget",
          RuleDoc("Reports a run whose wall time (discovery to the end of the pack rules) or peak memory "
-                 "(presetctl and its worker processes together, sampled every half second) went over "
+                 "(presetctl and its worker processes together, sampled every second from two seconds in) went over "
                  "`[tool.presetctl.budgets]` (`wall-time`, `peak-memory`). One finding per budget, on the "
                  "first target. The run is not stopped; a log record (`PE407`) says the same.",
                  "A CI gate that must finish in a minute, or a runner with little memory, learns that the "
