@@ -34,16 +34,28 @@ def rec(age_s: float, msg: str, *, level: str = "info", run: str = "20250101T000
             "code": code, "dur": None, "msg": msg, "pid": 1}
 
 
-LOG = [
-    rec(5 * 3600, "old start", event="run.start", run="20250101T000000-aaaaaa"),
-    rec(4 * 3600, "old warning", level="warning", run="20250101T000000-aaaaaa", file="pack/Old Pad.vital",
-        code="PE103"),
-    rec(3600, "new start", event="run.start", run="20250102T000000-bbbbbb"),
-    rec(1800, "locked, retrying", level="info", run="20250102T000000-bbbbbb", code="PE302", event="recovery.attempt"),
-    rec(600, "Disk Full while writing", level="error", run="20250102T000000-bbbbbb", code="PE105",
-        file="pack/sub/Bass.fxp"),
-    rec(60, "new end", event="run.end", run="20250102T000000-bbbbbb"),
-]
+def _log() -> list[dict[str, object]]:
+    return [
+        rec(5 * 3600, "old start", event="run.start", run="20250101T000000-aaaaaa"),
+        rec(4 * 3600, "old warning", level="warning", run="20250101T000000-aaaaaa", file="pack/Old Pad.vital",
+            code="PE103"),
+        rec(3600, "new start", event="run.start", run="20250102T000000-bbbbbb"),
+        rec(1800, "locked, retrying", level="info", run="20250102T000000-bbbbbb", code="PE302", event="recovery.attempt"),
+        rec(600, "Disk Full while writing", level="error", run="20250102T000000-bbbbbb", code="PE105",
+            file="pack/sub/Bass.fxp"),
+        rec(60, "new end", event="run.end", run="20250102T000000-bbbbbb"),
+    ]
+
+
+LOG = _log()
+
+
+@pytest.fixture(autouse=True)
+def _aged_from_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records are aged from when each test starts, not from when this module was imported: on a busy
+    machine a long suite must not carry "new end" (60 s old) past --until 5m."""
+    monkeypatch.setattr(sys.modules[__name__], "NOW", time.time())
+    monkeypatch.setattr(sys.modules[__name__], "LOG", _log())
 
 
 @pytest.fixture
