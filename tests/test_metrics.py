@@ -269,3 +269,17 @@ def test_a_run_within_its_budgets_has_no_e003(tmp_path: Path, runner: CliRunner,
     monkeypatch.chdir(tmp_path)
     r = runner.invoke(app, ["validate", "a.json", "-o", "json"])
     assert r.exit_code == 0 and all(f["code"] != "E003" for f in json.loads(r.stdout)["findings"])
+
+
+def test_scan_security_logs_a_budget_it_went_over(tmp_path: Path, runner: CliRunner,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """scan-security reports only security codes: no E003 finding there, but the PE407 record is logged."""
+    (tmp_path / "presetctl.toml").write_text('[budgets]\nwall-time = "1ms"\n')
+    (tmp_path / "a.json").write_text((SAMPLES / "evening-pad.json").read_text())
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["scan-security", "a.json", "-o", "json"])
+    assert r.exit_code == 0, r.output
+    assert all(f["code"] != "E003" for f in json.loads(r.stdout)["findings"])
+    state = Path(os.environ["PRESETCTL_STATE_DIR"])
+    records = [json.loads(line) for line in (state / "logs" / "presetctl.log").read_text().splitlines()]
+    assert [rec["cmd"] for rec in records if rec["code"] == "PE407"] == ["scan-security"]

@@ -134,9 +134,9 @@ def _run(paths: Sequence[str], options: Options, command: str, sink: Sink, basel
     t2 = time.perf_counter()
     pack = junk_findings([o.path for o in tally.outcomes], rules) + pack_findings(
         [s for o in tally.outcomes for s in o.summaries], rules)
-    over = _over_budget(options, paths, rules, time.perf_counter() - t0, sampler)
-    pack = tally.kept(sorted(pack + [f for f, _ in over], key=Finding.sort_key))
-    for _, incident in over:
+    over, incidents = _over_budget(options, paths, rules, time.perf_counter() - t0, sampler)
+    pack = tally.kept(sorted(pack + over, key=Finding.sort_key))
+    for incident in incidents:
         sink(IncidentMet(incident))
     sink(PackChecked(tuple(pack)))
     t3 = time.perf_counter()
@@ -209,8 +209,9 @@ class _Tally:
 
 
 def _over_budget(options: Options, paths: Sequence[str], rules: RuleSet, seconds: float,
-                 sampler: ResourceSampler | None) -> list[tuple[Finding, Incident]]:
-    """An E003 finding (and its PE407 incident, for the log) per budget the run went over."""
+                 sampler: ResourceSampler | None) -> tuple[list[Finding], list[Incident]]:
+    """A PE407 incident (for the log) per budget the run went over, and its E003 finding where the run's
+    rule selection reports E003 (validate; scan-security reports only security codes)."""
     budgets = options.budgets
     over: list[str] = []
     if budgets.wall_time is not None and seconds > budgets.wall_time:
@@ -221,11 +222,8 @@ def _over_budget(options: Options, paths: Sequence[str], rules: RuleSet, seconds
             over.append(f"the run used {peak / MIB:.1f} MiB of memory at its peak, over the peak-memory budget "
                         f"of {budgets.peak_memory / MIB:.1f} MiB")
     where = os.path.normpath(paths[0]).replace(os.sep, "/") if paths else "."
-    out = []
-    for message in over:
-        for finding in resolve(rules, where, [Violation(message, code="E003")]):
-            out.append((finding, Incident(ErrorCode.BUDGET_EXCEEDED, message, stage="run", at=time.time())))
-    return out
+    findings = list(resolve(rules, where, [Violation(m, code="E003") for m in over]))
+    return findings, [Incident(ErrorCode.BUDGET_EXCEEDED, m, stage="run", at=time.time()) for m in over]
 
 
 def _with_findings(outcome: FileOutcome, findings: tuple[Finding, ...]) -> FileOutcome:
