@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from generate import write_pack  # noqa: E402
 
 from presetctl.api import Options, validate  # noqa: E402
-from presetctl.engine.events import Tee, replay  # noqa: E402
+from presetctl.engine.events import replay  # noqa: E402
 from presetctl.obs.handlers import SharedRotatingFileHandler  # noqa: E402
 from presetctl.obs.records import LOGGER, JsonLineFormatter, RunContext, emit  # noqa: E402
 from presetctl.obs.session import LogSession, LogSettings  # noqa: E402
@@ -130,8 +130,9 @@ def run_costs(pack: Path, state: Path, rounds: int, jobs: int | None) -> dict[st
             own = time.process_time() - t0
             result = validate([str(pack)], options)
             t1 = time.process_time()
-            sinks = [LogSink(logger)] + ([recorder] if recorder is not None else [])
-            replay(result, Tee(sinks))  # type: ignore[list-item]
+            replay(result, LogSink(logger))
+            if recorder is not None:
+                replay(result, recorder)
             if recorder is not None and store is not None:
                 recorder.finish(0)
                 store.close()

@@ -22,6 +22,7 @@ from presetctl.engine.fix.model import FixResult, UndoResult
 from presetctl.engine.fix.run import FixSettings
 from presetctl.engine.fix.run import fix as _fix
 from presetctl.engine.fix.undo import undo as _undo
+from presetctl.engine.metrics import Metrics
 from presetctl.engine.model import Finding, Location, RunResult, SecuritySeverity, Severity
 from presetctl.engine.options import Limits, Options, PackConfig, Thresholds
 from presetctl.engine.rules.registry import BY_CODE, RULES
@@ -30,7 +31,7 @@ from presetctl.engine.security.scope import scan_options
 from presetctl.engine.workers import Progress
 
 __all__ = [
-    "ConfigError", "Finding", "FixResult", "FixSettings", "Limits", "Location", "Options", "PackConfig",
+    "ConfigError", "Finding", "FixResult", "FixSettings", "Limits", "Location", "Metrics", "Options", "PackConfig",
     "PresetctlError", "RULES", "RunResult", "SecuritySeverity", "Severity", "Thresholds", "UndoResult", "UsageError",
     "fix", "load_options", "rule", "scan_security", "undo", "validate",
 ]
@@ -71,17 +72,19 @@ def validate(
     cwd: str | None = None,
     worker_setup: Callable[[], None] | None = None,
     cache: OutcomeStore | None = None,
+    metrics: Metrics | None = None,
 ) -> RunResult:
     """Validate files and folders; ``options`` default to the config file found for ``paths``.
 
     ``sink`` receives the run's events as they happen (see presetctl.engine.events): per-file
     outcomes in report order, then the cross-file findings, then the result. ``cache``: a store of
     earlier outcomes (``presetctl.state.outcome_cache.SqliteOutcomeStore``); files unchanged since
-    are not checked again.
+    are not checked again. ``metrics`` receives stage and per-rule timings, counts and resource
+    samples (presetctl.engine.metrics).
     """
     opts = options if options is not None else load_options(paths)
     return run(list(paths) or ["."], opts, command="validate", sink=_sink(sink, progress), baseline=_baseline(baseline),
-               cwd=cwd, worker_setup=worker_setup, cache=cache)
+               cwd=cwd, worker_setup=worker_setup, cache=cache, metrics=metrics)
 
 
 def scan_security(
@@ -94,11 +97,12 @@ def scan_security(
     cwd: str | None = None,
     worker_setup: Callable[[], None] | None = None,
     cache: OutcomeStore | None = None,
+    metrics: Metrics | None = None,
 ) -> RunResult:
     """Run the security rules only; findings carry a :class:`SecuritySeverity` in ``security``."""
     opts = scan_options(options if options is not None else load_options(paths))
     return run(list(paths) or ["."], opts, command="scan-security", sink=_sink(sink, progress),
-               baseline=_baseline(baseline), cwd=cwd, worker_setup=worker_setup, cache=cache)
+               baseline=_baseline(baseline), cwd=cwd, worker_setup=worker_setup, cache=cache, metrics=metrics)
 
 
 def fix(

@@ -35,3 +35,9 @@ def test_state_and_obs_use_nothing_above_them() -> None:
         for above in ("presetctl.cli", "presetctl.report", "presetctl.api"):
             assert users_of(above, PKG / low) == [], (low, above)
     assert users_of("presetctl.obs", PKG / "state") == [] and users_of("presetctl.state", PKG / "obs") == []
+
+
+def test_only_the_cli_uses_the_benchmark() -> None:
+    """presetctl/bench measures the engine, reporters, logging and history from above: none of them uses it."""
+    for low in ("engine", "report", "state", "obs"):
+        assert users_of("presetctl.bench", PKG / low) == [], low

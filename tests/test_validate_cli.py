@@ -195,7 +195,8 @@ def test_report_files_are_written_in_the_same_run(cli, pack: Path, tmp_path: Pat
 def test_findings_on_stdout_everything_else_on_stderr(cli, pack: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = cli(["validate", "pack", "-o", "json", "-v"])
     json.loads(result.stdout)  # nothing but the report
-    assert re.fullmatch(r"discover=\d+\.\d{3}s check=\d+\.\d{3}s pack=\d+\.\d{3}s total=\d+\.\d{3}s jobs=\d+\n",
+    assert re.fullmatch(r"discover=\d+\.\d{3}s check=\d+\.\d{3}s pack=\d+\.\d{3}s total=\d+\.\d{3}s jobs=\d+\n"
+                        r"costliest rules: (\w+ \d+(\.\d)?(us|ms|s) \(\d+%\)(, |; )){5}\S+ in \d+ rules\n",
                         result.stderr)
     result = cli(["validate", "pack", "--write-baseline", str(tmp_path / "b.json")])
     assert (result.exit_code, result.stdout) == (0, "")

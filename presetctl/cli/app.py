@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from presetctl import __version__
-from presetctl.cli import doctor, fix, logs, report, rules, security, stats, validate
+from presetctl.cli import bench, doctor, fix, logs, merge, report, rules, security, stats, validate
 from presetctl.cli.errors import install_signal_handlers, say
-from presetctl.cli.session import GlobalOptions
+from presetctl.cli.session import GlobalOptions, ProcessMetrics
 from presetctl.cli.units import parse_size
 from presetctl.engine.errors import Interrupted, UsageError
 from presetctl.obs.reader import LogQuery
@@ -53,6 +54,9 @@ def main_callback(
                          help="Rotated log files kept.")] = DEFAULT_BACKUPS,
     log_level: Annotated[str, typer.Option("--log-level", envvar="PRESETCTL_LOG_LEVEL", metavar="LEVEL",
                          help="Lowest level written to the log file: debug, info, warning, error.")] = "info",
+    metrics_file: Annotated[str | None, typer.Option("--metrics-file", envvar="PRESETCTL_METRICS_FILE",
+                            metavar="PATH", help="Write the run's metrics to PATH in the Prometheus text format "
+                            "(node_exporter's textfile collector), atomically.")] = None,
 ) -> None:
     """presetctl: the toolkit for preset librarians."""
     try:
@@ -60,7 +64,10 @@ def main_callback(
     except UsageError as exc:  # the callback runs outside the commands' error table: report as Typer does
         raise typer.BadParameter(str(exc)) from None
     ctx.obj = GlobalOptions(state_dir=state_dir, no_history=no_history, traceback=show_traceback, verbose=verbose,
-                            quiet=quiet, log_max_bytes=max_bytes, log_backups=log_files, log_level=level)
+                            quiet=quiet, log_max_bytes=max_bytes, log_backups=log_files, log_level=level,
+                            metrics_file=metrics_file)
+    if metrics_file is not None:  # commands without a run of their own (rules, logs, doctor, report) too
+        ctx.call_on_close(ProcessMetrics(ctx, Path(metrics_file), ctx.invoked_subcommand or ""))
 
 
 app.command("validate")(validate.validate)
@@ -69,6 +76,8 @@ app.command("rule")(rules.rule)
 app.command("fix")(fix.fix)
 app.command("scan-security")(security.scan_security)
 app.command("stats")(stats.stats)
+app.command("merge-reports")(merge.merge_reports)
+app.command("bench")(bench.bench)
 app.add_typer(report.report_app, name="report")
 app.add_typer(logs.app, name="logs")
 app.command("doctor")(doctor.doctor)

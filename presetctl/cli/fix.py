@@ -14,7 +14,7 @@ import typer
 from presetctl.cli import options as o
 from presetctl.cli.console import progress_bar, write_stdout
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
-from presetctl.cli.session import GlobalOptions, NoHistoryOpt, recorded_run
+from presetctl.cli.session import GlobalOptions, MetricsFileOpt, NoHistoryOpt, recorded_run
 from presetctl.engine.errors import Interrupted, UsageError
 from presetctl.engine.fix.model import FileFix, FixResult, UndoResult, counts_by_code
 from presetctl.engine.fix.run import FixSettings, interrupted_runs
@@ -221,6 +221,7 @@ def fix(
     jobs: o.JobsOpt = None,
     quiet: o.QuietOpt = False,
     verbose: o.VerboseOpt = False,
+    metrics_file: MetricsFileOpt = None,
     no_history: NoHistoryOpt = False,
 ) -> None:
     """Fix presets: safe fixes by default, --unsafe-fixes for the rest. Every change is backed up and
@@ -250,7 +251,7 @@ def fix(
         job = _new_job(paths, config, select, extend_select, ignore, include, exclude, unsafe_fixes, jobs, profile)
     mode = "diff" if diff else "dry-run" if dry_run else "write"
     with recorded_run(typer_ctx, "fix", job.targets, options=job.options, state_dir=state, no_history=no_history,
-                      quiet=quiet) as recorded:
+                      quiet=quiet, metrics_file=metrics_file) as recorded:
         result = _run(job, mode, state, not no_fsync, quiet)
         recorded.record_fix(result)
         write_stdout(render_result(result, show_fixes or verbose, quiet))

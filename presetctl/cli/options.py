@@ -12,6 +12,8 @@ import typer
 from presetctl.engine.config import resolve_options
 from presetctl.engine.errors import UsageError
 from presetctl.engine.options import Options
+from presetctl.engine.shard import ShardInfo, pack_settings, parse_shard
+from presetctl.report.base import ReportContext
 
 
 class Color(str, enum.Enum):
@@ -62,6 +64,9 @@ StatisticsOpt = Annotated[bool, typer.Option("--statistics", help="Print how man
                                              "instead of the findings.")]
 ReportOpt = Annotated[list[str] | None, typer.Option("--report", metavar="FORMAT:PATH",
                                                      help="Also write a report in FORMAT to PATH (repeatable).")]
+ShardOpt = Annotated[str | None, typer.Option("--shard", metavar="K/N", help="Check only shard K of N: files are "
+                     "assigned by a hash of their path relative to the target, the same on every machine. With -o "
+                     "json or --report json:PATH the report carries what `presetctl merge-reports` needs.")]
 BaselineOpt = Annotated[Path | None, typer.Option("--baseline", metavar="FILE",
                                                   help="Report only findings not in this baseline file.")]
 
@@ -129,6 +134,19 @@ def parse_report_specs(specs: list[str] | None, known: set[str]) -> list[tuple[s
             raise UsageError(f"--report {spec}: {dest!r} is a folder")
         out.append((fmt, path))
     return out
+
+
+def with_shard(options: Options, shard: str | None) -> Options:
+    """``--shard K/N`` into the options (the engine keeps only that shard's files)."""
+    return replace(options, shard=parse_shard(shard)) if shard is not None else options
+
+
+def shard_context(ctx: ReportContext, options: Options, baseline: bool) -> ReportContext:
+    """A sharded run's report context: its JSON report carries the shard's files and settings."""
+    if options.shard is None:
+        return ctx
+    k, n = options.shard
+    return replace(ctx, shard=ShardInfo(k, n, {**pack_settings(options), "baseline": baseline}))
 
 
 def path_strings(paths: list[Path] | None) -> list[str]:

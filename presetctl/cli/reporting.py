@@ -24,6 +24,7 @@ import typer
 from presetctl.cli.console import progress_bar
 from presetctl.engine.baseline import Baseline
 from presetctl.engine.events import Event, FileChecked, PackChecked, RunFinished, RunStarted, Sink
+from presetctl.engine.metrics import Metrics
 from presetctl.engine.model import RunResult
 from presetctl.engine.options import Options
 from presetctl.fsutil import TMP_PREFIX
@@ -38,6 +39,22 @@ OutputFormatOpt = Annotated[OutputFormat, typer.Option("--output-format", "-o", 
 def stage_line(result: RunResult) -> str:
     """The ``-v`` line of stage timings on stderr."""
     return " ".join(f"{t.stage}={t.seconds:.3f}s" for t in result.timings) + f" jobs={result.jobs}\n"
+
+
+def costliest_rules(metrics: Metrics, top: int = 5) -> str:
+    """The ``-v`` line of the rules that cost the most (seconds across all worker processes)."""
+    costs = metrics.rule_costs()
+    total = sum(s for _, s, _ in costs)
+    if not costs or total <= 0:
+        return ""
+    shown = ", ".join(f"{code} {_duration(seconds)} ({seconds / total:.0%})" for code, seconds, _ in costs[:top])
+    return f"costliest rules: {shown}; {_duration(total)} in {len(costs)} rules\n"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 0.001:
+        return f"{seconds * 1e6:.0f}us"
+    return f"{seconds * 1000:.1f}ms" if seconds < 1 else f"{seconds:.2f}s"
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from presetctl.api import scan_security as run_scan
 from presetctl.cli import options as o
 from presetctl.cli.console import report_context
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
-from presetctl.cli.reporting import CheckRequest, OutputFormatOpt, fan_out, run_and_report, stage_line
-from presetctl.cli.session import NoCacheOpt, NoHistoryOpt, recorded_run
+from presetctl.cli.reporting import CheckRequest, OutputFormatOpt, costliest_rules, fan_out, run_and_report, stage_line
+from presetctl.cli.session import MetricsFileOpt, NoCacheOpt, NoHistoryOpt, recorded_run
 from presetctl.engine.baseline import read_baseline
 from presetctl.engine.model import SecuritySeverity
+from presetctl.engine.security.scope import scan_options
 from presetctl.report.registry import REPORTERS
 
 
@@ -64,6 +65,8 @@ def scan_security(
     color: o.ColorOpt = o.Color.auto,
     quiet: o.QuietOpt = False,
     verbose: o.VerboseOpt = False,
+    shard: o.ShardOpt = None,
+    metrics_file: MetricsFileOpt = None,
     no_history: NoHistoryOpt = False,
     no_cache: NoCacheOpt = False,
 ) -> None:
@@ -82,22 +85,24 @@ def scan_security(
     resolved = o.build_options(targets, config, select, extend_select, ignore, include, exclude, jobs,
                                max_file_size, show_unknown)
     threshold = rating_threshold(fail_on.value)
+    options = o.with_shard(resolved.options, shard)
     # Reports show each finding's rating and mark failures against the rating threshold.
+    ctx = report_context(color, verbose=verbose, quiet=quiet, show_unknown=show_unknown,
+                         fail_threshold=threshold.label, exit_zero=exit_zero, security=True)
     request = CheckRequest(
-        targets, resolved.options, output_format.value, o.parse_report_specs(report, set(REPORTERS)),
-        report_context(color, verbose=verbose, quiet=quiet, show_unknown=show_unknown,
-                       fail_threshold=threshold.label, exit_zero=exit_zero, security=True),
+        targets, options, output_format.value, o.parse_report_specs(report, set(REPORTERS)),
+        o.shard_context(ctx, scan_options(options), baseline is not None),
         baseline=read_baseline(baseline, resolved.config) if baseline is not None else None,
         statistics=statistics, exit_zero=exit_zero)
     with recorded_run(typer_ctx, "scan-security", targets, options=request.options, no_history=no_history,
-                      quiet=quiet, color=color.value) as recorded:
+                      quiet=quiet, color=color.value, metrics_file=metrics_file) as recorded:
         setup = recorded.worker_setup()
         cache = recorded.check_cache(no_cache)
         result = run_and_report(
             request, lambda sink: run_scan(targets, request.options, baseline=request.baseline,
-                                           sink=fan_out(sink, recorded.sink), worker_setup=setup, cache=cache),
-            "scanning")
+                                           sink=fan_out(sink, recorded.sink), worker_setup=setup, cache=cache,
+                                           metrics=recorded.metrics), "scanning")
         if verbose:
-            sys.stderr.write(stage_line(result))
+            sys.stderr.write(stage_line(result) + costliest_rules(recorded.metrics))
         failed = result.fails_security(threshold)
         raise typer.Exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)

@@ -37,12 +37,14 @@ from presetctl import __version__
 from presetctl.cli.console import use_color
 from presetctl.cli.errors import EXIT_ERROR, explain
 from presetctl.engine.error_codes import ErrorCode
-from presetctl.engine.errors import HistoryError, StateError, UsageError
+from presetctl.engine.errors import HistoryError, StateError, UsageError, os_error
 from presetctl.engine.events import RunSink, Sink, dispatch, replay
 from presetctl.engine.fix.model import FixResult, UndoResult
 from presetctl.engine.incidents import Incident, RecoveryAttempt, incident_of
+from presetctl.engine.metrics import Metrics
 from presetctl.engine.model import FileOutcome, Finding, RunResult, StageTiming
 from presetctl.engine.recovery import Recovery
+from presetctl.obs.prometheus import write_metrics
 from presetctl.obs.records import LEVELS, LOGGER, emit
 from presetctl.obs.session import DEFAULT_BACKUPS, DEFAULT_MAX_BYTES, LogSession, LogSettings, console_level
 from presetctl.obs.sink import LogSink
@@ -69,6 +71,7 @@ class GlobalOptions:
     log_max_bytes: int = DEFAULT_MAX_BYTES
     log_backups: int = DEFAULT_BACKUPS
     log_level: int = logging.INFO
+    metrics_file: str | None = None
 
     @classmethod
     def of(cls, ctx: typer.Context | None) -> GlobalOptions:
@@ -103,6 +106,8 @@ class CommandRun:
     history_off: str = ""  # why history is not kept for this run ("" when it is)
     outcome_store: SqliteOutcomeStore | None = None
     incidents: list[Incident] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)  # the run's registry: pass it to the engine
+    metrics_file: Path | None = None  # where --metrics-file writes it when the command ends
 
     @property
     def consumers(self) -> list[RunSink]:
@@ -141,8 +146,13 @@ class CommandRun:
             replay(result, consumer)
 
     def record_fix(self, result: FixResult) -> None:
+        stage_metrics(self.metrics, result.timings)
+        by_status = Counter(f.status.value for f in result.files)
+        files = self.metrics.counter("presetctl_files_total", "Files looked at, by status")
+        for status, n in by_status.items():
+            files.inc(n, status=status)
         if self.recorder is not None:
-            self.recorder.count_files(Counter(f.status.value for f in result.files))
+            self.recorder.count_files(by_status)
         for f in result.failed:
             self.incident(Incident(ErrorCode.WRITE_FAILED, f.error or "the file could not be written", file=f.path,
                                    stage="write", at=time.time()))
@@ -160,6 +170,8 @@ class CommandRun:
                                    at=time.time()))
 
     def record_stats(self, files: int, seconds: float) -> None:
+        stage_metrics(self.metrics, [StageTiming("total", seconds)])
+        self.metrics.counter("presetctl_files_total", "Files looked at, by status").inc(files, status="read")
         if self.recorder is not None:
             self.recorder.count_files({"read": files})
         for consumer in self.consumers:
@@ -209,6 +221,27 @@ class CommandRun:
     def worker_setup(self) -> Any:
         """Initializer hook for the worker pool (obs.session.WorkerLogSetup), None without a log file."""
         return self.log.worker_setup()
+
+
+def stage_metrics(metrics: Metrics, timings: Sequence[StageTiming]) -> None:
+    """A command's stage timings as the runner records its own (commands that do not use the runner)."""
+    stage = metrics.gauge("presetctl_stage_seconds", "Wall seconds of each stage of the run")
+    for t in timings:
+        stage.set(t.seconds, stage=t.stage)
+
+
+def metrics_destination(ctx: typer.Context | None, option: Path | None) -> Path | None:
+    """``--metrics-file`` of the command, else of ``presetctl --metrics-file``/PRESETCTL_METRICS_FILE;
+    its folder must exist (checked before any work starts, as for ``--report``)."""
+    chosen = option if option is not None else Path(g) if (g := GlobalOptions.of(ctx).metrics_file) else None
+    if chosen is None:
+        return None
+    folder = chosen.parent if str(chosen.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"--metrics-file {chosen}: the folder {str(folder)!r} does not exist")
+    if chosen.is_dir():
+        raise UsageError(f"--metrics-file {chosen}: is a folder")
+    return chosen
 
 
 def _as_given(path: str) -> str:
@@ -281,13 +314,15 @@ def critical_block(incidents: Sequence[Incident]) -> str:
 @contextmanager
 def recorded_run(ctx: typer.Context | None, command: str, targets: Sequence[str], *, options: object | None = None,
                  state_dir: str | None = None, no_history: bool = False, quiet: bool = False,
-                 color: str = "auto") -> Iterator[CommandRun]:
+                 color: str = "auto", metrics_file: Path | None = None) -> Iterator[CommandRun]:
     """The scope of one command run; see the module docstring.
 
     ``quiet`` is the command's -q (console: errors only); how much else the console shows is the
-    global -v/-vv (a command's own -v is about its report, not about logging).
+    global -v/-vv (a command's own -v is about its report, not about logging). ``metrics_file``: the
+    command's ``--metrics-file`` (else the global one): the run's metrics are written there at the end.
     """
     g = GlobalOptions.of(ctx)
+    destination = metrics_destination(ctx, metrics_file)
     locations = Locations.resolve(state_dir or g.state_dir)
     run_id = new_run_id()
     log_problem: OSError | StateError | None = None
@@ -304,7 +339,7 @@ def recorded_run(ctx: typer.Context | None, command: str, targets: Sequence[str]
     if log.problems and log_problem is None:
         log_problem = log.problems[0]
     reported_log_problems = len(log.problems)
-    run = CommandRun(run_id, command, locations, log, logging.getLogger(LOGGER))
+    run = CommandRun(run_id, command, locations, log, logging.getLogger(LOGGER), metrics_file=destination)
     emit(run.logger, logging.INFO, "run.start", f"{command} {' '.join(targets)}")
     started = time.time()
     history_problem = _open_history(run, locations, no_history or g.no_history or
@@ -337,7 +372,7 @@ def recorded_run(ctx: typer.Context | None, command: str, targets: Sequence[str]
         run.incident(incident_of(exc, stage=command), ends_run=True)
         raise
     finally:
-        _finish(run, exit_code, started, reported_log_problems)
+        _finish(run, exit_code, started, reported_log_problems, ctx)
 
 
 def _open_history(run: CommandRun, locations: Locations, off: bool) -> HistoryError | None:
@@ -359,7 +394,64 @@ def _open_history(run: CommandRun, locations: Locations, off: bool) -> HistoryEr
     return None
 
 
-def _finish(run: CommandRun, exit_code: int, started: float, reported_log_problems: int) -> None:
+WRITTEN = "presetctl.metrics-written"  # ctx.meta key: a recorded run wrote --metrics-file itself
+
+
+class ProcessMetrics:
+    """``presetctl --metrics-file PATH`` for a command that records no run (rules, logs, doctor, report):
+    what the process cost, written when the command closes. A recorded run writes its own, fuller file."""
+
+    def __init__(self, ctx: typer.Context, path: Path, command: str) -> None:
+        self.ctx, self.path, self.command = ctx, path, command
+        self.started = time.time()
+        self.cpu0 = time.process_time()
+
+    def __call__(self) -> None:
+        if self.ctx.meta.get(WRITTEN):
+            return
+        import resource
+
+        m = Metrics()
+        m.gauge("presetctl_run_info", "The command and presetctl version of the run (always 1)").set(
+            1, command=self.command, version=__version__)
+        m.gauge("presetctl_run_start_timestamp_seconds", "When the command started (Unix time)").set(self.started)
+        m.gauge("presetctl_run_duration_seconds", "Wall seconds of the whole command").set(time.time() - self.started)
+        m.counter("presetctl_cpu_seconds_total", "CPU seconds of presetctl").inc(time.process_time() - self.cpu0,
+                                                                                mode="all")
+        m.gauge("presetctl_peak_rss_bytes", "Largest resident memory of presetctl").set(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024))
+        try:
+            write_metrics(m, self.path)
+        except OSError as exc:
+            sys.stderr.write(f"presetctl: warning: cannot write the metrics file {visible(str(self.path))}: "
+                             f"{visible(exc.strerror or str(exc))}\n")
+
+
+def _write_metrics(run: CommandRun, exit_code: int, started: float, ctx: typer.Context | None = None) -> None:
+    """The run's metrics into --metrics-file, with what only the end of the command knows."""
+    if run.metrics_file is None:
+        return
+    m = run.metrics
+    m.gauge("presetctl_run_info", "The command and presetctl version of the run (always 1)").set(
+        1, command=run.command, version=__version__)
+    m.gauge("presetctl_exit_code", "Exit code of the command").set(exit_code)
+    m.gauge("presetctl_run_start_timestamp_seconds", "When the command started (Unix time)").set(started)
+    m.gauge("presetctl_run_duration_seconds", "Wall seconds of the whole command").set(time.time() - started)
+    if ctx is not None:
+        ctx.find_root().meta[WRITTEN] = True
+    try:
+        write_metrics(m, run.metrics_file)
+    except OSError as exc:  # never the command's failure: said once, like a log that cannot be written
+        run.incident(incident_of(os_error(exc, f"cannot write the metrics file {run.metrics_file}",
+                                          file=str(run.metrics_file), default=ErrorCode.WRITE_FAILED),
+                                 stage="metrics"))
+        sys.stderr.write(f"presetctl: warning: cannot write the metrics file {visible(str(run.metrics_file))}: "
+                         f"{visible(exc.strerror or str(exc))}\n")
+
+
+def _finish(run: CommandRun, exit_code: int, started: float, reported_log_problems: int,
+            ctx: typer.Context | None = None) -> None:
+    _write_metrics(run, exit_code, started, ctx)
     if run.recorder is not None:
         run.recorder.finish(exit_code)
     emit(run.logger, logging.INFO, "run.end", f"exit {exit_code}", dur=round(time.time() - started, 6))
@@ -387,5 +479,8 @@ NoHistoryOpt = Annotated[bool, typer.Option("--no-history", help="Do not record 
                                             "(also: presetctl --no-history, PRESETCTL_NO_HISTORY=1).")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Check every file again instead of re-using what an "
                                           "earlier run found in an unchanged file (also: PRESETCTL_NO_CACHE=1).")]
+MetricsFileOpt = Annotated[Path | None, typer.Option("--metrics-file", metavar="PATH", help="Write the run's "
+                           "metrics (stage and rule timings, files, findings, memory, CPU) to PATH in the "
+                           "Prometheus text format, atomically (also: presetctl --metrics-file PATH).")]
 FailedOpt = Annotated[bool, typer.Option("--failed", help="Re-check only the files that had findings in the last "
                                          "recorded run over the same targets (all files when there is none).")]

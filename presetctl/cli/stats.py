@@ -16,7 +16,7 @@ import typer
 from presetctl.cli import options as o
 from presetctl.cli.console import progress_bar, use_color, width, write_stdout
 from presetctl.cli.errors import EXIT_OK, guarded
-from presetctl.cli.session import NoHistoryOpt, recorded_run
+from presetctl.cli.session import MetricsFileOpt, NoHistoryOpt, recorded_run
 from presetctl.engine.errors import UsageError
 from presetctl.engine.stats.model import SECTIONS
 from presetctl.engine.taxonomy import PROFILES
@@ -58,6 +58,7 @@ def stats(
     max_file_size: o.MaxSizeOpt = None,
     color: o.ColorOpt = o.Color.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    metrics_file: MetricsFileOpt = None,
     no_history: NoHistoryOpt = False,
 ) -> None:
     """Statistics of a preset library: overview, taxonomy, duplicates, naming, sound design.
@@ -82,7 +83,7 @@ def stats(
     from presetctl.engine.stats.run import collect  # here: it loads numpy, which other commands never need
 
     with recorded_run(typer_ctx, "stats", targets, options=options, no_history=no_history, quiet=quiet,
-                      color=color.value) as recorded:
+                      color=color.value, metrics_file=metrics_file) as recorded:
         with progress_bar(not quiet and not as_json and not as_csv, "reading") as progress:
             # CSV is for further work: it keeps every row, as JSON does; --top only trims what is drawn.
             result = collect(targets, options, chosen, threshold=threshold, top=sys.maxsize if as_csv else top,

@@ -12,8 +12,8 @@ from presetctl.api import validate as run_validate
 from presetctl.cli import options as o
 from presetctl.cli.console import report_context
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
-from presetctl.cli.reporting import CheckRequest, OutputFormatOpt, fan_out, run_and_report, stage_line
-from presetctl.cli.session import FailedOpt, NoCacheOpt, NoHistoryOpt, recorded_run
+from presetctl.cli.reporting import CheckRequest, OutputFormatOpt, costliest_rules, fan_out, run_and_report, stage_line
+from presetctl.cli.session import FailedOpt, MetricsFileOpt, NoCacheOpt, NoHistoryOpt, recorded_run
 from presetctl.engine.baseline import baseline_bytes, project_root, read_baseline
 from presetctl.engine.model import Severity
 from presetctl.fsutil import atomic_write
@@ -51,6 +51,8 @@ def validate(
     quiet: o.QuietOpt = False,
     verbose: o.VerboseOpt = False,
     only_failed: FailedOpt = False,
+    shard: o.ShardOpt = None,
+    metrics_file: MetricsFileOpt = None,
     no_history: NoHistoryOpt = False,
     no_cache: NoCacheOpt = False,
 ) -> None:
@@ -63,30 +65,31 @@ def validate(
     resolved = o.build_options(targets, config, select, extend_select, ignore, include, exclude, jobs,
                                max_file_size, show_unknown, profile=profile)
     reports = o.parse_report_specs(report, set(REPORTERS))
-    options = resolved.options
+    options = o.with_shard(resolved.options, shard)
     with recorded_run(typer_ctx, "validate", targets, options=options, no_history=no_history, quiet=quiet,
-                      color=color.value) as recorded:
+                      color=color.value, metrics_file=metrics_file) as recorded:
         checked = (recorded.failed_targets(targets) if only_failed else None) or targets
         setup = recorded.worker_setup()
         cache = recorded.check_cache(no_cache)
         if write_baseline is not None:
             root = project_root(resolved.config, write_baseline)
-            result = run_validate(checked, options, sink=recorded.sink, worker_setup=setup, cache=cache)
+            result = run_validate(checked, options, sink=recorded.sink, worker_setup=setup, cache=cache,
+                                  metrics=recorded.metrics)
             atomic_write(write_baseline, baseline_bytes(result.findings, root))
             if not quiet:
                 sys.stderr.write(f"wrote {plural(len(result.findings), 'finding')} to {write_baseline}\n")
             raise typer.Exit(EXIT_OK)
+        ctx = report_context(color, verbose=verbose, quiet=quiet, show_unknown=show_unknown,
+                             fail_threshold=fail_on.value, exit_zero=exit_zero, show_related=show_duplicates)
         request = CheckRequest(
-            checked, options, output_format.value, reports,
-            report_context(color, verbose=verbose, quiet=quiet, show_unknown=show_unknown,
-                           fail_threshold=fail_on.value, exit_zero=exit_zero, show_related=show_duplicates),
+            checked, options, output_format.value, reports, o.shard_context(ctx, options, baseline is not None),
             baseline=read_baseline(baseline, resolved.config) if baseline is not None else None,
             statistics=statistics, exit_zero=exit_zero)
         result = run_and_report(
             request, lambda sink: run_validate(checked, options, baseline=request.baseline,
-                                               sink=fan_out(sink, recorded.sink), worker_setup=setup, cache=cache),
-            "validating")
+                                               sink=fan_out(sink, recorded.sink), worker_setup=setup, cache=cache,
+                                               metrics=recorded.metrics), "validating")
         if verbose:
-            sys.stderr.write(stage_line(result))
+            sys.stderr.write(stage_line(result) + costliest_rules(recorded.metrics))
         failed = result.fails(Severity.parse(fail_on.value))
         raise typer.Exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)

@@ -7,6 +7,7 @@ kebab-case like ruff's. Unknown keys are errors, so a typo never silently does n
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
@@ -16,7 +17,7 @@ from typing import Any
 from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.errors import ConfigError
 from presetctl.engine.model import Severity
-from presetctl.engine.options import Limits, Options, PackConfig, Thresholds
+from presetctl.engine.options import Budgets, Limits, Options, PackConfig, Thresholds
 
 CONFIG_NAMES = ("presetctl.toml", "pyproject.toml")
 
@@ -115,6 +116,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
     "thresholds": ("thresholds", lambda v, k: _numbers(v, k, Thresholds)),
     "pack": ("pack", lambda v, k: _pack(v)),
     "jobs": ("jobs", _jobs),
+    "budgets": ("budgets", lambda v, k: _budgets(v)),
 }
 
 
@@ -142,6 +144,42 @@ def _pack(value: Any) -> PackConfig:
     return PackConfig(author=author, license=lic,
                       min_versions=_str_map(value.get("min-versions", {}), "pack.min-versions"),
                       max_versions=_str_map(value.get("max-versions", {}), "pack.max-versions"))
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?)?b?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
+               "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}
+
+
+def _amount(value: Any, key: str, pattern: re.Pattern[str], units: Mapping[str, float], example: str) -> float:
+    """A positive number, or a number with a unit of ``units`` matched by ``pattern``."""
+    number = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str) and (m := pattern.match(value)) is not None:
+        number = float(m.group(1)) * units[(m.group(2) or "").lower()]
+    if number is None or not number > 0:
+        raise ConfigError(f"budgets.{key} must be a positive number or a string like {example}, got {value!r}")
+    return number
+
+
+def _budgets(value: Any) -> Budgets:
+    """``wall-time`` in seconds (``90``, ``"90s"``, ``"5m"``), ``peak-memory`` in bytes (``"2GB"``, ``"512MiB"``)."""
+    if not isinstance(value, dict):
+        raise ConfigError("budgets must be a table")
+    known = {"wall-time", "peak-memory"}
+    for k in value:
+        if k not in known:
+            raise ConfigError(f"budgets.{k}: unknown setting (known: {', '.join(sorted(known))})")
+    wall = value.get("wall-time")
+    memory = value.get("peak-memory")
+    return Budgets(
+        wall_time=_amount(wall, "wall-time", _DURATION, _DURATION_UNITS, '"90s" or "5m"') if wall is not None else None,
+        peak_memory=int(_amount(memory, "peak-memory", _SIZE, _SIZE_UNITS, '"2GB" or "512MiB"'))
+        if memory is not None else None,
+    )
 
 
 def resolve_options(targets: list[str], config_path: str | None, base: Options | None = None) -> tuple[Options, Path | None]:

@@ -70,6 +70,7 @@ class ErrorCode(enum.StrEnum):
     NESTING_LIMIT = "PE404"
     TIME_BUDGET = "PE405"
     OUT_OF_MEMORY = "PE406"
+    BUDGET_EXCEEDED = "PE407"
     # worker processes
     WORKER_DIED = "PE501"
     WORKER_START_FAILED = "PE502"
@@ -175,6 +176,8 @@ SPECS: MappingProxyType[ErrorCode, ErrorSpec] = MappingProxyType({
     C.TIME_BUDGET: ErrorSpec(_LIM, "Scanning one file took longer than limits.file-seconds; the scan stopped.",
                              finding="X071"),
     C.OUT_OF_MEMORY: ErrorSpec(_LIM, "The process ran out of memory (MemoryError).", critical=True),
+    C.BUDGET_EXCEEDED: ErrorSpec(_LIM, "A run took longer or used more memory than [tool.presetctl.budgets] "
+                                 "allows; reported as a warning finding, the run went on.", finding="E003"),
     C.WORKER_DIED: ErrorSpec(_WRK, "A worker process died (killed by a signal, crashed in native code) while "
                              "checking files; its files are retried once in a fresh worker, then reported as "
                              "findings for those files.", transient=True, critical=True, finding="E001"),

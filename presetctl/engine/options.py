@@ -53,6 +53,15 @@ class PackConfig:
 
 
 @dataclass(frozen=True)
+class Budgets:
+    """What a whole run may cost (``[tool.presetctl.budgets]``); going over one is a warning finding
+    (E003) and a log record, never a stop. None: no budget."""
+
+    wall_time: float | None = None  # seconds, start of discovery to the end of the pack rules
+    peak_memory: int | None = None  # bytes, resident memory of presetctl and its workers together
+
+
+@dataclass(frozen=True)
 class Options:
     select: tuple[str, ...] = ("ALL",)
     profiles: tuple[str, ...] = ()  # opt-in rule profiles enabled on top of the default set
@@ -71,3 +80,5 @@ class Options:
     levels: frozenset[str] | None = None  # restrict to these rule levels (scan-security)
     rate_security: bool = False  # give file/parse codes their security rating (scan-security)
     show_unknown: bool = False
+    budgets: Budgets = field(default_factory=Budgets)
+    shard: tuple[int, int] | None = None  # (K, N): check only the files of shard K of N (engine/shard.py)

@@ -99,15 +99,22 @@ def unknown_document(data: bytes) -> Document:
 def run_rules(doc: Document, ctx: RuleContext, rules: RuleSet, parsed: bool | None = None) -> list[Violation]:
     """Every selected check that applies to ``doc``; a crashing rule becomes an ``E001``."""
     found: list[Violation] = []
-    for rule in rules.checks_for(doc.format, doc.parsed if parsed is None else parsed, doc.validated):
+    checks = rules.checks_for(doc.format, doc.parsed if parsed is None else parsed, doc.validated)
+    clock = rules.clock  # metrics: per-rule time when the run measures it (engine/metrics.py), sampled
+    timed = clock is not None and clock.timing(checks)
+    for rule in checks:
         assert rule.check is not None
+        t0 = time.perf_counter() if timed else 0.0
         try:
-            if rule.quick is not None and not rule.quick(doc, ctx):
-                continue  # the pre-filter proved the check silent: no generator, no scan of the document
-            for v in rule.check(doc, ctx):
-                found.append(v if v.code else Violation(v.message, v.location, rule.code, v.hint, v.data))
+            # A pre-filter that proves the check silent spares the generator and the scan of the
+            # document; the rule still counts as called (its time is the pre-filter's).
+            if rule.quick is None or rule.quick(doc, ctx):
+                for v in rule.check(doc, ctx):
+                    found.append(v if v.code else Violation(v.message, v.location, rule.code, v.hint, v.data))
         except Exception as exc:  # noqa: BLE001 - a rule bug is reported, the run goes on
             found.append(Violation(f"internal error in rule {rule.code}: {type(exc).__name__}: {exc}", code="E001"))
+        if timed and clock is not None:
+            clock.add(rule.code, time.perf_counter() - t0)
     return found
 
 

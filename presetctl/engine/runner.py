@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -21,10 +22,13 @@ from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.events import FileChecked, IncidentMet, PackChecked, RunFinished, RunStarted, Sink, no_sink
 from presetctl.engine.incidents import Incident, Outcome
 from presetctl.engine.junk import junk_violation
+from presetctl.engine.metrics import Metrics, RuleClock, RuleTimes
 from presetctl.engine.model import FileOutcome, FileStatus, Finding, PresetSummary, RunResult, StageTiming, Violation
-from presetctl.engine.options import Options
+from presetctl.engine.options import MIB, Options
 from presetctl.engine.pipeline import check_file, resolve
+from presetctl.engine.resources import ResourceSampler
 from presetctl.engine.rules.selection import RuleSet
+from presetctl.engine.shard import in_shard
 from presetctl.engine.workers import map_chunks, worker_count
 
 Item = Candidate | Skipped
@@ -47,15 +51,22 @@ def _check_item(checker: _Checker, item: Item) -> FileOutcome:
     return check_file(item, rules, digest=True) if checker.digest else check_file(item, rules)
 
 
-def _check_chunk(checker: _Checker, chunk: Sequence[Item]) -> list[FileOutcome]:
-    return [_check_item(checker, item) for item in chunk]
+Checked = tuple[FileOutcome, RuleTimes | None]  # an outcome, and what the rules cost (on a chunk's last one)
 
 
-def _lost(rules: RuleSet, item: Item) -> FileOutcome:
+def _check_chunk(checker: _Checker, chunk: Sequence[Item]) -> list[Checked]:
+    out: list[Checked] = [(_check_item(checker, item), None) for item in chunk]
+    rules = checker.rules
+    if rules.clock is not None and out:  # this process's rule times travel back with the chunk's last outcome
+        out[-1] = (out[-1][0], rules.clock.drain())
+    return out
+
+
+def _lost(rules: RuleSet, item: Item) -> Checked:
     """A file whose check killed its worker process twice (a crash in native code, the OOM killer)."""
     v = Violation("checking this file made a worker process die twice; it was not checked", code="E002")
     return FileOutcome(item.display, "unknown", FileStatus.SKIPPED, item.size,
-                       findings=resolve(rules, item.display, [v], key=item.rel))
+                       findings=resolve(rules, item.display, [v], key=item.rel)), None
 
 
 def junk_findings(paths: Sequence[str], rules: RuleSet) -> list[Finding]:
@@ -86,17 +97,35 @@ def run(
     cwd: str | None = None,
     worker_setup: Callable[[], None] | None = None,
     cache: OutcomeStore | None = None,
+    metrics: Metrics | None = None,
 ) -> RunResult:
     """Check ``paths`` and return everything the run found. Raises only for tool errors.
 
     ``worker_setup`` runs first in every worker process (the CLI connects workers' log records
     to its log there); the engine does not know what it does. ``cache``: where outcomes of files
     checked before are found and fresh ones kept (see engine/cache.py); only the files whose
-    entry does not hold are checked, so an unchanged pack costs a look-up per file."""
+    entry does not hold are checked, so an unchanged pack costs a look-up per file. ``metrics``: a registry that receives
+    the run's stage timings, per-rule time, per-file timings and resource samples (engine/metrics.py);
+    without one, and without a memory budget, nothing is measured beyond ``RunResult.timings``."""
+    watched = metrics if metrics is not None else Metrics() if options.budgets.peak_memory else None
+    if watched is None:
+        return _run(paths, options, command, sink, baseline, cwd, worker_setup, cache, None, None)
+    with ResourceSampler(watched) as sampler:
+        return _run(paths, options, command, sink, baseline, cwd, worker_setup, cache, watched, sampler)
+
+
+def _run(paths: Sequence[str], options: Options, command: str, sink: Sink, baseline: Baseline | None,
+         cwd: str | None, worker_setup: Callable[[], None] | None, cache: OutcomeStore | None, metrics: Metrics | None,
+         sampler: ResourceSampler | None) -> RunResult:
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     rules = RuleSet(options)
+    if metrics is not None:
+        rules.clock = RuleClock()
     cands, skipped = discover(paths, options, cwd)
+    if options.shard is not None:  # only this shard's files (engine/shard.py)
+        cands = [c for c in cands if in_shard(c.display, paths, options.shard)]
+        skipped = [s for s in skipped if in_shard(s.display, paths, options.shard)]
     items: list[Item] = sorted([*cands, *skipped], key=lambda i: i.display)
     checks = CheckCache(cache, options, command) if cache is not None else None
     known = _known(checks, items)
@@ -105,13 +134,13 @@ def run(
     t1 = time.perf_counter()
     sink(RunStarted(command, tuple(paths), started, len(items), jobs))
     keep = baseline.keeper(cwd) if baseline is not None else None
-    outcomes: list[FileOutcome] = []
-    findings: list[Finding] = []
-    suppressed = 0
+    tally = _Tally(metrics, keep)
+
     def died(items: int, retrying: bool) -> None:
         what = (f"a worker process died checking {items} file{'s' if items != 1 else ''}; "
                 + ("they are checked again, one by one, in fresh workers" if retrying
                    else "it died again on this file, which is reported as E002"))
+        tally.deaths += 1
         sink(IncidentMet(Incident(ErrorCode.WORKER_DIED, what, stage="check",
                                   outcome=Outcome.RECOVERED if retrying else Outcome.FAILED, at=time.time())))
 
@@ -119,29 +148,23 @@ def run(
     fresh = _flatten(map_chunks(todo, jobs, lambda: checker, (), _check_chunk, on_lost=lambda item: _lost(rules, item),
                                 setup=worker_setup, on_death=died))
     for item, cached in zip(items, known, strict=True):
-        outcome = cached if cached is not None else next(fresh)
+        outcome, times = (cached, None) if cached is not None else next(fresh)
         if cached is None and checks is not None and isinstance(item, Candidate):
             checks.keep(item, outcome)
-        if keep is not None and outcome.findings:
-            kept = tuple(f for f in outcome.findings if keep(f))
-            suppressed += len(outcome.findings) - len(kept)
-            outcome = replace(outcome, findings=kept)
-        outcomes.append(outcome)
-        findings.extend(outcome.findings)
-        sink(FileChecked(outcome, len(outcomes), len(items)))
+        outcome = tally.add(outcome, times)
+        sink(FileChecked(outcome, len(tally.outcomes), len(items)))
     for _left in fresh:  # pragma: no cover - every result was taken; this lets the pool stop its workers gracefully
         raise RuntimeError("the worker pool returned more outcomes than files")
     if checks is not None:
         checks.flush()
     t2 = time.perf_counter()
-    pack = sorted(junk_findings([o.path for o in outcomes], rules)
-                  + pack_findings([s for o in outcomes for s in o.summaries], rules), key=Finding.sort_key)
-    if keep is not None:
-        kept_pack = [f for f in pack if keep(f)]
-        suppressed += len(pack) - len(kept_pack)
-        pack = kept_pack
+    pack = junk_findings([o.path for o in tally.outcomes], rules) + pack_findings(
+        [s for o in tally.outcomes for s in o.summaries], rules)
+    over, incidents = _over_budget(options, paths, rules, time.perf_counter() - t0, sampler)
+    pack = tally.kept(sorted(pack + over, key=Finding.sort_key))
+    for incident in incidents:
+        sink(IncidentMet(incident))
     sink(PackChecked(tuple(pack)))
-    findings.extend(pack)
     t3 = time.perf_counter()
     timings = (
         StageTiming("discover", t1 - t0),
@@ -149,10 +172,88 @@ def run(
         StageTiming("pack", t3 - t2),
         StageTiming("total", time.perf_counter() - t0),
     )
-    result = RunResult(command, tuple(paths), tuple(outcomes), tuple(findings), timings, suppressed, started, jobs,
-                       pack=tuple(pack), cwd=cwd or os.getcwd())
+    if metrics is not None:
+        tally.export(metrics, timings, jobs, pack)
+    findings = tally.findings + pack
+    result = RunResult(command, tuple(paths), tuple(tally.outcomes), tuple(findings), timings, tally.suppressed,
+                       started, jobs, pack=tuple(pack), cwd=cwd or os.getcwd())
     sink(RunFinished(result))
     return result
+
+
+class _Tally:
+    """The outcomes of a run as they come back: the baseline applied, counted for the metrics."""
+
+    def __init__(self, metrics: Metrics | None, keep: Callable[[Finding], bool] | None) -> None:
+        self.metrics = metrics
+        self.keep = keep
+        self.outcomes: list[FileOutcome] = []
+        self.findings: list[Finding] = []
+        self.suppressed = 0
+        self.deaths = 0
+        self.file_seconds = metrics.histogram("presetctl_file_check_seconds", "Seconds to check one file (read, "
+                                              "parse, every rule), in the process that checked it") \
+            if metrics is not None else None
+
+    def kept(self, findings: list[Finding]) -> list[Finding]:
+        if self.keep is None:
+            return findings
+        out = [f for f in findings if self.keep(f)]
+        self.suppressed += len(findings) - len(out)
+        return out
+
+    def add(self, outcome: FileOutcome, times: RuleTimes | None) -> FileOutcome:
+        if outcome.findings and self.keep is not None:
+            outcome = _with_findings(outcome, tuple(self.kept(list(outcome.findings))))
+        self.outcomes.append(outcome)
+        self.findings.extend(outcome.findings)
+        if self.metrics is not None:
+            if times is not None:
+                self.metrics.add_rule_times(times)
+            if self.file_seconds is not None and outcome.status is not FileStatus.SKIPPED:
+                self.file_seconds.observe(outcome.seconds)
+        return outcome
+
+    def export(self, m: Metrics, timings: Sequence[StageTiming], jobs: int, pack: Sequence[Finding]) -> None:
+        """What the run counted, into the registry once (not per file: the loop stays cheap)."""
+        stage = m.gauge("presetctl_stage_seconds", "Wall seconds of each stage of the run")
+        for t in timings:
+            stage.set(t.seconds, stage=t.stage)
+        files = m.counter("presetctl_files_total", "Files looked at, by status")
+        for status, n in Counter(o.status.value for o in self.outcomes).items():
+            files.inc(n, status=status)
+        m.counter("presetctl_presets_total", "Presets read (a bank counts each voice)").inc(
+            sum(o.presets for o in self.outcomes))
+        m.counter("presetctl_bytes_read_total", "Bytes of the files checked").inc(
+            sum(o.size for o in self.outcomes if o.status is not FileStatus.SKIPPED))
+        found = m.counter("presetctl_findings_total", "Findings reported (after the baseline), by severity")
+        for severity, n in Counter(f.severity.label for f in [*self.findings, *pack]).items():
+            found.inc(n, severity=severity)
+        m.counter("presetctl_baseline_suppressed_total", "Findings hidden by the baseline").inc(self.suppressed)
+        m.gauge("presetctl_workers", "Worker processes of the run (1: checked in-process)").set(jobs)
+        m.counter("presetctl_worker_deaths_total", "Worker processes that died during the run").inc(self.deaths)
+
+
+def _over_budget(options: Options, paths: Sequence[str], rules: RuleSet, seconds: float,
+                 sampler: ResourceSampler | None) -> tuple[list[Finding], list[Incident]]:
+    """A PE407 incident (for the log) per budget the run went over, and its E003 finding where the run's
+    rule selection reports E003 (validate; scan-security reports only security codes)."""
+    budgets = options.budgets
+    over: list[str] = []
+    if budgets.wall_time is not None and seconds > budgets.wall_time:
+        over.append(f"the run took {seconds:.1f} s, over the wall-time budget of {budgets.wall_time:.1f} s")
+    if budgets.peak_memory is not None and sampler is not None:
+        peak = max(sampler.peak_rss, sampler.current_peak())
+        if peak > budgets.peak_memory:
+            over.append(f"the run used {peak / MIB:.1f} MiB of memory at its peak, over the peak-memory budget "
+                        f"of {budgets.peak_memory / MIB:.1f} MiB")
+    where = os.path.normpath(paths[0]).replace(os.sep, "/") if paths else "."
+    findings = list(resolve(rules, where, [Violation(m, code="E003") for m in over]))
+    return findings, [Incident(ErrorCode.BUDGET_EXCEEDED, m, stage="run", at=time.time()) for m in over]
+
+
+def _with_findings(outcome: FileOutcome, findings: tuple[Finding, ...]) -> FileOutcome:
+    return replace(outcome, findings=findings)
 
 
 def _known(checks: CheckCache | None, items: Sequence[Item]) -> list[FileOutcome | None]:
@@ -165,6 +266,6 @@ def _known(checks: CheckCache | None, items: Sequence[Item]) -> list[FileOutcome
     return [next(found) if isinstance(i, Candidate) else None for i in items]
 
 
-def _flatten(chunks: Iterator[tuple[Sequence[Item], list[FileOutcome]]]) -> Iterator[FileOutcome]:
+def _flatten(chunks: Iterator[tuple[Sequence[Item], list[Checked]]]) -> Iterator[Checked]:
     for _chunk, results in chunks:
         yield from results

@@ -46,6 +46,7 @@ class LogSettings:
     max_bytes: int = DEFAULT_MAX_BYTES
     backups: int = DEFAULT_BACKUPS
     safe: Callable[[str], str] = field(default=str, compare=False)
+    logger: str = LOGGER  # another name keeps a session apart from the command's own (presetctl bench)
 
 
 class _LightQueueHandler(logging.handlers.QueueHandler):
@@ -91,7 +92,7 @@ class LogSession:
 
     def __init__(self, settings: LogSettings) -> None:
         self.settings = settings
-        self.logger = logging.getLogger(LOGGER)
+        self.logger = logging.getLogger(settings.logger)
         self.problems: list[OSError] = []  # file logging failures (opening, or a write on the listener thread)
         self.file_handler: SharedRotatingFileHandler | None = None
         self._queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from presetctl import __version__
 from presetctl.engine.events import RunStarted
 from presetctl.engine.model import FileOutcome, Finding, RunResult, SecuritySeverity, Severity
+from presetctl.engine.shard import ShardInfo
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class ReportContext:
     # scan-security: findings are shown and judged by their security rating (critical, high, medium,
     # low), the words --fail-on takes there; ``fail_threshold`` is then a rating.
     security: bool = False
+    # --shard: the json report carries what merge-reports needs (its "shard" key, engine/shard.py)
+    shard: ShardInfo | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     def label(self, f: Finding) -> str:

@@ -12,7 +12,8 @@ import os
 from typing import Any
 
 from presetctl.engine.events import RunStarted
-from presetctl.engine.model import FileOutcome, Finding, Related, RunResult
+from presetctl.engine.model import FileOutcome, Finding, PresetSummary, Related, RunResult
+from presetctl.engine.shard import EXPORT_VERSION, ShardInfo
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
 from presetctl.safe_text import json_dumps
 
@@ -98,10 +99,29 @@ class JsonArrayWriter:
         return f"\n{'  ' * (self.depth - 1)}]" if self.count else "]"
 
 
+def summary_entry(s: PresetSummary) -> dict[str, Any]:
+    """One preset as the cross-file rules see it (the file's path and format are on its file entry)."""
+    return {"name": s.name, "author": s.author, "category": s.category, "sound_hash": s.sound_hash,
+            "index": s.index, "tags": list(s.tags)}
+
+
+def file_entry(o: FileOutcome) -> dict[str, Any]:
+    """One file of a sharded run: what the summary counts, how many of the report's findings are its
+    own (they come in file order), and its presets for the cross-file rules."""
+    return {"path": o.path, "format": o.format, "status": o.status.value, "size": o.size, "presets": o.presets,
+            "findings": len(o.findings), "summaries": [summary_entry(s) for s in o.summaries]}
+
+
+def shard_dict(info: ShardInfo, files: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"version": EXPORT_VERSION, "index": info.index, "count": info.count, "settings": dict(info.settings),
+            "files": files}
+
+
 class _JsonWriter(ReportWriter):
     def __init__(self, ctx: ReportContext) -> None:
         self.ctx = ctx
         self.items = JsonArrayWriter(2)
+        self.files: list[dict[str, Any]] | None = [] if ctx.shard is not None else None
 
     def begin(self, run: RunStarted) -> str:
         head = json_dumps({"version": SCHEMA_VERSION, "tool": {"name": "presetctl", "version": self.ctx.tool_version},
@@ -109,6 +129,8 @@ class _JsonWriter(ReportWriter):
         return head[:-2] + ',\n  "findings": ['  # drop the closing "\n}"
 
     def file(self, outcome: FileOutcome) -> str:
+        if self.files is not None:
+            self.files.append(file_entry(outcome))
         return "".join(self.items.item(finding_dict(f)) for f in outcome.findings)
 
     def pack(self, findings: tuple[Finding, ...]) -> str:
@@ -118,6 +140,8 @@ class _JsonWriter(ReportWriter):
         tail: dict[str, Any] = {"run": run_dict(result, self.ctx), "summary": summary_dict(result)}
         if self.ctx.show_unknown:
             tail["unknown_files"] = [o.path for o in result.files if o.status.value == "unknown"]
+        if self.ctx.shard is not None and self.files is not None:
+            tail["shard"] = shard_dict(self.ctx.shard, self.files)
         rest = json_dumps(tail)[1:]  # '\n  "summary": ...\n}'
         return self.items.close() + "," + rest + "\n"
 

@@ -161,6 +161,17 @@ RULES = (
                  "a bank whose check is killed by the out-of-memory killer on a small CI runner",
                  "Report it to the presetctl maintainers with the file if you can share it; check "
                  "the machine's memory limits (`dmesg` names the OOM killer).")),
+    Rule("E003", "budget-exceeded", Level.FILE, W, "The run went over a configured time or memory budget",
+         RuleDoc("Reports a run whose wall time (discovery to the end of the pack rules) or peak memory "
+                 "(presetctl and its worker processes together, sampled every second from two seconds in) went over "
+                 "`[tool.presetctl.budgets]` (`wall-time`, `peak-memory`). One finding per budget, on the "
+                 "first target. The run is not stopped; a log record (`PE407`) says the same.",
+                 "A CI gate that must finish in a minute, or a runner with little memory, learns that the "
+                 "pack outgrew it before the job is killed.",
+                 "`wall-time = \"60s\"` and a run of 72 s: \"the run took 72.0 s, over the wall-time budget "
+                 "of 60.0 s\"",
+                 "Split the run (`--shard K/N` in a CI matrix, docs/ci.md), use more `--jobs`, or raise the "
+                 "budget.")),
     Rule("R001", "recognized-not-validated", Level.FILE, I, "Format recognized but not validated in depth",
          RuleDoc("Reports a file in a format presetctl recognizes (another synth's fxp or sysex, "
                  "ZynAddSubFX, u-he, Ableton) but does not validate in depth. Security scanning still "

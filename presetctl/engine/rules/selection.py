@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import PurePath
 
 from presetctl.engine.errors import ConfigError
+from presetctl.engine.metrics import RuleClock
 from presetctl.engine.model import SecuritySeverity, Severity
 from presetctl.engine.options import Options
 from presetctl.engine.rules.base import DEFAULT, PROFILES, Level, Rule, RuleContext
@@ -60,6 +61,8 @@ class RuleSet:
         self._per_file = tuple(options.per_file_ignores)
         # Whether a file's outcome must carry its presets' summaries: only pack rules read them.
         self.wants_summaries = bool(self.pack_rules())
+        # Per-rule time of this process, when a run measures it (engine/metrics.py); None: not measured.
+        self.clock: RuleClock | None = None
 
     def enabled(self, code: str) -> bool:
         return code in self.enabled_codes

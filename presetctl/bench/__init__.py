@@ -1,0 +1,1 @@
+"""``presetctl bench``: each engine stage measured per preset, against the design's claims and a peer."""
