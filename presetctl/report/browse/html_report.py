@@ -78,9 +78,10 @@ def table_data(findings: Sequence[Finding]) -> dict[str, Any]:
 def render_html(run: LoadedRun, findings: Sequence[Finding], docs: RuleDocs, flt: Filter | None = None) -> str:
     """The page for ``findings`` (already filtered) of ``run``."""
     h = run.header
-    roots = " ".join(h.roots) or h.source
+    roots = " ".join(h.shown_roots) or h.source
     page = HtmlPage(f"presetctl report: {roots}",
-                    f"presetctl {h.command} {roots}, {h.started_at or 'time unknown'}; report {h.source}")
+                    f"presetctl {h.command} {roots}, {h.started_at or 'time unknown'}; "
+                    + (f"run {h.run_id} from the run history" if h.run_id else f"report {h.source}"))
     ordered = by_severity(findings)
     counts = counts_by_severity(ordered)
     page.heading("Summary")

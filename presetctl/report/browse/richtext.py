@@ -45,9 +45,11 @@ def header_text(header: RunHeader, counts: dict[str, int], shown: int | None = N
     t = Text()
     t.append(f"presetctl {safe(header.command)}", style="bold")
     if header.roots:
-        t.append(" " + " ".join(safe(r) for r in header.roots))
+        t.append(" " + " ".join(safe(r) for r in header.shown_roots))
     t.append(f"   {safe(header.started_at) or 'time unknown'}", style="dim")
-    if header.exit_code is not None:
+    if not header.finished:
+        t.append("   no end: still running, or its process died", style="bold yellow")
+    elif header.exit_code is not None:
         t.append(f"   exit {header.exit_code}", style="bold red" if header.exit_code else "green")
         if header.fail_on:
             t.append(f" (fail-on {safe(header.fail_on)})", style="dim")
@@ -55,16 +57,21 @@ def header_text(header: RunHeader, counts: dict[str, int], shown: int | None = N
     t.append_text(counts_text(counts))
     if shown is not None and shown != sum(counts.values()):
         t.append(f"   showing {shown:,}", style="bold")
-    facts = []
+    facts = _facts(header)
+    if facts:
+        t.append("\n" + "   ".join(facts), style="dim")
+    return t
+
+
+def _facts(header: RunHeader) -> list[str]:
+    facts = [f"run {safe(header.run_id)}"] if header.run_id else []
     if header.files is not None:
         facts.append(f"{header.files:,} files")
     if header.presets is not None:
         facts.append(f"{header.presets:,} presets")
     if header.by_format:
         facts.append(", ".join(f"{safe(k)} {v:,}" for k, v in sorted(header.by_format.items(), key=lambda kv: -kv[1])))
-    if facts:
-        t.append("\n" + "   ".join(facts), style="dim")
-    return t
+    return facts
 
 
 def group_text(g: Group) -> Text:
