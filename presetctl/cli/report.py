@@ -26,9 +26,11 @@ from presetctl.engine.model import Severity
 from presetctl.engine.rules.registry import BY_CODE
 from presetctl.fsutil import atomic_write
 from presetctl.report.browse import export, pager, static
+from presetctl.report.browse.context import ContextReader
 from presetctl.report.browse.diff import diff_runs
 from presetctl.report.browse.source import HistorySource, load_run
 from presetctl.report.browse.view import GroupBy, apply, by_severity, make_filter
+from presetctl.report.browse.voices import VoicePictures
 from presetctl.report.rule_doc import rule_doc_markdown
 
 
@@ -125,7 +127,7 @@ def show(
         from presetctl.report.browse.html_report import render_html
 
         findings = by_severity(apply(loaded.findings, flt))
-        page = render_html(loaded, findings, rule_docs, flt)
+        page = render_html(loaded, findings, rule_docs, flt, VoicePictures(ContextReader(loaded.header)))
         atomic_write(html, page.encode("utf-8"))
         sys.stderr.write(f"wrote {html} ({len(findings):,} findings)\n")
         raise typer.Exit(EXIT_OK)
@@ -145,7 +147,7 @@ def show(
         write_stdout(export.EXPORTERS[output_format.value](findings))
         raise typer.Exit(EXIT_OK)
     text = static.render_report(loaded, findings, group_by, flt, top, color=use_color(color.value, sys.stdout),
-                                width=width(sys.stdout))
+                                width=width(sys.stdout), pictures=VoicePictures(ContextReader(loaded.header)))
     pager.show(text, sys.stdout, enabled=use_pager)
     raise typer.Exit(EXIT_OK)
 
