@@ -179,6 +179,7 @@ def test_a_run_row_holds_what_the_brief_lists(db: Path) -> None:
     assert (run.errors, run.warnings, run.infos) == (result.counts["error"], result.counts["warning"],
                                                      result.counts["info"])
     assert run.status_counts == {k: v for k, v in result.status_counts.items() if v}
+    assert run.format_counts == result.format_counts and run.to_json()["by_format"] == result.format_counts
     assert set(run.timings) == {"discover", "check", "pack", "total"}
     assert run.targets == (str(SAMPLES),) and run.version == "0.1.0" and run.config_hash == "cfg"
     assert run.ended_at is not None and run.ended_at >= run.started_at and run.pid == os.getpid()

@@ -21,7 +21,7 @@ from report_data import big_report, make_pack, write_report
 from test_reporters import GOLDEN, UPDATE, render
 
 from presetctl.report.browse.pager import pager_command
-from presetctl.report.browse.source import NO_HISTORY
+from presetctl.report.browse.source import JSON_HINT
 
 
 @pytest.fixture
@@ -68,10 +68,14 @@ def test_exports_on_stdout(cli, golden_run: Path) -> None:  # type: ignore[no-un
     assert md.startswith("# presetctl findings\n\n3 findings.\n") and "<script" not in md
 
 
+NO_HISTORY = ("no run history yet ({state}/history.sqlite3 does not exist); recorded validate and scan-security "
+              f"runs appear there; or {JSON_HINT}")
+
+
 @pytest.mark.parametrize(("args", "message"), [
-    (["report"], f"presetctl: error: cannot open run 'last': {NO_HISTORY}\n"),
-    (["report", "last"], f"presetctl: error: cannot open run 'last': {NO_HISTORY}\n"),
-    (["report", "diff", "7", "last"], f"presetctl: error: cannot open run '7': {NO_HISTORY}\n"),
+    (["report"], f"presetctl: history error: cannot open run 'last': {NO_HISTORY}\n"),
+    (["report", "last"], f"presetctl: history error: cannot open run 'last': {NO_HISTORY}\n"),
+    (["report", "diff", "7", "last"], f"presetctl: history error: cannot open run '7': {NO_HISTORY}\n"),
     (["report", "missing.json"], "presetctl: error: no such report file or run: 'missing.json'\n"),
     (["report", "run.json", "--severity", "fatal"],
      "presetctl: error: unknown severity 'fatal' (expected error, warning or info)\n"),
@@ -82,7 +86,9 @@ def test_errors_exit_2(cli, golden_run: Path, monkeypatch: pytest.MonkeyPatch, a
                        message: str) -> None:
     monkeypatch.chdir(golden_run.parent)
     result = cli(args)
+    message = message.replace("{state}", os.environ["PRESETCTL_STATE_DIR"])
     assert result.exit_code == 2 and result.stderr == message and result.stdout == ""
+    assert not Path(os.environ["PRESETCTL_STATE_DIR"]).exists()  # reading the history creates nothing
 
 
 def test_help_lists_the_subcommands(cli) -> None:  # type: ignore[no-untyped-def]

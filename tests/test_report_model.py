@@ -33,7 +33,7 @@ from presetctl.report.browse.context import (
 )
 from presetctl.report.browse.diff import diff_runs
 from presetctl.report.browse.richtext import context_text
-from presetctl.report.browse.source import NO_HISTORY, RunHeader, load_run, run_from_dict
+from presetctl.report.browse.source import JSON_HINT, RunHeader, load_run, run_from_dict
 from presetctl.report.browse.view import (
     ALL_SEVERITIES,
     Filter,
@@ -76,12 +76,23 @@ def test_a_report_without_the_run_object_still_loads() -> None:
     assert len(run.findings) == 11
 
 
-@pytest.mark.parametrize("spec", ["last", "42", "last~2", "3f9a2c1b"])
-def test_run_ids_say_history_is_not_there_yet(spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("spec", ["last", "42", "last~2", "20250131T1702", "20250131T170201-a1"])
+def test_run_ids_without_a_history_say_so(spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UsageError) as info:
         load_run(spec)
-    assert str(info.value) == f"cannot open run {spec!r}: {NO_HISTORY}"
+    assert str(info.value) == f"cannot open run {spec!r}: no run history here; {JSON_HINT}"
+
+
+def test_a_file_wins_over_a_run_id_but_never_over_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "42").write_text(render("json"))
+    (tmp_path / "last").write_text(render("json"))
+    assert len(load_run("42").findings) == 11
+    with pytest.raises(UsageError, match="cannot open run 'last'"):
+        load_run("last")
+    with pytest.raises(UsageError, match="no such report file or run: '3f9a2c1b'"):
+        load_run("3f9a2c1b")  # not shaped like a run id, and no such file
 
 
 @pytest.mark.parametrize(("content", "why"), [

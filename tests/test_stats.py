@@ -144,7 +144,8 @@ def test_corpus_drift_and_aliases(corpus_stats: tuple[Path, dict[str, Any]]) -> 
 def test_corpus_sections_present(corpus_stats: tuple[Path, dict[str, Any]]) -> None:
     _, data = corpus_stats
     assert list(data) == list(SECTIONS)
-    assert data["history"] == {"available": False, "reason": "needs run history"}
+    assert data["history"]["available"] is False  # the API caller passed no history facts
+    assert data["history"]["reason"].startswith("needs run history")
     for cluster in data["duplicates"]["near"]:
         assert 0.0 <= cluster["distance"] and len(cluster["paths"]) >= 2
     sound = data["sound"]

@@ -20,14 +20,17 @@ from typer.core import TyperGroup
 from presetctl.cli import options as o
 from presetctl.cli.console import use_color, width, write_stdout
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
+from presetctl.cli.session import history_location
 from presetctl.engine.errors import UsageError
 from presetctl.engine.model import Severity
 from presetctl.engine.rules.registry import BY_CODE
 from presetctl.fsutil import atomic_write
 from presetctl.report.browse import export, pager, static
+from presetctl.report.browse.context import ContextReader
 from presetctl.report.browse.diff import diff_runs
-from presetctl.report.browse.source import load_run
+from presetctl.report.browse.source import HistorySource, load_run
 from presetctl.report.browse.view import GroupBy, apply, by_severity, make_filter
+from presetctl.report.browse.voices import VoicePictures
 from presetctl.report.rule_doc import rule_doc_markdown
 
 
@@ -78,13 +81,22 @@ GrepOpt = Annotated[str | None, typer.Option("--grep", help="Only findings whose
                     "name, location or hint contains this text (case-insensitive).")]
 TopOpt = Annotated[int, typer.Option("--top", min=0, help="Findings listed per group in the static "
                    "report (0: counts only).")]
-RunArg = Annotated[str, typer.Argument(help="A JSON report file (presetctl validate --report json:PATH), "
-                   "or a run id or `last` once run history exists.", show_default=True)]
+RunArg = Annotated[str, typer.Argument(help="A recorded run: `last` (the last validate or scan-security run), "
+                   "`last~N` (N runs of the same command over the same targets before it), a run id or a unique "
+                   "prefix of one (presetctl logs runs); or a JSON report file (presetctl validate --report "
+                   "json:PATH).", show_default=True)]
+
+
+def history(ctx: typer.Context | None) -> HistorySource:
+    """The run history this command reads (never records: browsing is not a run)."""
+    path, off = history_location(ctx)
+    return HistorySource(path, off)
 
 
 @report_app.command("show")
 @guarded
 def show(
+    typer_ctx: typer.Context,
     run: RunArg = "last",
     group_by: GroupByOpt = GroupBy.rule,
     severity: SeverityOpt = None,
@@ -107,15 +119,16 @@ def show(
 ) -> None:
     """Show the findings of a run: a full-screen viewer at a terminal, else a static report.
 
-    Exit codes: 0 shown, 2 usage error (unreadable report, unknown run), 130 interrupted.
+    Exit codes: 0 shown, 2 usage or history error (unreadable report, unknown run, no history), 130 interrupted.
     """
     flt = make_filter(severity, select, path, grep)
-    loaded = load_run(run)
+    loaded = load_run(run, history(typer_ctx))
     if html is not None:
         from presetctl.report.browse.html_report import render_html
 
         findings = by_severity(apply(loaded.findings, flt))
-        atomic_write(html, render_html(loaded, findings, rule_docs, flt).encode("utf-8"))
+        page = render_html(loaded, findings, rule_docs, flt, VoicePictures(ContextReader(loaded.header)))
+        atomic_write(html, page.encode("utf-8"))
         sys.stderr.write(f"wrote {html} ({len(findings):,} findings)\n")
         raise typer.Exit(EXIT_OK)
     at_terminal = sys.stdin.isatty() and sys.stdout.isatty()
@@ -134,7 +147,7 @@ def show(
         write_stdout(export.EXPORTERS[output_format.value](findings))
         raise typer.Exit(EXIT_OK)
     text = static.render_report(loaded, findings, group_by, flt, top, color=use_color(color.value, sys.stdout),
-                                width=width(sys.stdout))
+                                width=width(sys.stdout), pictures=VoicePictures(ContextReader(loaded.header)))
     pager.show(text, sys.stdout, enabled=use_pager)
     raise typer.Exit(EXIT_OK)
 
@@ -142,8 +155,10 @@ def show(
 @report_app.command("diff")
 @guarded
 def diff(
-    before: Annotated[str, typer.Argument(help="The earlier run: a JSON report file (or a run id).")],
-    after: Annotated[str, typer.Argument(help="The later run: a JSON report file (or a run id, or `last`).")],
+    typer_ctx: typer.Context,
+    before: Annotated[str, typer.Argument(help="The earlier run: a run id, `last~1` (the run before the last over "
+                      "the same targets), or a JSON report file.")],
+    after: Annotated[str, typer.Argument(help="The later run: a run id, `last`, or a JSON report file.")],
     fail_on: Annotated[o.FailOn, typer.Option("--fail-on", help="Lowest severity of a new finding that makes "
                        "the exit code 1.")] = o.FailOn.error,
     exit_zero: o.ExitZeroOpt = False,
@@ -161,7 +176,8 @@ def diff(
     or above --fail-on, 1 new findings at or above it, 2 usage error, 130 interrupted.
     """
     flt = make_filter(severity, select, path, grep)
-    old, new = load_run(before), load_run(after)
+    source = history(typer_ctx)
+    old, new = load_run(before, source), load_run(after, source)
     result = diff_runs(apply(old.findings, flt), apply(new.findings, flt))
     if output_format is DiffFormat.json:
         write_stdout(export.diff_json(result, old.header.source, new.header.source))

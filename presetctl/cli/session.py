@@ -474,6 +474,19 @@ def _finish(run: CommandRun, exit_code: int, started: float, reported_log_proble
         sys.stderr.flush()
 
 
+def history_location(ctx: typer.Context | None, no_history: bool = False) -> tuple[Path, str]:
+    """Where the run history is, and why it is off ("" when it is on): for commands that only read it.
+
+    Off is what turns recording off (--no-history on the command or before it, PRESETCTL_NO_HISTORY):
+    a command that read the history then would show runs older than the ones just made.
+    """
+    g = GlobalOptions.of(ctx)
+    off = ""
+    if no_history or g.no_history or os.environ.get("PRESETCTL_NO_HISTORY"):
+        off = "--no-history or PRESETCTL_NO_HISTORY"
+    return Locations.resolve(g.state_dir).history, off
+
+
 # Options every recorded command takes (declared once; cli/options.py may adopt them).
 NoHistoryOpt = Annotated[bool, typer.Option("--no-history", help="Do not record this run in the run history "
                                             "(also: presetctl --no-history, PRESETCTL_NO_HISTORY=1).")]

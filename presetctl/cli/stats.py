@@ -6,6 +6,7 @@ This module parses options and calls the engine (``presetctl.engine.stats``); th
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -16,15 +17,27 @@ import typer
 from presetctl.cli import options as o
 from presetctl.cli.console import progress_bar, use_color, width, write_stdout
 from presetctl.cli.errors import EXIT_OK, guarded
-from presetctl.cli.session import MetricsFileOpt, NoHistoryOpt, recorded_run
-from presetctl.engine.errors import UsageError
-from presetctl.engine.stats.model import SECTIONS
+from presetctl.cli.session import MetricsFileOpt, NoHistoryOpt, history_location, recorded_run
+from presetctl.engine.errors import HistoryError, UsageError
+from presetctl.engine.stats.history import WINDOW
+from presetctl.engine.stats.model import SECTIONS, HistoryFacts
 from presetctl.engine.taxonomy import PROFILES
 from presetctl.fsutil import atomic_write
 from presetctl.report.stats import aliases_config, render_csv, render_html, render_text
 from presetctl.safe_text import json_dumps
+from presetctl.state import queries
 
 # --- the command ----------------------------------------------------------------------------
+
+def read_history(ctx: typer.Context, targets: list[str], run_id: str, no_history: bool) -> HistoryFacts:
+    """The history section's input: the recorded runs over ``targets`` but this one, or why there are none."""
+    path, off = history_location(ctx, no_history)
+    try:
+        with queries.reading(path, off=off) as conn:
+            return queries.stats_history(conn, targets, window=WINDOW, exclude=(run_id,))
+    except HistoryError as exc:
+        return HistoryFacts(tuple(os.path.abspath(t) for t in targets), problem=str(exc))
+
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(o.split(values)))
@@ -84,10 +97,11 @@ def stats(
 
     with recorded_run(typer_ctx, "stats", targets, options=options, no_history=no_history, quiet=quiet,
                       color=color.value, metrics_file=metrics_file) as recorded:
+        past = read_history(typer_ctx, targets, recorded.run_id, no_history) if not chosen or "history" in chosen else None
         with progress_bar(not quiet and not as_json and not as_csv, "reading") as progress:
             # CSV is for further work: it keeps every row, as JSON does; --top only trims what is drawn.
             result = collect(targets, options, chosen, threshold=threshold, top=sys.maxsize if as_csv else top,
-                             progress=progress)
+                             progress=progress, history=past)
         recorded.record_stats(result.files, result.seconds)
         if as_json:
             write_stdout(json_dumps(result.to_json()) + "\n")

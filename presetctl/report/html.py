@@ -32,6 +32,8 @@ from importlib import resources
 from typing import Any
 
 from presetctl import __version__
+from presetctl.engine.stats.model import Envelope
+from presetctl.report.pictures import caption, outline
 from presetctl.safe_text import encodable, json_dumps, visible
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -87,11 +89,16 @@ details.doc pre, pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 .vt-detail { border: 1px solid var(--line); border-top: 0; padding: .5rem .8rem; min-height: 3rem; }
 .vt-detail dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem .8rem; margin: 0; }
 .vt-detail dt { color: var(--muted); } .vt-detail dd { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+svg.env { display: block; } svg.env rect.env-bg { fill: var(--alt); } svg.env polygon.env-area { fill: var(--bar);
+        fill-opacity: .3; } svg.env polyline.env-line { fill: none; stroke: var(--bar); stroke-width: 1.5; }
+svg.env line.env-key { stroke: var(--muted); stroke-dasharray: 3 2; } td.pic { padding: .2rem; }
+tr:has(> td.pic) > td:not(:last-child) { white-space: nowrap; }
 """
 
 SEVERITY_CLASSES = ("sev-error", "sev-warning", "sev-info")
 
 BAR_HEIGHT = 18
+ENV_WIDTH, ENV_HEIGHT = 160, 36  # an envelope picture: 4 px per point of the analysis' 40
 LABEL_WIDTH = 220
 CHART_WIDTH = 680
 
@@ -99,6 +106,27 @@ CHART_WIDTH = 680
 def esc(text: object) -> str:
     """Text from anywhere, safe in HTML element content and attribute values."""
     return html.escape(encodable(visible(str(text))), quote=True)
+
+
+def envelope_svg(env: Envelope, title: str = "", width: int = ENV_WIDTH, height: int = ENV_HEIGHT) -> str:
+    """A voice's level over its test note as inline SVG: a filled area, key-up as a dashed line.
+
+    Only numbers and the escaped ``title`` go in; nothing in it refers outside the element.
+    """
+    xy = outline(env, width, height)
+    top = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    label = title or f"envelope: {caption(env)}"
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="env" role="img" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" aria-label="{esc(label)}"><title>{esc(label)}</title>'
+             f'<rect class="env-bg" x="0" y="0" width="{width}" height="{height}"/>']
+    if xy:
+        parts.append(f'<polygon class="env-area" points="0,{height} {top} {width},{height}"/>'
+                     f'<polyline class="env-line" points="{top}"/>')
+    if env.key_up is not None and env.seconds > 0:
+        x = env.key_up / env.seconds * width
+        parts.append(f'<line class="env-key" x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height}"/>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def _sha256(text: str) -> str:
@@ -155,6 +183,9 @@ class HtmlPage:
         for row in rows:
             cells = []
             for cell in row:
+                if isinstance(cell, Envelope):  # a picture: inline SVG, numbers only
+                    cells.append(f'<td class="pic">{envelope_svg(cell)}</td>')
+                    continue
                 if isinstance(cell, (tuple, list)):  # a list of items: one per line
                     cells.append("<td>" + "<br>".join(esc(c) for c in cell) + "</td>")
                     continue

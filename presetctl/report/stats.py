@@ -16,9 +16,10 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from presetctl.engine.errors import UsageError
-from presetctl.engine.stats.model import Chart, Section, StatsResult, Table
+from presetctl.engine.stats.model import Chart, Envelope, Section, StatsResult, Table
 from presetctl.engine.stats.taxonomy import alias_toml, toml_string
 from presetctl.report.html import HtmlPage
+from presetctl.report.pictures import sparkline
 from presetctl.safe_text import csv_cell, encodable, visible
 
 BAR_WIDTH = 40
@@ -36,6 +37,8 @@ def _safe(text: object) -> str:
 
 
 def _cell(value: object) -> Text:
+    if isinstance(value, Envelope):  # a picture: one block character per point
+        return Text(sparkline(value.points), style="cyan")
     if isinstance(value, tuple):
         shown = [_safe(v) for v in value[:PATHS_SHOWN]]
         if len(value) > PATHS_SHOWN:
@@ -45,6 +48,8 @@ def _cell(value: object) -> Text:
 
 
 def _csv_value(value: object) -> str:
+    if isinstance(value, Envelope):  # the picture's numbers, for further work
+        return csv_cell(" ".join(f"{p:g}" for p in value.points))  # "-23.5 ..." would read as a formula
     if isinstance(value, tuple):
         return "\n".join(encodable(csv_cell(v)) for v in value)
     return encodable(csv_cell(value))

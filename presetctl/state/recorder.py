@@ -97,6 +97,7 @@ class HistoryRecorder:
         self.active = True
         self.files = 0
         self.status: Counter[str] = Counter()
+        self.formats: Counter[str] = Counter()
         self.severity: Counter[str] = Counter()
         self.timings: dict[str, float] = {}
         self.finding_count = 0
@@ -111,6 +112,7 @@ class HistoryRecorder:
     def file_done(self, outcome: FileOutcome) -> None:
         self.files += 1
         self.status[outcome.status.value] += 1
+        self.formats[outcome.format] += 1
         for inc in outcome.incidents:
             self.incident(inc)
 
@@ -196,10 +198,10 @@ class HistoryRecorder:
         def update(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE runs SET ended_at = ?, exit_code = ?, outcome = ?, files = ?, findings = ?, errors = ?, "
-                "warnings = ?, infos = ?, tool_errors = ?, status_counts = ?, timings = ? WHERE id = ?",
+                "warnings = ?, infos = ?, tool_errors = ?, status_counts = ?, format_counts = ?, timings = ? WHERE id = ?",
                 (ended, exit_code, outcome or outcome_for(exit_code), self.files, self.finding_count,
                  self.severity["error"], self.severity["warning"], self.severity["info"], self.incident_count,
-                 json.dumps(dict(sorted(self.status.items()))),
+                 json.dumps(dict(sorted(self.status.items()))), json.dumps(dict(sorted(self.formats.items()))),
                  json.dumps({k: round(v, 6) for k, v in self.timings.items()}), h.run_id))
 
         self._guarded(lambda: self.store.write(update))

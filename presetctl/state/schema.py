@@ -90,6 +90,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "ALTER TABLE findings ADD COLUMN related TEXT NOT NULL DEFAULT '[]'",  # a JSON array, as in the report
     ),
+    # 2 -> 3: files by format (the JSON report's ``summary.by_format``): `presetctl report RUN` shows them.
+    (
+        "ALTER TABLE runs ADD COLUMN format_counts TEXT NOT NULL DEFAULT '{}'",  # JSON: files by format
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

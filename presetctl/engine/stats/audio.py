@@ -28,7 +28,7 @@ from presetctl.engine.audio.render import Audition
 from presetctl.engine.formats.dx7_syx import FIELDS
 from presetctl.engine.stats.common import presets_of, table
 from presetctl.engine.stats.duplicates import close_pairs
-from presetctl.engine.stats.model import FileFacts, ParamSchema, PresetFacts, Section, StatsContext
+from presetctl.engine.stats.model import Envelope, FileFacts, ParamSchema, PresetFacts, Section, StatsContext
 from presetctl.engine.workers import effective_jobs
 
 FORMAT = "dx7-syx"
@@ -95,6 +95,17 @@ def sound_alike(refs: Sequence[list[str]], prints: npt.NDArray[np.float64],
     return sorted(out, key=lambda g: (g["distance"], g["paths"][0]))
 
 
+def _group_sounds(alike: Sequence[dict[str, Any]], sound_of: dict[str, int], refs_of: dict[tuple[int, ...], list[str]],
+                  sounds: Sequence[tuple[int, ...]]) -> list[tuple[int, int, list[str]]]:
+    """(group number, sound index, its voices) for each distinct sound of each sound-alike group:
+    byte-identical copies share one row (and one picture)."""
+    out = []
+    for n, g in enumerate(alike, 1):
+        for i in sorted({sound_of[ref] for ref in g["paths"]}, key=lambda i: min(refs_of[sounds[i]])):
+            out.append((n, i, sorted(refs_of[sounds[i]])))
+    return out
+
+
 def opt_in_section() -> Section:
     """In place of the section when it was not asked for, so outputs keep one shape."""
     why = "opt-in (it renders every DX7 voice): presetctl stats --section audio, or profile = \"audio\" in the config"
@@ -118,6 +129,8 @@ def compute(files: Sequence[FileFacts], ctx: StatsContext) -> Section:
     silent = sorted(r for i, s in enumerate(measured.sounds) if s.silent for r in refs_of[sounds[i]])
     prints = analysis.fingerprint_matrix([measured.sounds[i] for i in audible])
     alike = sound_alike([refs_of[sounds[i]] for i in audible], prints)
+    envelopes = _group_sounds(alike, {ref: i for i, s in enumerate(sounds) for ref in refs_of[s]}, refs_of, sounds)
+    seconds = note.hold + note.release
     voices = sum(len(r) for r in refs_of.values())
     data: dict[str, Any] = {
         "sound_alike": alike,
@@ -129,11 +142,20 @@ def compute(files: Sequence[FileFacts], ctx: StatsContext) -> Section:
         "silent": silent,
         "test_note": note.describe(),
         "renderer": batch.RENDERER,
+        # The level over the test note of every voice in a group (RMS dBFS, evenly spaced over the note).
+        "envelopes": [{"group": n, "voices": refs, "points": list(Envelope.of(measured.sounds[i].envelope, seconds).points)}
+                      for n, i, refs in envelopes],
+        "envelope_seconds": seconds,
+        "envelope_key_up": note.hold,
     }
     tables = (
         table("sound_alike", f"DX7 voices that sound alike (fingerprint distance <= {analysis.SOUND_ALIKE_DB:g} dB)",
               ("group", "distance dB", "voices"),
               [(i, g["distance"], tuple(g["paths"])) for i, g in enumerate(alike, 1)], ctx.top),
+        table("envelopes", "Level over the test note of the sounds that sound alike (RMS, -80 to 0 dBFS; key up "
+              f"at {note.hold:g} s)", ("group", "voices", "peak dBFS", "RMS dBFS", "envelope"),
+              [(n, tuple(refs), round(measured.sounds[i].peak_db, 1), round(measured.sounds[i].rms_db, 1),
+                Envelope.of(measured.sounds[i].envelope, seconds, note.hold)) for n, i, refs in envelopes], ctx.top),
         table("silent", "Silent DX7 voices", ("voice",), [(r,) for r in silent], ctx.top),
     )
     notes = [f"{voices} DX7 voices ({len(sounds)} distinct sounds): {measured.rendered} rendered now, "

@@ -7,7 +7,7 @@ list into a :class:`Section`: JSON-ready ``data`` plus generic :class:`Table` an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +18,8 @@ if TYPE_CHECKING:  # numpy loads when stats runs, not with every command
     import numpy as np
     import numpy.typing as npt
 
-Cell = str | int | float | tuple[str, ...]  # a tuple: a list of paths, one per line
 
-# Every section the command knows, in output order. "history" waits for run history.
+# Every section the command knows, in output order.
 SECTIONS = ("overview", "taxonomy", "duplicates", "naming", "sound", "audio", "history")
 
 # Metadata fields whose completeness the naming section counts.
@@ -88,12 +87,79 @@ class Wanted:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordedRun:
+    """One run from the run history, as the history section sees it (the CLI reads it; the
+    engine never opens the history itself)."""
+
+    id: str
+    command: str
+    started_at: float  # Unix time
+    outcome: str  # clean, findings, error, interrupted; "no end" when the run is still going or its process died
+    exit_code: int | None
+    files: int
+    findings: int
+    counts: Mapping[str, int]  # findings by severity
+    by_rule: Mapping[str, int] | None = None  # findings per rule code; None when not read (outside the window)
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryStat:
+    """Tool errors of one code across the recorded runs, and how well their recovery worked."""
+
+    code: str
+    name: str
+    occurrences: int
+    runs: int
+    retries: int
+    recovered: int
+    failed: int
+
+    @property
+    def success_rate(self) -> float | None:
+        """Share of the occurrences a recovery was tried for that it saved; None when none was tried."""
+        tried = self.recovered + self.failed
+        return self.recovered / tried if tried else None
+
+
+@dataclass(frozen=True)
+class HistoryFacts:
+    """What the run history knows about the runs over some targets (``problem``: why it could not be read)."""
+
+    targets: tuple[str, ...]
+    runs: tuple[RecordedRun, ...] = ()  # oldest first
+    recovery: tuple[RecoveryStat, ...] = ()  # tool errors of those runs, most frequent first
+    problem: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A picture cell: a voice's level over its test note (dBFS, evenly spaced over ``seconds``).
+
+    Renderers draw it as a Unicode sparkline (terminal), inline SVG (HTML) or its numbers (CSV).
+    """
+
+    points: tuple[float, ...]
+    seconds: float
+    key_up: float | None = None  # when the key was released (seconds), marked in the picture
+
+    @classmethod
+    def of(cls, levels: Sequence[float], seconds: float, key_up: float | None = None) -> Envelope:
+        """From an analysis' levels, to 0.01 dB (what the analysis keeps): a voice read back from the
+        render cache (float32) and one rendered now then give the same picture and the same JSON."""
+        return cls(tuple(round(float(p), 2) for p in levels), seconds, key_up)
+
+
+Cell = str | int | float | tuple[str, ...] | Envelope  # a tuple: a list of paths, one per line; an Envelope: a picture
+
+
+@dataclass(frozen=True, slots=True)
 class StatsContext:
     """What section computations may know besides the facts."""
 
     options: Options
     threshold: float = 0.02
     top: int = 20  # rows kept in ranked tables (JSON keeps everything)
+    history: HistoryFacts | None = None  # the history section's input; None when the caller did not read it
 
 
 @dataclass(frozen=True, slots=True)

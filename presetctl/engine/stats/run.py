@@ -17,9 +17,9 @@ from presetctl.engine.model import FileStatus
 from presetctl.engine.options import Options
 from presetctl.engine.rules.base import MARKETPLACE
 from presetctl.engine.rules.selection import RuleSet
-from presetctl.engine.stats import audio, duplicates, naming, overview, sound, taxonomy
+from presetctl.engine.stats import audio, duplicates, history, naming, overview, sound, taxonomy
 from presetctl.engine.stats.extract import chunk_facts
-from presetctl.engine.stats.model import SECTIONS, FileFacts, Section, StatsContext, StatsResult, Wanted
+from presetctl.engine.stats.model import SECTIONS, FileFacts, HistoryFacts, Section, StatsContext, StatsResult, Wanted
 from presetctl.engine.workers import Progress, map_chunks, worker_count
 
 Compute = Callable[[Sequence[FileFacts], StatsContext], Section]
@@ -31,14 +31,8 @@ COMPUTE: dict[str, Compute] = {
     "naming": naming.compute,
     "sound": sound.compute,
     "audio": audio.compute,
+    "history": history.compute,
 }
-
-def history_section() -> Section:
-    """Kept in the list so outputs have a stable shape; filled once runs are recorded."""
-    return Section("history", {"available": False, "reason": "needs run history"},
-                   notes=("needs run history: findings over time and recovery rates appear once runs are recorded "
-                          "in the state directory",))
-
 
 def stats_options(options: Options) -> Options:
     """Rules stats runs itself: the configured selection, narrowed to naming and metadata, with the
@@ -85,8 +79,13 @@ def collect(
     top: int = 20,
     cwd: str | None = None,
     progress: Progress | None = None,
+    history: HistoryFacts | None = None,
 ) -> StatsResult:
-    """Statistics of the files under ``paths``; ``sections`` empty means all. Raises only for tool errors."""
+    """Statistics of the files under ``paths``; ``sections`` empty means all. Raises only for tool errors.
+
+    ``history`` is what the run history knows about these targets (the CLI reads it); without it
+    the history section says it needs run history.
+    """
     t0 = time.perf_counter()
     chosen = check_sections(sections)
     rendering = bool(sections) or bool({"audio", "all"} & set(options.profiles))  # the audio section renders: opt-in
@@ -99,9 +98,9 @@ def collect(
              for s in skipped]
     facts.extend(gather(cands, opts, wanted(chosen), progress))
     facts.sort(key=lambda f: f.path)
-    ctx = StatsContext(options, threshold, top)
-    out = tuple(history_section() if name == "history" else audio.opt_in_section() if name == "audio" and not rendering
-                else COMPUTE[name](facts, ctx) for name in chosen)
+    ctx = StatsContext(options, threshold, top, history)
+    out = tuple(audio.opt_in_section() if name == "audio" and not rendering else COMPUTE[name](facts, ctx)
+                for name in chosen)
     jobs = worker_count(options, len(cands))
     return StatsResult(tuple(paths), out, len(facts), sum(len(f.presets) for f in facts),
                        time.perf_counter() - t0, jobs)

@@ -12,12 +12,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from presetctl.engine.model import Finding, Severity
+from presetctl.engine.stats.model import Envelope
 from presetctl.report.browse.richtext import RuleDocs, location_text, safe
 from presetctl.report.browse.source import LoadedRun
 from presetctl.report.browse.view import Filter, GroupBy, by_severity, counts_by_severity, group
+from presetctl.report.browse.voices import VoicePictures
 from presetctl.report.html import HtmlPage
 
 CHART_RULES = 25  # rules drawn in the chart (the table has all)
+MAX_PICTURES = 100  # voice envelopes drawn (each is a small inline SVG)
 TOP_FILES = 20
 SEVERITIES = tuple(sorted(Severity, reverse=True))  # error, warning, info: the "rank" order
 
@@ -75,12 +78,35 @@ def table_data(findings: Sequence[Finding]) -> dict[str, Any]:
     }
 
 
-def render_html(run: LoadedRun, findings: Sequence[Finding], docs: RuleDocs, flt: Filter | None = None) -> str:
-    """The page for ``findings`` (already filtered) of ``run``."""
+def voices_section(page: HtmlPage, findings: Sequence[Finding], pictures: VoicePictures) -> None:
+    """The envelope of each voice an audio finding names, as inline SVG (the first ``MAX_PICTURES``)."""
+    audio = [f for f in findings if pictures.wanted(f)]
+    if not audio:
+        return
+    shown = audio[:MAX_PICTURES]
+    pictures.prefetch(shown)
+    page.heading("Rendered voices")
+    page.paragraph("The level of each voice's test note, as the audio rules rendered it (from the render cache, "
+                   "or rendered now): RMS from -80 to 0 dBFS over the 2 s note, the dashed line where the key "
+                   "is released.", note=True)
+    rows: list[list[object]] = []
+    for f in shown:
+        picture = pictures.picture(f)
+        rows.append([f.code, f.location.voice, picture if isinstance(picture, Envelope) else f"no picture: {picture}",
+                     f.path, f.message])
+    page.table(["code", "voice", "envelope", "file", "message"], rows, caption="Envelopes of the voices the audio "
+               "findings name", more=len(audio) - len(shown))
+
+
+def render_html(run: LoadedRun, findings: Sequence[Finding], docs: RuleDocs, flt: Filter | None = None,
+                pictures: VoicePictures | None = None) -> str:
+    """The page for ``findings`` (already filtered) of ``run``; ``pictures`` adds the envelopes of
+    the voices audio findings name."""
     h = run.header
-    roots = " ".join(h.roots) or h.source
+    roots = " ".join(h.shown_roots) or h.source
     page = HtmlPage(f"presetctl report: {roots}",
-                    f"presetctl {h.command} {roots}, {h.started_at or 'time unknown'}; report {h.source}")
+                    f"presetctl {h.command} {roots}, {h.started_at or 'time unknown'}; "
+                    + (f"run {h.run_id} from the run history" if h.run_id else f"report {h.source}"))
     ordered = by_severity(findings)
     counts = counts_by_severity(ordered)
     page.heading("Summary")
@@ -109,6 +135,8 @@ def render_html(run: LoadedRun, findings: Sequence[Finding], docs: RuleDocs, flt
                    "terminal viewer). Click a column to sort, a row for its details.", note=True)
     page.json_data("findings-data", table_data(ordered))
     page.virtual_table("findings", "findings-data", search_label="Filter findings")
+    if pictures is not None:
+        voices_section(page, ordered, pictures)
     page.heading("Rules")
     page.table(["code", "rule", "findings", "errors", "warnings", "info"],
                [[g.key, g.title, len(g), g.counts["error"], g.counts["warning"], g.counts["info"]] for g in rules],

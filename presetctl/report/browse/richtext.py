@@ -15,6 +15,8 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from presetctl.engine.model import Finding, Severity
+from presetctl.engine.stats.model import Envelope
+from presetctl.report import pictures
 from presetctl.report.browse.context import HEX_WIDTH, Context, HexContext, NoContext, TextContext
 from presetctl.report.browse.source import RunHeader
 from presetctl.report.browse.view import Group
@@ -45,9 +47,11 @@ def header_text(header: RunHeader, counts: dict[str, int], shown: int | None = N
     t = Text()
     t.append(f"presetctl {safe(header.command)}", style="bold")
     if header.roots:
-        t.append(" " + " ".join(safe(r) for r in header.roots))
+        t.append(" " + " ".join(safe(r) for r in header.shown_roots))
     t.append(f"   {safe(header.started_at) or 'time unknown'}", style="dim")
-    if header.exit_code is not None:
+    if not header.finished:
+        t.append("   no end: still running, or its process died", style="bold yellow")
+    elif header.exit_code is not None:
         t.append(f"   exit {header.exit_code}", style="bold red" if header.exit_code else "green")
         if header.fail_on:
             t.append(f" (fail-on {safe(header.fail_on)})", style="dim")
@@ -55,16 +59,21 @@ def header_text(header: RunHeader, counts: dict[str, int], shown: int | None = N
     t.append_text(counts_text(counts))
     if shown is not None and shown != sum(counts.values()):
         t.append(f"   showing {shown:,}", style="bold")
-    facts = []
+    facts = _facts(header)
+    if facts:
+        t.append("\n" + "   ".join(facts), style="dim")
+    return t
+
+
+def _facts(header: RunHeader) -> list[str]:
+    facts = [f"run {safe(header.run_id)}"] if header.run_id else []
     if header.files is not None:
         facts.append(f"{header.files:,} files")
     if header.presets is not None:
         facts.append(f"{header.presets:,} presets")
     if header.by_format:
         facts.append(", ".join(f"{safe(k)} {v:,}" for k, v in sorted(header.by_format.items(), key=lambda kv: -kv[1])))
-    if facts:
-        t.append("\n" + "   ".join(facts), style="dim")
-    return t
+    return facts
 
 
 def group_text(g: Group) -> Text:
@@ -156,8 +165,35 @@ def hex_text(ctx: HexContext) -> Text:
     return t
 
 
-def detail(f: Finding, docs: RuleDocs, ctx: Context | None) -> RenderableType:
-    """The detail pane: the finding, its location and context, the rule's doc and fix hint."""
+def envelope_text(picture: Envelope | str, rows: int = 4) -> Text:
+    """A voice's envelope as a block chart with its time axis, or why there is none."""
+    if isinstance(picture, str):
+        return Text(safe(picture), style="dim italic")
+    chart = pictures.block_chart(picture.points, rows)
+    t = Text()
+    for line in chart:
+        t.append("    " + line + "\n", style="cyan")
+    t.append(pictures.axis(picture, len(picture.points)) + "\n", style="dim")
+    t.append(pictures.caption(picture, marked=True), style="dim")
+    return t
+
+
+def sparkline_text(picture: Envelope | str) -> Text:
+    """One line for a list of findings: the envelope as a sparkline, or why there is none."""
+    t = Text("envelope ", style="dim")
+    if isinstance(picture, str):
+        t.append(safe(picture), style="dim italic")
+        return t
+    t.append("\u2595", style="dim")
+    t.append(pictures.sparkline(picture.points), style="cyan")
+    t.append("\u258f", style="dim")
+    t.append(f" {pictures.caption(picture)}", style="dim")
+    return t
+
+
+def detail(f: Finding, docs: RuleDocs, ctx: Context | None, picture: Envelope | str | None = None) -> RenderableType:
+    """The detail pane: the finding, its location and context, the voice's envelope for an audio
+    finding, the rule's doc and fix hint."""
     head = Text()
     head.append(f"{f.code} {safe(f.rule_name)}".strip(), style=STYLE[f.severity])
     head.append(f"  {f.severity.label}", style=STYLE[f.severity])
@@ -184,6 +220,8 @@ def detail(f: Finding, docs: RuleDocs, ctx: Context | None) -> RenderableType:
     parts: list[RenderableType] = [head, Text(""), where]
     if ctx is not None:
         parts += [Text(""), Text("context", style="bold underline"), context_text(ctx)]
+    if picture is not None:
+        parts += [Text(""), Text("envelope of the rendered test note", style="bold underline"), envelope_text(picture)]
     doc = docs(f.code)
     parts += [Text(""), Text(f"presetctl rule {f.code}", style="bold underline"),
               Text(doc.rstrip("\n")) if doc else Text(f"no documentation for {safe(f.code)}", style="dim")]

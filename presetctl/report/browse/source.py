@@ -1,30 +1,37 @@
-"""Where a browsed run comes from: a JSON report file today, the run history later.
+"""Where a browsed run comes from: the run history, or a JSON report file.
 
 A source turns a spec (what the user typed as ``RUN``) into a :class:`LoadedRun`: the run's
 header and its findings as the engine's own :class:`Finding` values, so baselines, rule docs and
-safe text work on them unchanged. :data:`SOURCES` is tried in order; the first that claims the
-spec loads it. Run history plugs in as one more :class:`RunSource` in front of the JSON file
-source, and the "not available yet" fallback goes away.
+safe text work on them unchanged. :func:`load_run` picks the source: ``last`` and ``last~N``
+always mean the history; an existing file is a JSON report; anything shaped like a run id (or a
+prefix of one) is looked up in the history.
+
+The history is read through :mod:`presetctl.state.queries` on a read-only connection: the run
+row gives the header, and the findings stream from the cursor straight into ``Finding`` values
+(no dicts, no second copy). Reading never records a run and never changes the database.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
 from presetctl.engine.discover import read_bounded
-from presetctl.engine.errors import UsageError
+from presetctl.engine.errors import HistoryError, UsageError
 from presetctl.engine.model import Finding, Location, Related, SecuritySeverity, Severity
+from presetctl.state import queries
 
 MAX_REPORT_BYTES = 1 << 30  # a 200,000-finding report is ~70 MB; refuse anything absurd before parsing
-RUN_ID = re.compile(r"^(last|last~\d+|\d+|[0-9a-f]{6,40})$", re.IGNORECASE)
-NO_HISTORY = ("run history is not available yet; pass a JSON report file written by "
-              "`presetctl validate --report json:PATH` (or `-o json > PATH`)")
+# A run id (20250131T170201-a1b2c3) or a prefix of one: digits first, then the time, then the random part.
+RUN_ID = re.compile(r"^\d{1,8}(?:[Tt]\d{0,6}(?:-[0-9a-fA-F]{0,6})?)?$")
+JSON_HINT = "pass a JSON report file written by `presetctl validate --report json:PATH` (or `-o json > PATH`)"
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,17 @@ class RunHeader:
     by_format: Mapping[str, int] = field(default_factory=dict)
     by_status: Mapping[str, int] = field(default_factory=dict)
     baseline_suppressed: int = 0
+    run_id: str = ""  # set for a run from the history
+    finished: bool = True  # False: a recorded run with no end (still running, or its process died)
+
+    @property
+    def shown_roots(self) -> tuple[str, ...]:
+        """The roots as the user named them: relative to the run's folder when inside it."""
+        out = []
+        for root in self.roots:
+            rel = os.path.relpath(root, self.cwd) if self.cwd and os.path.isabs(root) else root
+            out.append(root if rel.startswith("..") else rel)
+        return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -59,18 +77,13 @@ class LoadedRun:
 
 
 class RunSource(Protocol):
-    """One way to load a run. ``claims`` must be cheap (no parsing); ``load`` raises UsageError."""
-
-    def claims(self, spec: str) -> bool: ...
+    """One way to load a run; ``load`` raises UsageError (or HistoryError) with the reason."""
 
     def load(self, spec: str) -> LoadedRun: ...
 
 
 class JsonReportSource:
     """A file written by ``presetctl validate --report json:PATH`` (or ``-o json``)."""
-
-    def claims(self, spec: str) -> bool:
-        return os.path.lexists(spec)
 
     def load(self, spec: str) -> LoadedRun:
         try:
@@ -86,24 +99,46 @@ class JsonReportSource:
         return run_from_dict(doc, spec)
 
 
-class HistoryNotAvailable:
-    """Claims run ids and ``last`` until run history exists, with a message that says what to do."""
+@dataclass(frozen=True)
+class HistorySource:
+    """Runs recorded in the run history: ``last``, ``last~N``, a run id or a unique prefix of one."""
 
-    def claims(self, spec: str) -> bool:
-        return RUN_ID.match(spec) is not None
+    path: Path  # the history database
+    off: str = ""  # why history is off for this command ("" when it is on)
 
     def load(self, spec: str) -> LoadedRun:
-        raise UsageError(f"cannot open run {spec!r}: {NO_HISTORY}")
+        try:
+            with queries.reading(self.path, off=self.off) as conn:
+                run = queries.report_run(conn, spec)
+                findings = tuple(queries.finding_values(conn, run.id))
+        except HistoryError as exc:
+            raise HistoryError(f"cannot open run {spec!r}: {exc}; or {JSON_HINT}", code=exc.code,
+                               file=exc.file) from None
+        except UsageError as exc:
+            raise UsageError(f"cannot open run {spec!r}: {exc}") from None
+        return LoadedRun(header_of(run), findings)
 
 
-SOURCES: tuple[RunSource, ...] = (JsonReportSource(), HistoryNotAvailable())
+def header_of(run: queries.RunRow) -> RunHeader:
+    """The header of a recorded run (what the JSON report's ``run`` and ``summary`` objects hold)."""
+    fail_on = run.arguments.get("fail_on")
+    return RunHeader(
+        source=run.id, command=run.command, roots=run.targets, cwd=run.cwd,
+        started_at=datetime.fromtimestamp(run.started_at, UTC).isoformat(timespec="seconds"),
+        exit_code=run.exit_code, fail_on=fail_on if isinstance(fail_on, str) else "", tool_version=run.version,
+        files=run.files if run.finished else None, by_format=run.format_counts, by_status=run.status_counts,
+        run_id=run.id, finished=run.finished,
+    )
 
 
-def load_run(spec: str, sources: Sequence[RunSource] = SOURCES) -> LoadedRun:
-    """The run ``spec`` names: a JSON report file, or (once history exists) a run id or ``last``."""
-    for source in sources:
-        if source.claims(spec):
-            return source.load(spec)
+def load_run(spec: str, history: HistorySource | None = None) -> LoadedRun:
+    """The run ``spec`` names: ``last``/``last~N`` and run ids from ``history``, else a JSON report file."""
+    if queries.is_last_ref(spec) or (not os.path.lexists(spec) and RUN_ID.match(spec)):
+        if history is None:
+            raise UsageError(f"cannot open run {spec!r}: no run history here; {JSON_HINT}")
+        return history.load(spec)
+    if os.path.lexists(spec):
+        return JsonReportSource().load(spec)
     raise UsageError(f"no such report file or run: {spec!r}")
 
 

@@ -16,9 +16,18 @@ from rich.text import Text
 
 from presetctl.engine.model import Finding
 from presetctl.report.browse.diff import RunDiff
-from presetctl.report.browse.richtext import STYLE, counts_text, finding_text, group_text, header_text, safe
+from presetctl.report.browse.richtext import (
+    STYLE,
+    counts_text,
+    finding_text,
+    group_text,
+    header_text,
+    safe,
+    sparkline_text,
+)
 from presetctl.report.browse.source import LoadedRun, RunHeader
 from presetctl.report.browse.view import Filter, GroupBy, by_severity, counts_by_severity, group
+from presetctl.report.browse.voices import VoicePictures
 
 
 def make_console(buffer: io.StringIO, color: bool, width: int) -> Console:
@@ -27,8 +36,11 @@ def make_console(buffer: io.StringIO, color: bool, width: int) -> Console:
 
 
 def render_report(run: LoadedRun, findings: Sequence[Finding], by: GroupBy, flt: Filter, top: int,
-                  color: bool = False, width: int = 100) -> str:
-    """``findings`` are the filtered ones; ``top`` findings are listed per group (0: none, only counts)."""
+                  color: bool = False, width: int = 100, pictures: VoicePictures | None = None) -> str:
+    """``findings`` are the filtered ones; ``top`` findings are listed per group (0: none, only counts).
+
+    With ``pictures``, each listed audio finding (W101-W105) is followed by its voice's envelope.
+    """
     buf = io.StringIO()
     console = make_console(buf, color, width)
     console.print(header_text(run.header, run.counts(), shown=len(findings)))
@@ -40,12 +52,17 @@ def render_report(run: LoadedRun, findings: Sequence[Finding], by: GroupBy, flt:
         console.print(Text("no findings" + (" match the filter" if flt.active else ""), style="green"))
         return buf.getvalue()
     console.print(Text(f"{len(groups):,} {by.value} groups, {len(findings):,} findings", style="bold underline"))
+    if pictures is not None:
+        pictures.prefetch(f for g in groups for f in g.findings[:top])  # one cache query, one batch render
     for g in groups:
         console.print(group_text(g))
         for f in g.findings[:top]:
             line = Text("    ")
             line.append_text(finding_text(f, show_path=by is not GroupBy.file))
             console.print(line)
+            picture = pictures.picture(f) if pictures is not None else None
+            if picture is not None:
+                console.print(Text("      ").append_text(sparkline_text(picture)))
         if top and len(g) > top:
             console.print(Text(f"    ... and {len(g) - top:,} more", style="dim"))
     return buf.getvalue()

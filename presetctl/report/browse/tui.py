@@ -53,6 +53,7 @@ from presetctl.report.browse.view import (
     parse_query,
     severities_at_least,
 )
+from presetctl.report.browse.voices import VoicePictures
 from presetctl.safe_text import visible
 
 # Rows a table holds: a DataTable row costs ~0.2 ms to add, and nobody scrolls through more; the
@@ -149,6 +150,7 @@ class ReportApp(App[None]):
         self.baseline = baseline or Path("presetctl-baseline.json")
         self.export_dir = export_dir or Path.cwd()
         self.reader = ContextReader(run.header)
+        self.pictures = VoicePictures(self.reader)  # envelopes of audio findings, rendered on demand
         self.texts = [haystack(f) for f in run.findings]  # searched on every keystroke: computed once
         self.shown: tuple[Finding, ...] = ()
         self.groups: tuple[Group, ...] = ()
@@ -251,7 +253,7 @@ class ReportApp(App[None]):
             pane.update(Text("no finding selected" if self.run_data.findings else "this run has no findings",
                              style="dim"))
             return
-        pane.update(detail(f, self.docs, self.reader.context(f)))
+        pane.update(detail(f, self.docs, self.reader.context(f), self.pictures.picture(f)))
 
     # -- events ---------------------------------------------------------------------------------------
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
