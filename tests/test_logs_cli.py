@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -47,7 +48,12 @@ LOG = [
 
 
 @pytest.fixture
-def logfile() -> Path:
+def logfile(monkeypatch: pytest.MonkeyPatch) -> Path:
+    # Ages (--since 45m) are read against the reader's clock: pin it to the NOW the records were written
+    # against, or a slow machine that reaches this test minutes after import moves "new end" into the window.
+    from presetctl.obs import reader
+
+    monkeypatch.setattr(reader, "time", SimpleNamespace(time=lambda: NOW, sleep=time.sleep))
     folder = state_dir() / "logs"
     folder.mkdir(parents=True)
     rotated, current = LOG[:2], LOG[2:]  # one rotation: both files are read, oldest first
