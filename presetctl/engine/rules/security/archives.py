@@ -24,10 +24,6 @@ _SLIP = re.compile(r"(?:^|/)\.\.(?:/|$)|^/|^[A-Za-z]:|^//")
 _BOMB_STOPS = {"limit", "ratio", "declared", "recursion", "entries", "total"}
 
 
-def _where(location_entry: str) -> str:
-    return f"archive member {excerpt(location_entry)}" if location_entry else "the archive"
-
-
 def check_slip(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
     for arc in scan.unpacked().archives:
         for e in arc.entries:
