@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint types docs bench clean
+.PHONY: demo test check lint types docs bench mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/presetctl validate --profile marketplace sample_presets/ ; test $$? -le 1
 
 lint: $(STAMP)
-	$(BIN)/ruff check presetctl tests benchmarks
+	$(BIN)/ruff check presetctl tests benchmarks tools
 
 types: $(STAMP)
 	$(BIN)/mypy
@@ -34,5 +34,10 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/compare.py --count 20000 --params 400
 
+# Mutation testing of the modules that guard data and contracts (docs/testing.md); not part of `make test`.
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'mutmut>=3.8,<4'
+	$(BIN)/python tools/mutation.py
+
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache mutants

@@ -83,6 +83,11 @@ def test_numbered() -> None:
     assert numbered("Bass", 3) == "Bass (3)"
 
 
+def _cs(payload: bytes) -> int:
+    # the value that makes data + checksum a multiple of 128 (Dexed: sum & 0x7F == 0), not presetctl's function
+    return (128 - sum(payload) % 128) % 128
+
+
 def _bank(count: bytes = b"\x20\x00", checksum: int | None = None, high_bit: bool = False) -> bytes:
     data = bytearray(bytes((i * 7) % 128 for i in range(4096)))
     for v in range(32):
@@ -90,12 +95,8 @@ def _bank(count: bytes = b"\x20\x00", checksum: int | None = None, high_bit: boo
     if high_bit:
         data[5] |= 0x80
     payload = bytes(b & 0x7F for b in data)
-    cs = dx7_sysex.checksum(payload) if checksum is None else checksum
+    cs = _cs(payload) if checksum is None else checksum
     return b"\xf0\x43\x00\x09" + count + bytes(data) + bytes([cs, 0xF7])
-
-
-def _cs(payload: bytes) -> int:
-    return (-sum(payload)) & 0x7F  # the DX7 checksum, written out here (not presetctl's function)
 
 
 def _dx7_doc(data: bytes) -> Document:

@@ -339,7 +339,16 @@ def test_corpus_surge(corpus: Path) -> None:
     assert (prg_mismatch, rule_codes["U011"]) == (11, 11)
     assert rule_codes["U012"] == category_mismatch == 24
     assert {c for c in rule_codes if c.startswith("U")} == {"U008", "U011", "U012"}
-    assert rule_codes["X006"] == 3  # the three HasSCL test patches leak a user path in base64 tuning data
+    # user folder paths in base64 data (the HasSCL test patches' tuning files), decoded here with base64
+    user_path = re.compile(rb"(?i)(?:[A-Z]:[\\/]+(?:Users|Documents and Settings)[\\/]+|/(?:Users|home)/)")
+    leaks = 0
+    for p in _surge_files(corpus):
+        for m in re.finditer(rb'="([A-Za-z0-9+/=]{40,})"', p.read_bytes()):
+            try:
+                leaks += bool(user_path.search(base64.b64decode(m.group(1), validate=True)))
+            except ValueError:
+                continue
+    assert rule_codes["X006"] == leaks == 3
 
 
 @pytest.mark.corpus

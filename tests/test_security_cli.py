@@ -36,28 +36,38 @@ def test_hostile_corpus(cli, hostile_pack: Path, monkeypatch: pytest.MonkeyPatch
     result = cli(["scan-security", "pack", "-o", "json"])
     assert result.exit_code == 1, result.output
     found = _codes_by_file(result.stdout)
-    # Codes each file must carry (the loaders of other formats may add their own X072 notes).
+    # Each file's exact set of codes: a finding missing or added anywhere fails (security codes, and
+    # the format findings scan-security surfaces for the same bytes).
     expected = {
-        "bomb.json": {"X032", "X070", "X071", "F011"},
-        "disguised.vital": {"X010", "X070"},
+        "\x1b[31mred\x1b[0m.json": {"X063"},  # ESC in the file name
+        "Bass\u202egpj.exe.json": {"X060"},  # bidi override in the file name
+        "billion_laughs.fxp": {"X040", "X041", "U007"},  # DTD, entity expansion; Surge cannot parse it
+        "bomb.json": {"X032", "X070", "X071", "F011"},  # a zip bomb named .json: disguised, binary, bomb
         "deep.json": {"P003"},
+        "disguised.vital": {"X010", "X070", "F011"},  # a PE executable named .vital
         "dupes.json": {"P002"},
-        "payload.vital": {"X010"},
-        "zip_slip.vitalbank": {"X030", "X010", "X011"},
-        "zip_symlink.vitalbank": {"X031"},
-        "zip_encrypted.vitalbank": {"X033"},
-        "zip_exe.vitalbank": {"X010"},
-        "zip_bomb_small.vitalbank": {"X032", "X071"},
-        "nested.vitalbank": {"X032", "X034", "X071"},
-        "Bass\u202egpj.exe.json": {"X060"},
-        "\x1b[31mred\x1b[0m.json": {"X063"},
-        "link_out.json": {"F003"},
+        "escape_name.syx": {"X063", "D001"},  # OSC 52 in a voice name; the bank's checksum is wrong
+        "gzip_lying.xiz": {"X032", "X071", "G006"},  # inflation stopped at the ratio, not at the trailer's claim
         "link_in.json": {"F004"},
         "link_loop_a.json": {"F005"},
+        "link_loop_b.json": {"F005"},
+        "link_out.json": {"F003"},
+        "lua_bytecode.fxp": {"X020", "X022", "U009"},
+        "lua_os.fxp": {"X020", "X021", "U009"},
+        "nested.vitalbank": {"X032", "X034", "X071", "X072"},  # X072: no .vital preset in the bank (T013)
+        "payload.vital": {"X010", "T006"},
+        "pe_in_wavetable.fxp": {"X010", "X020", "U005", "U009"},
         "pipe.json": {"F006"},
+        "xxe.fxp": {"X040", "X042", "U007"},
+        # declares 1000 bytes: inflation stops there and the CRC of the 40 MiB stream fails
+        "zip_bomb_lying.vitalbank": {"X035", "X071", "X072", "T011"},
+        "zip_bomb_small.vitalbank": {"X032", "X071", "T012"},
+        "zip_encrypted.vitalbank": {"X033", "T001", "T006", "T011"},
+        "zip_exe.vitalbank": {"X010", "T001", "T006"},
+        "zip_slip.vitalbank": {"X030", "X010", "X011", "T001", "T006", "T011"},
+        "zip_symlink.vitalbank": {"X031", "X072", "T011"},
     }
-    for name, codes in expected.items():
-        assert codes <= found.get(name, set()), (name, found.get(name))
+    assert found == expected
     # nothing was written, moved or touched
     assert sorted((p.name, p.lstat().st_mtime_ns) for p in hostile_pack.iterdir()) == before
 

@@ -142,8 +142,9 @@ def crash_line(exc: BaseException, ctx: typer.Context | None, argv: Sequence[str
 def _silence_stdout() -> None:
     """After a broken pipe, point stdout at /dev/null so the exit-time flush cannot fail again."""
     with contextlib.suppress(OSError, ValueError):
+        target = sys.stdout.fileno()  # first: a stdout without a descriptor must not leak the one opened below
         null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
+        os.dup2(null, target)
         os.close(null)
 
 

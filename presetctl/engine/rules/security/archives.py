@@ -24,10 +24,6 @@ _SLIP = re.compile(r"(?:^|/)\.\.(?:/|$)|^/|^[A-Za-z]:|^//")
 _BOMB_STOPS = {"limit", "ratio", "declared", "recursion", "entries", "total"}
 
 
-def _where(location_entry: str) -> str:
-    return f"archive member {excerpt(location_entry)}" if location_entry else "the archive"
-
-
 def _has_archives(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
     return bool(scan.unpacked().archives)
 
