@@ -10,18 +10,16 @@ problems in presets are findings, tool failures raise :class:`PresetctlError` su
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from presetctl.engine.baseline import Baseline, read_baseline
 from presetctl.engine.cache import OutcomeStore
 from presetctl.engine.config import resolve_options
 from presetctl.engine.errors import ConfigError, PresetctlError, UsageError
 from presetctl.engine.events import Event, FileChecked, Sink, no_sink
-from presetctl.engine.fix.model import FixResult, UndoResult
-from presetctl.engine.fix.run import FixSettings
-from presetctl.engine.fix.run import fix as _fix
-from presetctl.engine.fix.undo import undo as _undo
 from presetctl.engine.metrics import Metrics
 from presetctl.engine.model import Finding, Location, RunResult, SecuritySeverity, Severity
 from presetctl.engine.options import Limits, Options, PackConfig, Thresholds
@@ -29,6 +27,21 @@ from presetctl.engine.rules.registry import BY_CODE, RULES
 from presetctl.engine.runner import run
 from presetctl.engine.security.scope import scan_options
 from presetctl.engine.workers import Progress
+
+if TYPE_CHECKING:
+    from presetctl.engine.fix.model import FixResult, UndoResult
+    from presetctl.engine.fix.run import FixSettings
+
+_LAZY = {"FixResult": "presetctl.engine.fix.model", "UndoResult": "presetctl.engine.fix.model",
+         "FixSettings": "presetctl.engine.fix.run"}
+
+
+def __getattr__(name: str) -> Any:
+    """The fix engine's types, imported when first asked for: ``validate`` never loads the fix engine."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 __all__ = [
     "ConfigError", "Finding", "FixResult", "FixSettings", "Limits", "Location", "Metrics", "Options", "PackConfig",
@@ -120,12 +133,17 @@ def fix(
     backups and the journal live (default: the user state directory). ``check_options`` choose the
     rules a fixed file is re-validated against (default: ``options``).
     """
+    from presetctl.engine.fix.run import FixSettings
+    from presetctl.engine.fix.run import fix as _fix
+
     opts = options if options is not None else load_options(paths)
     return _fix(list(paths) or ["."], opts, check_options or opts, settings or FixSettings(), cwd=cwd, progress=progress)
 
 
 def undo(run_id: str | None = None, *, state_dir: str | None = None, force: bool = False) -> UndoResult:
     """Restore the files of fix run ``run_id`` (default: the latest run not yet undone) byte for byte."""
+    from presetctl.engine.fix.undo import undo as _undo
+
     return _undo(run_id, state=state_dir, force=force)
 
 

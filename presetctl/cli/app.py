@@ -1,21 +1,64 @@
-"""The Typer application: global options and command registration. Commands live in modules."""
+"""The Typer application: global options and command registration. Commands live in modules.
+
+Command modules are imported when their command runs (or help lists them), not at start-up:
+``presetctl --version`` imports no engine, and ``presetctl validate`` not the fix engine, the
+report viewer or the history queries of ``logs``. ``_COMMANDS`` is the registration table, in
+the order help lists them.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from presetctl import __version__
-from presetctl.cli import bench, doctor, fix, logs, merge, report, rules, security, stats, validate
-from presetctl.cli.errors import install_signal_handlers, say
-from presetctl.cli.session import GlobalOptions, ProcessMetrics
-from presetctl.cli.units import parse_size
-from presetctl.engine.errors import Interrupted, UsageError
-from presetctl.obs.reader import LogQuery
-from presetctl.obs.session import DEFAULT_BACKUPS
+from presetctl.cli.globals import GlobalOptions
+from presetctl.obs.defaults import DEFAULT_BACKUPS
+
+# name -> (module, attribute, a Typer sub-app rather than a command function)
+_COMMANDS: dict[str, tuple[str, str, bool]] = {
+    "validate": ("presetctl.cli.validate", "validate", False),
+    "rules": ("presetctl.cli.rules", "rules", False),
+    "rule": ("presetctl.cli.rules", "rule", False),
+    "fix": ("presetctl.cli.fix", "fix", False),
+    "scan-security": ("presetctl.cli.security", "scan_security", False),
+    "stats": ("presetctl.cli.stats", "stats", False),
+    "merge-reports": ("presetctl.cli.merge", "merge_reports", False),
+    "bench": ("presetctl.cli.bench", "bench", False),
+    "doctor": ("presetctl.cli.doctor", "doctor", False),
+    "report": ("presetctl.cli.report", "report_app", True),  # sub-apps after commands, as Typer lists them
+    "logs": ("presetctl.cli.logs", "app", True),
+}
+
+
+def _load(name: str) -> Any:
+    """The click command of ``name``, built by Typer from its module as ``app.command`` would."""
+    module, attribute, group = _COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    holder = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False)
+    if group:
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    holder.callback()(lambda: None)  # a group, so that the command keeps its own name
+    built = typer.main.get_command(holder)
+    return built.commands[name]  # type: ignore[attr-defined]
+
+
+class _LazyGroup(TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*_COMMANDS, *(n for n in self.commands if n not in _COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            self.commands[cmd_name] = _load(cmd_name)
+        return self.commands.get(cmd_name)
+
 
 app = typer.Typer(
     name="presetctl",
@@ -24,6 +67,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,  # errors go through cli/errors.py, never as tracebacks
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=_LazyGroup,
 )
 
 
@@ -59,6 +103,10 @@ def main_callback(
                             "(node_exporter's textfile collector), atomically.")] = None,
 ) -> None:
     """presetctl: the toolkit for preset librarians."""
+    from presetctl.cli.units import parse_size
+    from presetctl.engine.errors import UsageError
+    from presetctl.obs.reader import LogQuery
+
     try:
         max_bytes, level = parse_size(log_max_size), LogQuery.level(log_level)
     except UsageError as exc:  # the callback runs outside the commands' error table: report as Typer does
@@ -67,23 +115,15 @@ def main_callback(
                             quiet=quiet, log_max_bytes=max_bytes, log_backups=log_files, log_level=level,
                             metrics_file=metrics_file)
     if metrics_file is not None:  # commands without a run of their own (rules, logs, doctor, report) too
+        from presetctl.cli.session import ProcessMetrics
+
         ctx.call_on_close(ProcessMetrics(ctx, Path(metrics_file), ctx.invoked_subcommand or ""))
 
 
-app.command("validate")(validate.validate)
-app.command("rules")(rules.rules)
-app.command("rule")(rules.rule)
-app.command("fix")(fix.fix)
-app.command("scan-security")(security.scan_security)
-app.command("stats")(stats.stats)
-app.command("merge-reports")(merge.merge_reports)
-app.command("bench")(bench.bench)
-app.add_typer(report.report_app, name="report")
-app.add_typer(logs.app, name="logs")
-app.command("doctor")(doctor.doctor)
-
-
 def main() -> None:
+    from presetctl.cli.errors import install_signal_handlers, say
+    from presetctl.engine.errors import Interrupted
+
     install_signal_handlers()
     try:
         app(prog_name="presetctl")

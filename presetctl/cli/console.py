@@ -6,14 +6,13 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from typing import TYPE_CHECKING, TextIO
 
 from presetctl.cli.options import Color
-from presetctl.engine.workers import Progress as ProgressFn
 from presetctl.report.base import ReportContext
+
+if TYPE_CHECKING:
+    from presetctl.engine.workers import Progress as ProgressFn
 
 
 def use_color(mode: str, stream: TextIO) -> bool:
@@ -56,6 +55,10 @@ def progress_bar(enabled: bool, label: str) -> Iterator[ProgressFn | None]:
     if not enabled or not sys.stderr.isatty():
         yield None
         return
+    # rich.progress costs 20 ms to import: only a terminal that shows the bar pays it.
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     console = Console(file=sys.stderr, markup=False, emoji=False, highlight=False)
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, transient=True) as bar:

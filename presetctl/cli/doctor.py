@@ -14,7 +14,7 @@ import typer
 
 from presetctl import __version__
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
-from presetctl.cli.session import GlobalOptions
+from presetctl.cli.globals import GlobalOptions
 from presetctl.cli.units import format_size, parse_age, parse_size
 from presetctl.engine.errors import HistoryError, UsageError
 from presetctl.obs.handlers import LOG_NAME, log_files

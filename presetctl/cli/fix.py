@@ -14,7 +14,8 @@ import typer
 from presetctl.cli import options as o
 from presetctl.cli.console import progress_bar, write_stdout
 from presetctl.cli.errors import EXIT_FINDINGS, EXIT_OK, guarded
-from presetctl.cli.session import GlobalOptions, MetricsFileOpt, NoHistoryOpt, recorded_run
+from presetctl.cli.globals import GlobalOptions
+from presetctl.cli.session import MetricsFileOpt, NoHistoryOpt, recorded_run
 from presetctl.engine.errors import Interrupted, UsageError
 from presetctl.engine.fix.model import FileFix, FixResult, UndoResult, counts_by_code
 from presetctl.engine.fix.run import FixSettings, interrupted_runs

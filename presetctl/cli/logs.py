@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from presetctl.cli.errors import EXIT_OK, guarded
-from presetctl.cli.session import GlobalOptions
+from presetctl.cli.globals import GlobalOptions
 from presetctl.engine.errors import UsageError
 from presetctl.obs.handlers import LOG_NAME
 from presetctl.obs.reader import Follower, LogQuery, last_run_id, parse_when, parsed, records, select

@@ -29,54 +29,36 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from presetctl import __version__
 from presetctl.cli.console import use_color
 from presetctl.cli.errors import EXIT_ERROR, explain
+from presetctl.cli.globals import GlobalOptions
 from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.errors import HistoryError, StateError, UsageError, os_error
 from presetctl.engine.events import RunSink, Sink, dispatch, replay
-from presetctl.engine.fix.model import FixResult, UndoResult
 from presetctl.engine.incidents import Incident, RecoveryAttempt, incident_of
 from presetctl.engine.metrics import Metrics
 from presetctl.engine.model import FileOutcome, Finding, RunResult, StageTiming
 from presetctl.engine.recovery import Recovery
 from presetctl.obs.prometheus import write_metrics
 from presetctl.obs.records import LEVELS, LOGGER, emit
-from presetctl.obs.session import DEFAULT_BACKUPS, DEFAULT_MAX_BYTES, LogSession, LogSettings, console_level
+from presetctl.obs.session import LogSession, LogSettings, console_level
 from presetctl.obs.sink import LogSink
 from presetctl.safe_text import visible
 from presetctl.state.history import HistoryStore
 from presetctl.state.journal import new_run_id
 from presetctl.state.outcome_cache import SqliteOutcomeStore
 from presetctl.state.paths import Locations
-from presetctl.state.queries import failed_files
 from presetctl.state.recorder import HistoryRecorder, RunHeader
 
+if TYPE_CHECKING:
+    from presetctl.engine.fix.model import FixResult, UndoResult
+
 RULE = "-" * 72
-
-
-@dataclass(frozen=True)
-class GlobalOptions:
-    """The app callback's options (cli/app.py), kept as the Typer context object."""
-
-    state_dir: str | None = None
-    no_history: bool = False
-    traceback: bool = False
-    verbose: int = 0
-    quiet: bool = False
-    log_max_bytes: int = DEFAULT_MAX_BYTES
-    log_backups: int = DEFAULT_BACKUPS
-    log_level: int = logging.INFO
-    metrics_file: str | None = None
-
-    @classmethod
-    def of(cls, ctx: typer.Context | None) -> GlobalOptions:
-        obj = ctx.find_root().obj if ctx is not None else None
-        return obj if isinstance(obj, GlobalOptions) else cls()
 
 
 def _jsonable(value: Any) -> Any:
@@ -188,6 +170,8 @@ class CommandRun:
                 raise UsageError("--failed reads the run history; it cannot be combined with --no-history")
             self._note(f"--failed: no run history ({self.history_off}); checking everything")
             return None
+        from presetctl.state.queries import failed_files  # only --failed reads past runs
+
         try:
             found = failed_files(self.store.conn, [os.path.abspath(t) for t in targets], command)
         except sqlite3.Error as exc:

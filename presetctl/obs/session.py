@@ -20,12 +20,11 @@ from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
+from presetctl.obs.defaults import DEFAULT_BACKUPS as DEFAULT_BACKUPS
+from presetctl.obs.defaults import DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES
+from presetctl.obs.defaults import MIB as MIB
 from presetctl.obs.handlers import LOG_NAME, ConsoleHandler, SharedRotatingFileHandler
 from presetctl.obs.records import LOGGER, JsonLineFormatter, RunContext
-
-MIB = 1024 * 1024
-DEFAULT_MAX_BYTES = 5 * MIB
-DEFAULT_BACKUPS = 5
 
 
 def console_level(quiet: bool, verbose: int) -> int:
