@@ -10,14 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
-from presetctl.engine.discover import read_bounded
 from presetctl.engine.errors import UsageError
 from presetctl.engine.merge import ShardPart
 from presetctl.engine.model import FileOutcome, FileStatus, Finding, PresetSummary
 from presetctl.engine.shard import EXPORT_VERSION
-from presetctl.report.browse.source import MAX_REPORT_BYTES, finding_from_dict
+from presetctl.report.browse.source import finding_from_dict, read_report_json
 
 
 def _bad(source: str, why: str) -> UsageError:
@@ -102,14 +99,4 @@ def shard_part(doc: object, source: str) -> ShardPart:
 
 
 def load_shard(path: str) -> ShardPart:
-    try:
-        data = read_bounded(path, MAX_REPORT_BYTES)
-    except OverflowError:
-        raise UsageError(f"{path!r} is larger than {MAX_REPORT_BYTES} bytes; not a report") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read report {path!r}: {exc.strerror or exc}") from None
-    try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise UsageError(f"{path!r} is not JSON: {exc}") from None
-    return shard_part(doc, path)
+    return shard_part(read_report_json(path), path)

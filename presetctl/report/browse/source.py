@@ -86,17 +86,21 @@ class JsonReportSource:
     """A file written by ``presetctl validate --report json:PATH`` (or ``-o json``)."""
 
     def load(self, spec: str) -> LoadedRun:
-        try:
-            data = read_bounded(spec, MAX_REPORT_BYTES)
-        except OverflowError:
-            raise UsageError(f"{spec!r} is larger than {MAX_REPORT_BYTES} bytes; not a report to browse") from None
-        except OSError as exc:
-            raise UsageError(f"cannot read report {spec!r}: {exc.strerror or exc}") from None
-        try:
-            doc = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise UsageError(f"{spec!r} is not JSON: {exc}") from None
-        return run_from_dict(doc, spec)
+        return run_from_dict(read_report_json(spec, "not a report to browse"), spec)
+
+
+def read_report_json(path: str, refusal: str = "not a report") -> Any:
+    """A JSON report file parsed, bounded in size; every failure is a UsageError naming the file."""
+    try:
+        data = read_bounded(path, MAX_REPORT_BYTES)
+    except OverflowError:
+        raise UsageError(f"{path!r} is larger than {MAX_REPORT_BYTES} bytes; {refusal}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read report {path!r}: {exc.strerror or exc}") from None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"{path!r} is not JSON: {exc}") from None
 
 
 @dataclass(frozen=True)
