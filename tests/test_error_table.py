@@ -102,7 +102,11 @@ def _app(raising: BaseException, state_dir: Path, traceback: bool = False) -> ty
     return app
 
 
-def test_an_internal_error_exits_2_with_one_line_and_a_crash_report(tmp_path: Path) -> None:
+def test_an_internal_error_exits_2_with_one_line_and_a_crash_report(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # The report names the command line: pin it (pytest's own argv differs between `make test` and a
+    # developer's `pytest -q FILE`).
+    monkeypatch.setattr(sys, "argv", ["/usr/bin/presetctl", "boom", "--flag"])
     result = CliRunner().invoke(_app(ValueError("bad value"), tmp_path / "state"), ["boom"])
     assert result.exit_code == 2
     reports = sorted((tmp_path / "state" / "crash-reports").iterdir())
@@ -110,7 +114,7 @@ def test_an_internal_error_exits_2_with_one_line_and_a_crash_report(tmp_path: Pa
     assert result.stderr == (f"presetctl: internal error: ValueError: bad value (a bug in presetctl); "
                              f"crash report: {reports[0]}\n")
     text = reports[0].read_text()
-    assert "ValueError: bad value" in text and "## command\npresetctl " in text
+    assert "ValueError: bad value" in text and "\n## command\npresetctl boom --flag\ncwd: " in text
     assert "Traceback" not in result.stderr  # only on request
 
 
