@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from presetctl.engine.fix.model import Splice
 from presetctl.engine.fix.names import numbered, portable_file_name, trim_name
@@ -271,3 +273,13 @@ def test_binary_diff_is_a_summary_of_fields_and_bytes() -> None:
     assert text == ("--- a/a.syx\n+++ b/a.syx\n@@ binary file @@\n  X byte count 10 00 -> 20 00\n"
                     f"  bytes 4-4: 10 -> 20\n  bytes 4102-4102: 11 -> {good[4102]:02X}\n")
     assert render_diff("a.syx", "b.syx", good, good, []) == "rename from a.syx\nrename to b.syx\n"
+
+
+@given(st.text())
+def test_fxp_attribute_escaping_is_what_xml_saxutils_gives(value: str) -> None:
+    # The writer escapes by hand (saxutils pulls urllib and ssl into start-up); it must not drift.
+    from xml.sax.saxutils import escape
+
+    from presetctl.engine.fix.writers.fxp import _attribute
+
+    assert _attribute(value) == escape(value, {'"': "&quot;"}).encode("utf-8")

@@ -15,7 +15,6 @@ import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
 from presetctl.engine.fix.model import Splice
 
@@ -76,7 +75,9 @@ def replace_xml(data: bytes, xml: bytes) -> list[Splice] | None:
 
 
 def _attribute(value: str) -> bytes:
-    return escape(value, {'"': "&quot;"}).encode("utf-8")
+    # What xml.sax.saxutils.escape(value, {'"': "&quot;"}) gives, without importing it: it pulls in
+    # urllib.request, http.client and ssl, 20 ms of every command's start-up (rules import fixers).
+    return value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace('"', "&quot;").encode("utf-8")
 
 
 def set_meta(data: bytes, attr: str, value: str) -> list[Splice] | None:
