@@ -145,9 +145,11 @@ def check_document(data: bytes, path: PurePosixPath, rules: RuleSet, *, unknown:
     return Checked(doc, tuple(found), known=True)
 
 
-def summarize(doc: Document, path: str) -> tuple[PresetSummary, ...]:
-    """What the pack rules need of ``doc``'s presets, as the file at ``path``."""
-    return tuple(PresetSummary(path, doc.format, p.name, p.author, p.category, p.sound_hash(), p.index, p.tags)
+def summarize(doc: Document, path: str, sound: bool = True) -> tuple[PresetSummary, ...]:
+    """What the pack rules need of ``doc``'s presets, as the file at ``path``. ``sound`` False leaves
+    the sound hash empty (no rule of the run compares sounds: see ``Rule.reads_sound``)."""
+    return tuple(PresetSummary(path, doc.format, p.name, p.author, p.category, p.sound_hash() if sound else "",
+                               p.index, p.tags)
                  for p in doc.presets)
 
 
@@ -161,7 +163,8 @@ def _status(checked: Checked) -> FileStatus:
 
 def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool | None = None, digest: bool = False) -> FileOutcome:
     """``want_summaries`` (default: when a pack rule of the run reads them) adds the presets'
-    summaries; computing a sound hash costs more than most rules, so a run without pack rules skips it.
+    summaries; computing a sound hash costs more than most rules, so a run without pack rules skips
+    them, and one whose pack rules do not compare sounds leaves the hash out (the default set).
     ``digest``: the outcome carries the SHA-256 of the bytes checked (what a cache entry is verified by)."""
     t0 = time.perf_counter()
     if want_summaries is None:
@@ -180,7 +183,7 @@ def check_file(cand: Candidate, rules: RuleSet, want_summaries: bool | None = No
                            incidents=failed)
     checked = check_document(data, PurePosixPath(path), rules)
     doc = checked.doc
-    summaries = summarize(doc, path) if want_summaries else ()
+    summaries = summarize(doc, path, rules.wants_sound) if want_summaries else ()
     # Line/column come from the loaded text; an unknown file's findings point at offsets or nowhere.
     located = doc if checked.known and checked.violations else None
     findings = resolve(rules, path, checked.violations, located, key=cand.rel)

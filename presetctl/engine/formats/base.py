@@ -51,10 +51,14 @@ class DocumentFacts:
     header: Mapping[str, Any] = field(default_factory=dict)  # binary header fields (fxp, sysex, u-he)
     kinds: tuple[str, ...] = ()  # what each sysex message is
     leading_space: int = 0  # bytes of whitespace before an XML declaration
+    # JSON text that is orjson's compact serialization of ``raw`` (jsonutil.JsonParse.compact): the
+    # serialization of any part of ``raw`` is a slice of the file, and need not be computed again.
+    compact: bool = False
 
 
 NO_FACTS = DocumentFacts()
 JSON_FACTS = DocumentFacts(locator="json")
+COMPACT_JSON_FACTS = DocumentFacts(locator="json", compact=True)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from presetctl.engine.formats.base import JSON_FACTS, Document, LoadContext, Loader
+from presetctl.engine.formats.base import COMPACT_JSON_FACTS, JSON_FACTS, Document, LoadContext, Loader
 from presetctl.engine.formats.jsonutil import BOM, parse_json
 from presetctl.engine.model import Effect, Modulation, OutOfRange, Parameter, Preset
 from presetctl.engine.pointer import escape as escape_pointer_token
@@ -236,7 +236,7 @@ class HelmLoader(Loader):
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         parsed = parse_json(data)
-        facts = JSON_FACTS
+        facts = COMPACT_JSON_FACTS if parsed.compact else JSON_FACTS
         if not parsed.ok:
             return Document(self.format_id, data, problems=parsed.problems, text=True, parsed=False, facts=facts)
         raw = parsed.value

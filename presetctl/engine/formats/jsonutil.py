@@ -12,7 +12,9 @@ Counting keys: without a backslash in the text, orjson writes every string back 
 raw), and colons occur only inside strings and as key separators; so the text and its
 re-serialization hold the same number of colons exactly when no key was dropped. With a
 backslash, escapes may be spelled differently (``\u003a`` vs ``:``), so keys are counted with
-an exact string tokenizer instead.
+an exact string tokenizer instead. When the text is the re-serialization itself (a file written
+by orjson or any compact writer with the same number format: the generated packs, many tools'
+exports) one comparison settles it, and the parse says so (``JsonParse.compact``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ class JsonParse:
     ok: bool
     problems: tuple[Violation, ...]
     body: bytes  # the text parsed (BOM removed), for locating pointers
+    # ``body`` is orjson's own compact serialization of ``value`` (trailing whitespace aside): the
+    # serialization of any part of the value is then a slice of the file (see security/content.py).
+    compact: bool = False
 
 
 def parse_json(data: bytes, max_nesting: int = 1024) -> JsonParse:
@@ -56,8 +61,11 @@ def parse_json(data: bytes, max_nesting: int = 1024) -> JsonParse:
     except orjson.JSONDecodeError as exc:
         problems.append(_classify_error(body, exc, len(data) - len(body)))
         return JsonParse(None, False, tuple(problems), body)
-    problems.extend(_duplicate_keys(body, value))
-    return JsonParse(value, True, tuple(problems), body)
+    dumped = _serialized(value)
+    compact = dumped is not None and _is_compact(body, dumped)
+    if not compact:  # the compact form holds every key of the text: no key was dropped
+        problems.extend(_duplicate_keys(body, value, dumped))
+    return JsonParse(value, True, tuple(problems), body, compact)
 
 
 def _classify_error(body: bytes, exc: orjson.JSONDecodeError, shift: int) -> Violation:
@@ -110,20 +118,33 @@ def _count_keys_value(value: Any) -> int:
     return count
 
 
-def _same_key_count(body: bytes, value: Any) -> bool:
+def _serialized(value: Any) -> bytes | None:
+    """orjson's compact form of a parsed container, None for a scalar or what orjson cannot write."""
+    if not isinstance(value, (dict, list)):
+        return None
     try:
-        dumped = orjson.dumps(value)
+        return orjson.dumps(value)
     except TypeError:  # nesting past orjson's serializer limit (255), which its parser accepts
+        return None
+
+
+def _is_compact(body: bytes, dumped: bytes) -> bool:
+    """``body`` is ``dumped`` byte for byte, but for whitespace after it (a final newline)."""
+    return body.startswith(dumped) and (len(body) == len(dumped) or body[len(dumped):].isspace())
+
+
+def _same_key_count(body: bytes, value: Any, dumped: bytes | None) -> bool:
+    if dumped is None:  # nesting past orjson's serializer limit (255), which its parser accepts
         return _count_keys_exact(body) == _count_keys_value(value)
     if b"\\" in body:
         return _count_keys_exact(body) == _count_keys_exact(dumped)
     return body.count(b":") == dumped.count(b":")
 
 
-def _duplicate_keys(body: bytes, value: Any) -> Iterator[Violation]:
+def _duplicate_keys(body: bytes, value: Any, dumped: bytes | None) -> Iterator[Violation]:
     if not isinstance(value, (dict, list)):
         return
-    if _same_key_count(body, value):
+    if _same_key_count(body, value, dumped):
         return
     # Counts differ: the standard library's pair hook names the duplicated keys.
     dupes: list[str] = []

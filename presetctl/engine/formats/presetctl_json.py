@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from presetctl.engine.formats.base import JSON_FACTS, Document, LoadContext, Loader
+from presetctl.engine.formats.base import COMPACT_JSON_FACTS, JSON_FACTS, Document, LoadContext, Loader
 from presetctl.engine.formats.jsonutil import parse_json
 from presetctl.engine.model import AssetRef, Effect, Modulation, Parameter, Preset
 
@@ -119,7 +119,7 @@ class PresetctlJsonLoader(Loader):
         raw = parsed.value
         presets = (build_preset(raw),) if isinstance(raw, dict) else ()
         return Document(self.format_id, data, raw=raw, presets=presets, problems=parsed.problems, text=True,
-                        facts=JSON_FACTS)
+                        facts=COMPACT_JSON_FACTS if parsed.compact else JSON_FACTS)
 
 
 LOADER = PresetctlJsonLoader()

@@ -30,7 +30,15 @@ from typing import Any
 import orjson
 
 from presetctl.engine import archive
-from presetctl.engine.formats.base import JSON_FACTS, Blob, Document, DocumentFacts, LoadContext, Loader
+from presetctl.engine.formats.base import (
+    COMPACT_JSON_FACTS,
+    JSON_FACTS,
+    Blob,
+    Document,
+    DocumentFacts,
+    LoadContext,
+    Loader,
+)
 from presetctl.engine.formats.jsonutil import BOM, parse_json
 from presetctl.engine.model import AssetRef, Effect, Location, Modulation, OutOfRange, Parameter, Preset, Violation
 from presetctl.engine.pointer import escape as escape_pointer_token
@@ -258,7 +266,7 @@ class VitalLoader(Loader):
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         parsed = parse_json(data)
-        facts = JSON_FACTS
+        facts = COMPACT_JSON_FACTS if parsed.compact else JSON_FACTS
         if not parsed.ok:
             return Document(self.format_id, data, problems=parsed.problems, text=True, parsed=False, facts=facts)
         raw = parsed.value

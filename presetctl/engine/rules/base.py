@@ -135,6 +135,10 @@ class Rule:
     # The check's pre-filter (see QuickFn): None runs the check on every document it applies to.
     # tests/test_quick_rules.py holds every pre-filter against its check (corpus and hypothesis).
     quick: QuickFn | None = None
+    # A pack rule that compares the presets' sound hashes: a file's summaries carry one only when a
+    # rule of the run reads it (hashing the sound costs more than most rules; tests/test_clean_path.py
+    # holds every pack rule that does not declare this to ignoring the hash).
+    reads_sound: bool = False
 
     @property
     def fixable(self) -> bool:

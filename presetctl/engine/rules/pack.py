@@ -145,7 +145,7 @@ RULES = (
                  "`Bass 01.vital` and `Bass 01 copy.vital` with different names: one finding on `Bass 01.vital`, "
                  "\"same sound as 1 other preset, under other names: Bass 01 copy.vital\"",
                  "Remove the copies."),
-         pack_check=duplicate_sounds, profile=MARKETPLACE),
+         pack_check=duplicate_sounds, profile=MARKETPLACE, reads_sound=True),
     Rule("Q002", "duplicate-name", Level.PACK, W, "Preset name used by different sounds",
          RuleDoc("Reports each name (equal ignoring case and repeated spaces) that presets of one format with "
                  "different sounds share: one finding on the first, naming the others as Q001 does. Copies of "
@@ -155,7 +155,7 @@ RULES = (
                  "The synths themselves list files (and DX7 banks repeat names by design), so this is curation "
                  "(the marketplace profile).",
                  "`Pads/Glass.fxp` and `Leads/Glass.fxp` with different sounds", "Give each sound its own name."),
-         pack_check=duplicate_names, profile=MARKETPLACE),
+         pack_check=duplicate_names, profile=MARKETPLACE, reads_sound=True),
     Rule("Q003", "file-name-case-collision", Level.PACK, E, "File names differ only by case",
          RuleDoc("Reports files whose paths are equal ignoring case.",
                  "On Windows and macOS (case-insensitive file systems) one file overwrites the other when "

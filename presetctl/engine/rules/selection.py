@@ -61,6 +61,8 @@ class RuleSet:
         self._per_file = tuple(options.per_file_ignores)
         # Whether a file's outcome must carry its presets' summaries: only pack rules read them.
         self.wants_summaries = bool(self.pack_rules())
+        # ... and the sound hash in them: only the rules that compare sounds read it.
+        self.wants_sound = any(r.reads_sound for r in self.pack_rules())
         # Per-rule time of this process, when a run measures it (engine/metrics.py); None: not measured.
         self.clock: RuleClock | None = None
 

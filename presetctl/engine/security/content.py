@@ -78,12 +78,48 @@ def all_dull(node: dict[Any, Any] | list[Any]) -> bool:
         text = orjson.dumps(node)
     except TypeError:  # non-string keys, integers past 64 bits, nesting past 255: walk it instead
         return False
+    return dull_text(text)
+
+
+def dull_text(text: bytes) -> bool:
+    """:func:`all_dull` of the container whose orjson serialization is ``text``."""
     marked = text.translate(_MARK)
     rest = marked.translate(None, b"a0")  # a few KB: the quotes are counted here, not in ``marked``
     quotes = rest.count(b'"')
     if rest.count(b'""') * 2 != quotes or 2 * marked.count(b'"a') != quotes:
         return False
     return _LONG_IDENT not in marked.translate(_ZERO_AS_A)
+
+
+def compact_slices(root: dict[Any, Any], body: bytes) -> dict[int, bytes]:
+    """The serialization of the longest large list directly in ``root`` (by ``id``), cut out of
+    ``body``, the file's text when that is orjson's compact form of ``root`` (``DocumentFacts.compact``).
+
+    orjson writes a dict as ``{`` + ``"key":value`` items joined by ``,`` + ``}``, each value as it
+    would be written alone. So serializing every other (small) member gives the list's offset and
+    length, and :func:`all_dull` need not serialize the parameter list the parser just read. Empty
+    when there is no such list or the slice does not look like one (then nothing changes).
+    """
+    large = [(len(v), k) for k, v in root.items() if type(v) is list and len(v) >= SKIP_CHECK_MIN]
+    if not large:
+        return {}
+    target = max(large)[1]
+    try:
+        parts = [(len(orjson.dumps(k)) + 1, None if k == target else len(orjson.dumps(v))) for k, v in root.items()]
+    except TypeError:
+        return {}
+    end = len(body.rstrip())  # the compact form may be followed by a newline
+    known = 1 + len(parts) + sum(key + (value or 0) for key, value in parts)  # braces, commas or the closing brace
+    start = 1
+    for key, value in parts:
+        if value is None:
+            break
+        start += key + value + 1
+    start += next(key for key, value in parts if value is None)
+    text = body[start : start + end - known]
+    if text[:1] != b"[" or text[-1:] != b"]" or body[start + len(text) : start + len(text) + 1] not in (b",", b"}"):
+        return {}
+    return {id(root[target]): text}
 
 
 def dull(text: str) -> bool:
@@ -220,7 +256,7 @@ class Scan:
 
         A string counts as base64 only when it actually decoded: text that merely looks like base64
         but hides something else in the middle is scanned as text."""
-        key = f"joined {decoded}"
+        key = "joined True" if decoded or not self.decoded_texts() else "joined False"  # nothing decoded: one view
         cached = self.memo.get(key)
         if not isinstance(cached, Joined):
             texts = (*self.texts(), *self.decoded_texts()) if decoded else self.texts()
@@ -283,13 +319,17 @@ class Scan:
         # (container, link to it, may its subtree be skipped after a check); a failed check is not
         # repeated below it, so no byte is re-serialized twice.
         stack: list[tuple[Any, _Link, bool]] = [(raw, None, False)]
+        doc = self._doc
+        sliced = (compact_slices(raw, doc.data[3:] if doc.data.startswith(b"\xef\xbb\xbf") else doc.data)
+                  if doc.facts.compact and raw is doc.raw and type(raw) is dict else {})
         nodes = 0
         next_look = CHECK_EVERY
         while stack:
             node, link, may_skip = stack.pop()
             size = len(node)
             if may_skip and size >= SKIP_CHECK_MIN and type(node) is list:
-                if all_dull(node):
+                text = sliced.get(id(node))
+                if dull_text(text) if text is not None else all_dull(node):
                     continue
                 may_skip = False
             nodes += size + 1

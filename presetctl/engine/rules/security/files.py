@@ -27,6 +27,7 @@ _EXPECTED: dict[str, frozenset[str]] = {
     ".syx": frozenset({"binary"}), ".xiz": frozenset({"gzip", "text"}), ".xmz": frozenset({"gzip", "text"}),
     ".adg": frozenset({"gzip", "text"}), ".adv": frozenset({"gzip", "text"}),
 }
+_JSON_STARTS = (b"{", b"[")
 _DISGUISES = (
     (b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip"), (b"\x1f\x8b", "gzip"), (b"Rar!\x1a\x07", "rar"),
     (b"7z\xbc\xaf\x27\x1c", "7z"), (b"%PDF-", "pdf"), (b"#!", "script"), (b"\x1bLua", "lua-bytecode"),
@@ -51,10 +52,15 @@ def content_kind(data: bytes) -> str:
 
 def _disguise(doc: Document, ctx: RuleContext) -> str:
     """What the content is when its preset extension does not allow it, else ""."""
-    expected = _EXPECTED.get(ctx.path.suffix.lower())
-    if expected is None or not doc.data:
+    data = doc.data
+    # JSON text starts with a bracket, which begins no magic, executable header or HTML head:
+    # content_kind says "text" or "binary", both allowed here (the common case, one byte looked at).
+    if data[:1] in _JSON_STARTS:
         return ""
-    kind = content_kind(doc.data)
+    expected = _EXPECTED.get(ctx.path.suffix.lower())
+    if expected is None or not data:
+        return ""
+    kind = content_kind(data)
     return "" if kind in ("text", "binary") or kind in expected else kind
 
 

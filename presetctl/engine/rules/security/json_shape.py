@@ -66,10 +66,14 @@ def quick_depth(data: bytes, limit: int) -> int | None:
     shape = data.translate(_NUMBER_SHAPE, _SIGNS)
     if b"0" * 16 in shape or b"e00" in shape:
         return None
-    # Only brackets and quotes are left; a string without brackets shrinks to `""` and goes.
-    brackets = data.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
-    if b'"' in brackets:
+    # Only brackets and quotes are left, and a string without brackets is `""`. Every quote sits in
+    # such a pair exactly when no string holds a bracket: a string's opening quote followed by a
+    # bracket could only pair with the quote before it, which leaves the first string's opening
+    # quote without a partner. Two counts decide it (a replace would copy the text).
+    structure = data.translate(None, _NOT_STRUCTURE)
+    if structure.count(b'""') * 2 != structure.count(b'"'):
         return None  # a bracket inside a string
+    brackets = structure.translate(None, b'"')
     depth = 0
     while brackets and depth <= limit:
         # one nesting level per pass: innermost pairs become a marker first, so a pair they
