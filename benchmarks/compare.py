@@ -102,11 +102,11 @@ _TIMING = re.compile(r"(\w+)=([\d.]+)s")
 SCHEMA_ONLY = ["--select", "F,P,S"]
 
 
-def time_presetctl(folder: Path, count: int, jobs: int | None,
-                   extra: list[str] | None = None) -> tuple[float, float, dict[str, float]]:
+def time_presetctl(folder: Path, count: int, jobs: int | None, extra: list[str] | None = None,
+                   exe: str | None = None) -> tuple[float, float, dict[str, float]]:
     # --no-cache: every run checks every file (a warm cache would answer from disk); --no-history:
     # the history database's writes are no part of the comparison.
-    cmd = [tool("presetctl"), "validate", str(folder), "-o", "json", "-q", "-v", "--no-cache", "--no-history",
+    cmd = [exe or tool("presetctl"), "validate", str(folder), "-o", "json", "-q", "-v", "--no-cache", "--no-history",
            *(extra or [])]
     if jobs is not None:
         cmd += ["--jobs", str(jobs)]
@@ -135,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1, help="runs of each presetctl command; the best is kept")
     ap.add_argument("--json-out", type=Path, help="also write the results as JSON here")
     ap.add_argument("--default-only", action="store_true", help="skip the schema-job runs (--select F,P,S)")
+    ap.add_argument("--baseline", metavar="PRESETCTL",
+                    help="another presetctl executable (e.g. an older checkout's) timed on the default rules in the "
+                         "same run, for before/after ratios")
     args = ap.parse_args(argv)
 
     host = machine()
@@ -148,15 +151,21 @@ def main(argv: list[str] | None = None) -> int:
     cjs_rate, cjs_cpu_rate = len(subset) / cjs_wall, len(subset) / cjs_cpu
 
     runs: dict[str, dict[str, Any]] = {}
-    variants = (("all rules, all cores", None, None), ("all rules, --jobs 1", 1, None),
-                ("schema job, all cores", None, SCHEMA_ONLY), ("schema job, --jobs 1", 1, SCHEMA_ONLY))
+    variants: tuple[tuple[str, int | None, list[str] | None], ...] = (
+        ("all rules, all cores", None, None), ("all rules, --jobs 1", 1, None),
+        ("schema job, all cores", None, SCHEMA_ONLY), ("schema job, --jobs 1", 1, SCHEMA_ONLY))
     if args.default_only:
         variants = variants[:2]
-    for label, jobs, extra in variants:
+    runnable: list[tuple[str, int | None, list[str] | None, str | None]] = []
+    for i, (label, jobs, extra) in enumerate(variants):  # the baseline right after ours: the same machine load
+        runnable.append((label, jobs, extra, None))
+        if args.baseline and i < 2:
+            runnable.append((f"baseline, {label}", jobs, extra, args.baseline))
+    for label, jobs, extra, exe in runnable:
         print(f"presetctl validate ({label}) on {len(files)} files ...", file=sys.stderr)
         best: tuple[float, float, dict[str, float]] | None = None
         for _ in range(max(1, args.repeat)):
-            run = time_presetctl(folder, len(files), jobs, extra)
+            run = time_presetctl(folder, len(files), jobs, extra, exe)
             if best is None or run[0] < best[0]:
                 best = run
         assert best is not None
@@ -182,12 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {m['cpus']} CPUs, {m['cpu_model']}, Python {m['python']}, "
           f"load average {m['load_average_at_start']:.1f} at start, {m['load_average_at_end']:.1f} at end")
     print(f"pack: {len(files)} presets, {args.params} parameters, {size / 1024:.1f} KiB mean")
-    head = f"{'command':32} {'files':>6} {'wall s':>8} {'files/s':>8} {'ratio':>6} {'CPU s':>8} {'files/CPU-s':>11} {'ratio':>6}"
+    head = f"{'command':44} {'files':>6} {'wall s':>8} {'files/s':>8} {'ratio':>6} {'CPU s':>8} {'files/CPU-s':>11} {'ratio':>6}"
     print(head)
-    print(f"{'check-jsonschema':32} {len(subset):6} {cjs_wall:8.2f} {cjs_rate:8.1f} {1.0:6.1f} {cjs_cpu:8.2f} "
+    print(f"{'check-jsonschema':44} {len(subset):6} {cjs_wall:8.2f} {cjs_rate:8.1f} {1.0:6.1f} {cjs_cpu:8.2f} "
           f"{cjs_cpu_rate:11.1f} {1.0:6.1f}")
     for label, r in runs.items():
-        print(f"{'presetctl (' + label + ')':32} {r['files']:6} {r['seconds']:8.2f} {r['files_per_second']:8.1f} "
+        print(f"{'presetctl (' + label + ')':44} {r['files']:6} {r['seconds']:8.2f} {r['files_per_second']:8.1f} "
               f"{r['ratio']:6.1f} {r['cpu_seconds']:8.2f} {r['files_per_cpu_second']:11.1f} {r['cpu_ratio']:6.1f}")
         print("    stages: " + " ".join(f"{k}={v:.2f}s" for k, v in r["stages"].items()))
     if args.json_out is not None:

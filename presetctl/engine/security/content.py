@@ -108,7 +108,7 @@ def compact_slices(root: dict[Any, Any], body: bytes) -> dict[int, bytes]:
         parts = [(len(orjson.dumps(k)) + 1, None if k == target else len(orjson.dumps(v))) for k, v in root.items()]
     except TypeError:
         return {}
-    end = len(body.rstrip())  # the compact form may be followed by a newline
+    end = body.rindex(b"}") + 1  # the compact form ends there (whitespace may follow): found without a copy
     known = 1 + len(parts) + sum(key + (value or 0) for key, value in parts)  # braces, commas or the closing brace
     start = 1
     for key, value in parts:
