@@ -95,29 +95,29 @@ def compact_slices(root: dict[Any, Any], body: bytes) -> dict[int, bytes]:
     """The serialization of the longest large list directly in ``root`` (by ``id``), cut out of
     ``body``, the file's text when that is orjson's compact form of ``root`` (``DocumentFacts.compact``).
 
-    orjson writes a dict as ``{`` + ``"key":value`` items joined by ``,`` + ``}``, each value as it
-    would be written alone. So serializing every other (small) member gives the list's offset and
-    length, and :func:`all_dull` need not serialize the parameter list the parser just read. Empty
-    when there is no such list or the slice does not look like one (then nothing changes).
+    orjson writes a dict as ``{`` + ``"key":value`` items joined by ``,`` + ``}``. So the members
+    before the list, written as a dict of their own, are as long as the text up to the list's key
+    (their ``}`` stands for the ``,`` after them), and those after it as long as the text after the
+    list (their ``{`` stands for the ``,`` before them): two small serializations place the cut, and
+    :func:`all_dull` need not serialize the parameter list the parser just read. Empty when there
+    is no such list or the cut does not look like one (then nothing changes).
     """
     large = [(len(v), k) for k, v in root.items() if type(v) is list and len(v) >= SKIP_CHECK_MIN]
     if not large:
         return {}
     target = max(large)[1]
+    items = list(root.items())
+    at = next(i for i, (k, _) in enumerate(items) if k == target)
     try:
-        parts = [(len(orjson.dumps(k)) + 1, None if k == target else len(orjson.dumps(v))) for k, v in root.items()]
+        before = orjson.dumps(dict(items[:at])) if at else b"{"
+        after = orjson.dumps(dict(items[at + 1 :])) if at + 1 < len(items) else b"}"
+        key = orjson.dumps(target)
     except TypeError:
         return {}
-    end = body.rindex(b"}") + 1  # the compact form ends there (whitespace may follow): found without a copy
-    known = 1 + len(parts) + sum(key + (value or 0) for key, value in parts)  # braces, commas or the closing brace
-    start = 1
-    for key, value in parts:
-        if value is None:
-            break
-        start += key + value + 1
-    start += next(key for key, value in parts if value is None)
-    text = body[start : start + end - known]
-    if text[:1] != b"[" or text[-1:] != b"]" or body[start + len(text) : start + len(text) + 1] not in (b",", b"}"):
+    start = len(before) + len(key) + 1  # and the colon
+    end = body.rindex(b"}") + 1 - len(after)  # the compact form ends at the last "}" (whitespace may follow)
+    text = body[start:end]
+    if text[:1] != b"[" or text[-1:] != b"]" or body[end : end + 1] not in (b",", b"}"):
         return {}
     return {id(root[target]): text}
 
