@@ -253,3 +253,87 @@ def test_name_controls_still_found() -> None:
         doc = _loaded(orjson.dumps(raw))
         got = list(naming.check_name_controls(doc, RuleContext(PurePosixPath("p.json"), Options())))
         assert [type(v) for v in got] == ([Violation] if found else [])
+
+
+# --- the corpus: each fast path against its reference, file by file ------------------------------------
+
+def _reference_duplicate_keys(body: bytes) -> list[str]:
+    dupes: list[str] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                dupes.append(k)
+            seen.add(k)
+        return dict(pairs)
+
+    try:
+        json.loads(body, object_pairs_hook=hook)
+    except (ValueError, RecursionError):
+        return []
+    return list(dict.fromkeys(dupes))[:50]
+
+
+def _walk_shape(data: bytes, path: str) -> tuple[int, int, int]:
+    doc = dataclasses.replace(_loaded(data, path), facts=dataclasses.replace(_loaded(data, path).facts, locator=""))
+    shape = json_shape._shape(doc, content.scan_of(doc, RuleContext(PurePosixPath(path), Options())))
+    return shape.deepest, len(shape.numbers), len(shape.oversized)
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_fast_paths_agree_with_their_references_on_the_corpus() -> None:
+    """Duplicate keys (compact shortcut), the quick shape pass, X070's first byte and N006's ASCII
+    test, each against the path it short-cuts, on every file of the corpus (and every JSON one
+    written compactly too)."""
+    root = require_corpus()
+    files_seen = json_seen = 0
+    for f in sorted(root.rglob("*")):
+        if not f.is_file() or f.is_symlink() or f.stat().st_size > 4 << 20:
+            continue
+        data, path = f.read_bytes(), f.name
+        files_seen += 1
+        doc = Document("unknown", data)
+        ctx = RuleContext(PurePosixPath(path), Options())
+        assert files._disguise(doc, ctx) == _reference_disguise(data, f.suffix.lower()), f
+        if f.suffix.lower() not in (".json", ".vital", ".helm"):
+            continue
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            continue
+        json_seen += 1
+        for text in (data, orjson.dumps(value) if isinstance(value, (dict, list)) else data):
+            parsed = parse_json(text)
+            found = [v.data["key"] for v in parsed.problems if v.code == "P002" and v.data]
+            assert found == _reference_duplicate_keys(text.removeprefix(b"\xef\xbb\xbf")), f
+            depth = json_shape.quick_depth(text, 64)
+            if depth is not None and isinstance(value, (dict, list)):
+                assert _walk_shape(text, path) == (depth, 0, 0), f
+        loaded = _loaded(data, path)
+        reference = naming._plain
+        naming._plain = lambda name: False  # type: ignore[assignment]
+        try:
+            exact = list(naming.check_name_controls(loaded, ctx))
+        finally:
+            naming._plain = reference
+        assert list(naming.check_name_controls(loaded, ctx)) == exact, f
+    assert files_seen > 1000 and json_seen > 100
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_default_pack_findings_on_the_corpus_do_not_need_the_sound_hash() -> None:
+    root = require_corpus()
+    summaries = []
+    for f in sorted(root.rglob("*")):
+        if f.is_file() and not f.is_symlink() and f.stat().st_size < 4 << 20:
+            loaded = load_document(f.read_bytes(), PurePosixPath(f.relative_to(root).as_posix()), Options().limits)
+            if loaded is not None:
+                summaries.extend(summarize(loaded[0], f.relative_to(root).as_posix()))
+    assert len(summaries) > 1000 and any(s.sound_hash for s in summaries)
+    blank = [dataclasses.replace(s, sound_hash="") for s in summaries]
+    for rule in RuleSet(Options()).pack_rules():
+        assert not rule.reads_sound
+        assert _pack(rule.code, summaries) == _pack(rule.code, blank)
