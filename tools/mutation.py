@@ -47,7 +47,6 @@ TESTS: dict[str, tuple[str, ...]] = {
     "presetctl.state.journal": _STATE,
     "presetctl.state.lock": _STATE,
     "presetctl.state.paths": _STATE,
-    "presetctl.state.history": ("tests/test_history.py", *_STATE),
     "presetctl.engine.fix.run": _FIX,
     "presetctl.engine.fix.undo": _FIX,
     "presetctl.engine.fix.writers": _WRITERS,
