@@ -418,3 +418,17 @@ def test_temporaries_are_cleaned_in_every_folder_even_after_a_missing_one(tmp_pa
     (tmp_path / "x" / "keep.json").write_bytes(b"")
     fix_undo._clean_temporaries({tmp_path / "missing", tmp_path / "x", tmp_path / "x" / "keep.json"})
     assert os.listdir(tmp_path / "x") == ["keep.json"]
+
+
+def test_a_forced_undo_dry_run_backs_nothing_up(tmp_path: Path, pack: Path) -> None:
+    """--force keeps what it overwrites, but a dry run overwrites nothing and so keeps nothing."""
+    result = _fix(tmp_path)
+    assert result.run_id is not None
+    (pack / "A.json").write_bytes(b"edited by hand")
+    (pack / "C_.json").unlink()  # the renamed file is gone: nothing there to keep
+    backups = tmp_path / "state" / "backups"
+    before = sorted(p.relative_to(backups) for p in backups.rglob("*"))
+    preview = undo(result.run_id, state=_state(tmp_path), force=True, fsync=False, dry_run=True)
+    assert sorted(preview.restored) == [str(pack / "A.json"), str(pack / "C?.json")] and preview.refused == ()
+    assert sorted(p.relative_to(backups) for p in backups.rglob("*")) == before
+    assert (pack / "A.json").read_bytes() == b"edited by hand"
