@@ -234,3 +234,37 @@ def test_archive_rules_run_through_the_engine_for_a_bank_without_any_stop(tmp_pa
         ("Overlap.vitalbank", "X032", "zip members overlap each other (a non-recursive zip bomb)"),
         ("Overlap.vitalbank", "X035", "compressed data is damaged (corrupt: File name in directory 'b.vital' and header "
                                       "b'a.vital' differ.); the rest was not scanned")]
+
+
+# -- what counts as a path, at its edges ----------------------------------------------------------------
+ROOTED = "/etc/" + "a" * 4091  # 4096 characters: the longest value still taken for a path
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ({"comments": "../x.wav"}, [("X001", "path '../x.wav' climbs out of its folder with '..'", "/comments", None)]),
+    ({"comments": "..\\x.wav"}, [("X001", "path '..\\x.wav' climbs out of its folder with '..'", "/comments", None)]),
+    ({"comments": "/etc/passwd\nroot"}, []),  # more than one line: text, not a path
+    ({"comments": ROOTED}, [("X002", f"absolute path '{ROOTED[:77]}'... points outside the pack", "/comments", None)]),
+    ({"comments": ROOTED + "a"}, []),  # one character longer: not taken for a path
+    ({"sample": {"path": "/not-a-root"}},  # in a file field any absolute path counts
+     [("X002", "absolute path '/not-a-root' points outside the pack", "/sample/path", None)]),
+    ({"sample": {"path": "//host"}}, []),  # neither a POSIX absolute path nor a whole UNC path
+    ({"a": {"path": "\\\\host\\share\\x.wav"}, "b": {"path": "/etc/x.wav"}},  # after a UNC path, the next one
+     [("X002", "absolute path '/etc/x.wav' points outside the pack", "/b/path", None),
+      ("X003", "network path '\\\\host\\share\\x.wav': loading it contacts another machine (and may send the "
+               "user's Windows credentials)", "/a/path", None)]),
+])
+def test_what_is_taken_for_a_path(raw: Any, expected: list[Found]) -> None:
+    assert scan(jdoc(raw)) == expected
+
+
+def test_path_rules_run_through_the_engine_behind_their_pre_filters(tmp_path: Path) -> None:
+    from presetctl.engine.runner import run
+    from presetctl.engine.security.scope import scan_options
+
+    for name, raw in {"Up.json": {"sample": {"path": "../x.wav"}}, "Web.json": {"sample": {"path": "https://e.x/t.wav"}},
+                      "Uri.json": {"comments": "see file:///etc/passwd"}}.items():
+        (tmp_path / name).write_text(json.dumps(raw))
+    result = run(["."], scan_options(Options()), command="scan-security", cwd=str(tmp_path))
+    assert sorted((f.path, f.code) for f in result.findings if f.code in {"X001", "X002", "X003", "X004"}) == [
+        ("Up.json", "X001"), ("Uri.json", "X004"), ("Web.json", "X004")]
