@@ -12,7 +12,9 @@ import errno
 import hashlib
 import json
 import os
+import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -432,3 +434,116 @@ def test_a_forced_undo_dry_run_backs_nothing_up(tmp_path: Path, pack: Path) -> N
     assert sorted(preview.restored) == [str(pack / "A.json"), str(pack / "C?.json")] and preview.refused == ()
     assert sorted(p.relative_to(backups) for p in backups.rglob("*")) == before
     assert (pack / "A.json").read_bytes() == b"edited by hand"
+
+
+# -- durability and the run named (found by mutation testing, docs/testing.md) ------------------------------
+@pytest.fixture
+def fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every fsync as "file FOLDER" or "folder FOLDER" (relative to tmp_path), in order."""
+    seen: list[str] = []
+    real = os.fsync
+
+    def spy(fd: int) -> None:
+        where = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
+        seen.append(f"folder {where.relative_to(tmp_path)}" if is_dir else f"file {where.parent.relative_to(tmp_path)}")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    return seen
+
+
+def test_fix_and_undo_sync_each_step_in_the_documented_order(tmp_path: Path, pack: Path, fsyncs: list[str]) -> None:
+    result = fix(["pack"], OPTIONS, OPTIONS, FixSettings(fsync=True, state_dir=_state(tmp_path)), cwd=str(tmp_path))
+    assert fsyncs == [
+        "file state/backups/packs", "folder state/backups/packs",  # 1. the originals, one pack for the batch
+        "file state/fix-runs", "folder state/fix-runs",  # the journal's header, and its name
+        "file state/fix-runs",  # 2. the begin records of the batch, together
+        "file pack", "folder pack",  # 3. A.json replaced atomically
+        "folder pack",  # 4. C?.json renamed
+        "file state/fix-runs"]  # the end record (done records ride on it)
+    fsyncs.clear()
+    assert result.run_id is not None
+    (pack / "A.json").write_bytes(b"edited by hand")
+    undo(result.run_id, state=_state(tmp_path), force=True)  # durable by default
+    assert fsyncs == [
+        "file pack", "folder pack",  # C?.json back (undone records are not synced one by one)
+        f"file state/backups/{sha(b'edited by hand')[:2]}", f"folder state/backups/{sha(b'edited by hand')[:2]}",
+        "file pack", "folder pack",  # A.json back, after what --force overwrites was kept
+        "file state/fix-runs"]  # the undo record
+
+
+def test_without_fsync_nothing_is_synced(tmp_path: Path, pack: Path, fsyncs: list[str]) -> None:
+    result = _fix(tmp_path)
+    assert result.run_id is not None
+    (pack / "A.json").write_bytes(b"edited by hand")
+    assert undo(result.run_id, state=_state(tmp_path), force=True, fsync=False).ok
+    assert fsyncs == []
+
+
+def _hand_journal(state: Path, run_id: str, *records: dict[str, Any]) -> None:
+    (state / "fix-runs").mkdir(parents=True, exist_ok=True)
+    (state / "fix-runs" / f"{run_id}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_undo_of_a_half_done_rename_of_a_changed_file(tmp_path: Path) -> None:
+    """Fixed and renamed, and the crash came between link and unlink: both names hold the fixed bytes."""
+    state, src, dst = tmp_path / "state", tmp_path / "Old.json", tmp_path / "New.json"
+    BackupStore(state / "backups", fsync=False).put(b"original")
+    src.write_bytes(b"fixed")
+    os.link(src, dst)
+    _hand_journal(state, "r1", {"t": "run", "id": "r1"}, {"t": "begin", "path": str(src), "to": str(dst),
+                  "before": sha(b"original"), "after": sha(b"fixed"), "mode": 0o644, "fixes": ["N002"]})
+    assert undo("r1", state=str(state), fsync=False).restored == (str(src),)
+    assert src.read_bytes() == b"original" and not dst.exists()
+
+
+def test_a_forced_undo_keeps_the_file_that_took_the_old_name(tmp_path: Path, pack: Path) -> None:
+    result = _fix(tmp_path)
+    assert result.run_id is not None
+    (pack / "C?.json").write_bytes(b"a new file under the old name")
+    assert undo(result.run_id, state=_state(tmp_path), force=True, fsync=False).ok
+    store = BackupStore(tmp_path / "state" / "backups")
+    assert store.get(sha(b"a new file under the old name")) == b"a new file under the old name"
+    assert (pack / "C?.json").read_bytes() == BODY % b"C?" and not (pack / "C_.json").exists()
+
+
+def test_undo_restores_the_run_it_is_given_not_the_latest(tmp_path: Path, pack: Path) -> None:
+    first = _fix(tmp_path)
+    (pack / "B.json").write_bytes(BOM + BODY % b"B")
+    second = _fix(tmp_path)
+    assert first.run_id is not None and second.run_id is not None
+    done = undo(first.run_id, state=_state(tmp_path), fsync=False)
+    assert done.run_id == first.run_id and sorted(done.restored) == [str(pack / "A.json"), str(pack / "C?.json")]
+    assert (pack / "B.json").read_bytes() == BODY % b"B"  # the second run's fix stays
+    last = _records(tmp_path, first.run_id)[-1]
+    assert sorted(last) == ["at", "restored", "t"] and re.fullmatch(r"\d{4}-\d\d-\d\dT.*\+00:00", last["at"])
+    again = undo(first.run_id, state=_state(tmp_path), fsync=False, dry_run=True)
+    assert again == fix_undo.UndoResult(first.run_id, dry_run=True, already_undone=True)
+    undo(second.run_id, state=_state(tmp_path), fsync=False)
+    assert undo(None, state=_state(tmp_path), fsync=False, dry_run=True) == fix_undo.UndoResult(None, dry_run=True)
+
+
+def test_resume_finds_the_interrupted_run_it_is_given(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    _hand_journal(state, "20250101T000000-aaaaaa", {"t": "run", "id": "20250101T000000-aaaaaa"},
+                  {"t": "begin", "path": "a"})
+    _hand_journal(state, "20250102T000000-bbbbbb", {"t": "run", "id": "20250102T000000-bbbbbb"}, {"t": "end"})
+    assert resumable(str(state), "20250101").run_id == "20250101T000000-aaaaaa"
+
+
+def test_only_done_and_fail_close_a_file_in_flight(tmp_path: Path) -> None:
+    begins = [{"t": "begin", "path": p} for p in ("a", "b", "c")]
+    records = (*begins, {"t": "undone", "path": "a"}, {"t": "fail", "path": "b"}, {"t": "done", "path": "c"})
+    assert in_flight(RunInfo("r", "", "interrupted", 3, records=records)) == [begins[0]]
+
+
+def test_temporaries_are_cleaned_in_a_folder_after_a_missing_one(tmp_path: Path) -> None:
+    class MissingFirst(set[Path]):  # a set in a known order: the missing folder is met first
+        def __iter__(self) -> Iterator[Path]:
+            return iter(sorted(super().__iter__(), key=lambda p: p.exists()))
+
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / f"{TMP_PREFIX}1").write_bytes(b"")
+    fix_undo._clean_temporaries(MissingFirst({tmp_path / "missing", tmp_path / "x"}))
+    assert os.listdir(tmp_path / "x") == []
