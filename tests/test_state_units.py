@@ -152,6 +152,13 @@ def test_fsync_dir_tolerates_folders_it_cannot_open_or_sync(tmp_path: Path, monk
     assert _fds() == before  # the folder's descriptor is closed on failure too
 
 
+
+def test_fsync_dir_opens_only_folders(tmp_path: Path, fsyncs: list[str]) -> None:
+    """O_DIRECTORY: a file (or a FIFO, which would block the open) where a folder was is left alone."""
+    (tmp_path / "not-a-folder").write_bytes(b"x")
+    fsync_dir(tmp_path / "not-a-folder")
+    assert fsyncs == []
+
 # -- the backup store -----------------------------------------------------------------------------------
 def test_put_stores_by_sha256_owner_only(tmp_path: Path, fsyncs: list[str]) -> None:
     root = tmp_path / "state" / "backups"  # parents missing: created
