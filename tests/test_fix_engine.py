@@ -172,6 +172,7 @@ def test_the_writer_refuses_a_file_that_changed(tmp_path: Path, pack: Path, monk
     result = _plan_then(tmp_path, monkeypatch, lambda: change(pack / "A.json"))
     a = next(f for f in result.files if f.path == "pack/A.json")
     assert (a.status, a.error) == (FileFixStatus.FAILED, error)
+    assert (a.format, [x.code for x in a.applied], a.passes) == ("presetctl", ["F009"], 1)  # what the plan was
     assert next(f for f in result.files if f.path == "pack/C?.json").status is FileFixStatus.FIXED
 
 
@@ -547,3 +548,29 @@ def test_temporaries_are_cleaned_in_a_folder_after_a_missing_one(tmp_path: Path)
     (tmp_path / "x" / f"{TMP_PREFIX}1").write_bytes(b"")
     fix_undo._clean_temporaries(MissingFirst({tmp_path / "missing", tmp_path / "x"}))
     assert os.listdir(tmp_path / "x") == []
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_failed_rename_puts_the_fixed_original_back_as_durably_as_it_wrote(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsyncs: list[str], durable: bool) -> None:
+    (tmp_path / "pack").mkdir()
+    both = tmp_path / "pack" / "D?.json"  # F009 changes its bytes, N002 its name
+    both.write_bytes(BOM + BODY % b"D?")
+    both.chmod(0o640)
+
+    def refuse(*args: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(os, "link", refuse)
+    monkeypatch.setattr(os, "rename", refuse)
+    result = fix(["pack"], OPTIONS, OPTIONS, FixSettings(fsync=durable, state_dir=_state(tmp_path)),
+                 cwd=str(tmp_path))
+    (d,) = result.files
+    assert (d.status, d.error) == (FileFixStatus.FAILED, "write failed (Permission denied); file left as it was")
+    assert both.read_bytes() == BOM + BODY % b"D?" and stat.S_IMODE(both.stat().st_mode) == 0o640
+    assert fsyncs == ([
+        "file state/backups/packs", "folder state/backups/packs", "file state/fix-runs", "folder state/fix-runs",
+        "file state/fix-runs",
+        "file pack", "folder pack",  # the fixed bytes
+        "file pack", "folder pack",  # the original back
+        "file state/fix-runs", "file state/fix-runs"] if durable else [])  # the fail record, the end record
