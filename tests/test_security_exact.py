@@ -249,6 +249,8 @@ ROOTED = "/etc/" + "a" * 4091  # 4096 characters: the longest value still taken 
     ({"sample": {"path": "/not-a-root"}},  # in a file field any absolute path counts
      [("X002", "absolute path '/not-a-root' points outside the pack", "/sample/path", None)]),
     ({"sample": {"path": "//host"}}, []),  # neither a POSIX absolute path nor a whole UNC path
+    ({"sample": {"path": "s3://bucket/k.wav"}},  # a two-letter scheme is a URI, not a drive
+     [("X004", "s3: URI 's3://bucket/k.wav' in a file field points outside the pack", "/sample/path", None)]),
     ({"a": {"path": "\\\\host\\share\\x.wav"}, "b": {"path": "/etc/x.wav"}},  # after a UNC path, the next one
      [("X002", "absolute path '/etc/x.wav' points outside the pack", "/b/path", None),
       ("X003", "network path '\\\\host\\share\\x.wav': loading it contacts another machine (and may send the "

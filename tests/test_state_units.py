@@ -538,3 +538,14 @@ def test_records_after_a_torn_line_are_read(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     path.write_bytes(b'{"t":"run","id":"r"}\n{"t":"begin","pa\n{"t":"begin","path":"a"}\n{"t":"done","path":"a"}\n')
     assert jn.read_records(path) == [{"t": "run", "id": "r"}, {"t": "begin", "path": "a"}, {"t": "done", "path": "a"}]
+
+
+def test_a_cache_tag_refused_for_no_named_reason_leaves_the_cache_unusable(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: Path, *args: object, **kwargs: object) -> int:
+        raise OSError(errno.EFBIG, "File too large")
+
+    monkeypatch.setattr(Path, "write_text", refuse)
+    with pytest.raises(StateError) as refused:
+        sp.Locations(tmp_path / "s", tmp_path / "l", tmp_path / "c").cache_dir()
+    assert refused.value.code is ErrorCode.STATE_DIR_UNUSABLE
