@@ -5,6 +5,7 @@ member's name, data decoded from base64). Documents are built by hand, as in tes
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import json
@@ -303,3 +304,42 @@ def test_path_rules_run_through_the_engine_behind_their_pre_filters(tmp_path: Pa
     result = run(["."], scan_options(Options()), command="scan-security", cwd=str(tmp_path))
     assert sorted((f.path, f.code) for f in result.findings if f.code in {"X001", "X002", "X003", "X004"}) == [
         ("Up.json", "X001"), ("Uri.json", "X004"), ("Web.json", "X004")]
+
+
+def test_archive_findings_inside_another_archive_name_the_inner_one() -> None:
+    assert archive_scan(zipped(("inner.zip", b"PK\x03\x04" + bytes(40)),
+                               ("inner.gz", gzip.compress(_noise(3000), mtime=0)[:-100]))) == [
+        (STOP, "scan stopped at entry inner.zip: content could not be decoded (not a readable zip: File is not a zip "
+               "file); the rest was not scanned", "entry inner.zip"),
+        (STOP, "scan stopped at entry inner.gz: content could not be decoded (truncated); the rest was not scanned",
+         "entry inner.gz"),
+        ("X034", "zip archive inside another archive", "entry inner.zip"),
+        ("X034", "gzip archive inside another archive", "entry inner.gz"),
+        ("X035", "zip data cannot be read: not a readable zip: File is not a zip file", "entry inner.zip"),
+        ("X035", "gzip data cannot be read: truncated", "entry inner.gz"),
+        ("X035", "compressed data is damaged (truncated); the rest was not scanned", "entry inner.gz")]
+
+
+def _json_archive_scan(raw: dict[str, str]) -> list[tuple[str, str, str]]:
+    doc = jdoc(raw)
+    ctx = RuleContext(PurePosixPath("pack/P.json"), OPTIONS)
+    return [(v.code or r.code, v.message, v.location.render())
+            for r in SECURITY if r.code in ARCHIVE_RULES for v in r.check(doc, ctx)]  # type: ignore[misc]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def test_archives_embedded_in_two_fields_are_judged_apart() -> None:
+    """Nesting depth and a gzip trailer's claim belong to the field the archive is in, not to a namesake
+    or a lying stream in another field."""
+    one_level = zipped(("x.zip", zipped(("p.vital", b"{}"))))
+    two_levels = zipped(("x.zip", zipped(("y.zip", zipped(("q.vital", b"[]"))))))
+    assert _json_archive_scan({"a": _b64(one_level), "b": _b64(two_levels)}) == [
+        ("X034", "zip archive inside another archive", "entry x.zip /a"),
+        ("X034", "zip archive inside another archive, 3 levels in all", "entry x.zip /b")]
+    lying, honest = gzip_lying_bytes(2, 1234), gzip_lying_bytes(2, 2 * MIB)
+    assert [f for f in _json_archive_scan({"a": _b64(lying), "b": _b64(honest)}) if f[0] == "X032"] == [
+        ("X032", "compressed data inflates more than 100:1; inflation stopped; its trailer claims 1234 bytes", "/a"),
+        ("X032", "compressed data inflates more than 100:1; inflation stopped", "/b")]
