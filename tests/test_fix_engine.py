@@ -162,6 +162,7 @@ def _plan_then(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: Any) -> 
 
 @pytest.mark.parametrize(("change", "error"), [
     (lambda p: p.chmod(0o444), "file is read-only; not changed"),
+    (lambda p: p.chmod(0o445), "file is read-only; not changed"),  # executable by others is not writable
     (lambda p: p.write_bytes(BOM + BODY % b"a"), "file changed while it was being fixed; not changed"),  # same size
     (lambda p: p.write_bytes(BOM + BODY % b"AA"), "file changed while it was being fixed; not changed"),
     (lambda p: (p.unlink(), os.mkfifo(p)), "no longer a regular file; not changed"),
@@ -173,6 +174,7 @@ def test_the_writer_refuses_a_file_that_changed(tmp_path: Path, pack: Path, monk
     a = next(f for f in result.files if f.path == "pack/A.json")
     assert (a.status, a.error) == (FileFixStatus.FAILED, error)
     assert (a.format, [x.code for x in a.applied], a.passes) == ("presetctl", ["F009"], 1)  # what the plan was
+    assert (a.rolled_back, a.unsafe_left) == ((), 0) and a.seconds >= a.check_seconds > 0  # and how long it took
     assert next(f for f in result.files if f.path == "pack/C?.json").status is FileFixStatus.FIXED
 
 
@@ -285,6 +287,12 @@ def test_batches_share_a_backup_pack(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(fix_run, "BATCH_BYTES", 2 * len(BOM + BODY % b"0"))
     _fix(tmp_path)
     assert packs == [2, 2, 1]
+    packs.clear()
+    for i in range(6):
+        (tmp_path / "pack" / f"{i}.json").write_bytes(BOM + BODY % str(i).encode())
+    monkeypatch.setattr(fix_run, "BATCH_BYTES", 2 * len(BOM + BODY % b"0") + 1)  # one byte more: three files
+    _fix(tmp_path)
+    assert packs == [3, 3]  # each batch counts its bytes from zero
 
 
 # -- undo -----------------------------------------------------------------------------------------------
@@ -574,3 +582,62 @@ def test_a_failed_rename_puts_the_fixed_original_back_as_durably_as_it_wrote(
         "file pack", "folder pack",  # the fixed bytes
         "file pack", "folder pack",  # the original back
         "file state/fix-runs", "file state/fix-runs"] if durable else [])  # the fail record, the end record
+
+
+def test_a_file_that_cannot_be_read_again_before_its_write_is_not_changed(tmp_path: Path, pack: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreadable(*args: object) -> bytes:
+        raise OSError(errno.EIO, "Input/output error")
+
+    result = _plan_then(tmp_path, monkeypatch, lambda: monkeypatch.setattr(fix_run, "read_bounded", unreadable))
+    assert {f.path: (f.status, f.error) for f in result.files if f.status is not FileFixStatus.UNCHANGED} == {
+        "pack/A.json": (FileFixStatus.FAILED, "file changed while it was being fixed; not changed"),
+        "pack/C?.json": (FileFixStatus.FAILED, "file changed while it was being fixed; not changed")}
+    assert (pack / "A.json").read_bytes() == BOM + BODY % b"A"
+
+
+def test_two_files_wanting_the_same_new_name_in_one_batch(tmp_path: Path) -> None:
+    (tmp_path / "pack").mkdir()
+    (tmp_path / "pack" / "C?.json").write_bytes(BODY % b"C?")
+    (tmp_path / "pack" / "C*.json").write_bytes(BODY % b"C*")
+    result = _fix(tmp_path)
+    assert sorted((f.path, f.status, f.new_path) for f in result.files) == [
+        ("pack/C*.json", FileFixStatus.FIXED, "pack/C_.json"), ("pack/C?.json", FileFixStatus.FIXED, "pack/C_ (2).json")]
+
+
+def test_progress_every_fifty_files_and_at_the_end(tmp_path: Path) -> None:
+    (tmp_path / "pack").mkdir()
+    for i in range(100):
+        (tmp_path / "pack" / f"{i:03}.json").write_bytes(BODY % b"Clean")
+    (tmp_path / "pack" / "000.json").write_bytes(BOM + BODY % b"Clean")  # one to write, so the writer runs
+    calls: list[tuple[int, int]] = []
+    fix(["pack"], OPTIONS, OPTIONS, FixSettings(fsync=False, state_dir=_state(tmp_path)), cwd=str(tmp_path),
+        progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(50, 100), (100, 100)]
+
+
+def test_a_run_records_when_it_started_and_ended_in_utc(tmp_path: Path, pack: Path) -> None:
+    result = _fix(tmp_path)
+    assert result.run_id is not None
+    utc = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"
+    assert re.fullmatch(utc, result.started_at)
+    end = _records(tmp_path, result.run_id)[-1]
+    assert sorted(end) == ["at", "files", "t"] and re.fullmatch(utc, end["at"])
+
+
+def test_a_file_skipped_while_planning_is_reported_in_a_write_run(tmp_path: Path, pack: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    (pack / "Bad.json").write_bytes(BODY % b"Bad")
+    real = fix_run.read_bounded
+
+    def failing(path: str, limit: int) -> bytes:
+        if path.endswith("Bad.json"):
+            raise OSError(errno.EIO, "Input/output error")
+        return real(path, limit)
+
+    monkeypatch.setattr(fix_run, "read_bounded", failing)
+    result = _fix(tmp_path)
+    assert [(f.path, f.status, f.error) for f in result.files] == [
+        ("pack/A.json", FileFixStatus.FIXED, ""),
+        ("pack/Bad.json", FileFixStatus.SKIPPED, "not read: [Errno 5] Input/output error"),
+        ("pack/C?.json", FileFixStatus.FIXED, ""), ("pack/Clean.json", FileFixStatus.UNCHANGED, "")]

@@ -178,8 +178,8 @@ class _Writer:
             if isinstance(p, _Pending) and i not in out:
                 with stops_deferred():  # an interrupt lands between files, never inside one's write
                     out[i] = self._write(p)
-        share = (time.perf_counter() - t0) / max(1, len(items))
-        return [replace(out[i], write_seconds=share) for i in range(len(items))]
+        share = (time.perf_counter() - t0) / max(1, len(items))  # pragma: no mutate (a timing, for the report)
+        return [replace(out[i], write_seconds=share) for i in range(len(items))]  # pragma: no mutate (the same)
 
     def _write(self, p: _Pending) -> FileFix:
         written = False
