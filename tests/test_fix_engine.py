@@ -641,3 +641,61 @@ def test_a_file_skipped_while_planning_is_reported_in_a_write_run(tmp_path: Path
         ("pack/A.json", FileFixStatus.FIXED, ""),
         ("pack/Bad.json", FileFixStatus.SKIPPED, "not read: [Errno 5] Input/output error"),
         ("pack/C?.json", FileFixStatus.FIXED, ""), ("pack/Clean.json", FileFixStatus.UNCHANGED, "")]
+
+
+V_BODY = (b'{"format_version": "1.0", "metadata": {"name": "V"}, "parameters": '
+          b'[{"name": "cutoff", "type": "float", "value": 1.40, "min": 0, "max": 1.0}]}')
+V_OPTIONS = Options(select=("F009", "V002"), jobs=1)
+
+
+def _fix_v(tmp_path: Path, **settings: Any):  # type: ignore[no-untyped-def]
+    return fix(["pack"], V_OPTIONS, V_OPTIONS, FixSettings(fsync=False, state_dir=_state(tmp_path), **settings),
+               cwd=str(tmp_path))
+
+
+def test_unsafe_fixes_only_when_asked_and_counted_when_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pack").mkdir()
+    v = tmp_path / "pack" / "V.json"
+    v.write_bytes(BOM + V_BODY)
+    (safe,) = _fix_v(tmp_path).files
+    assert (safe.status, safe.unsafe_left, v.read_bytes()) == (FileFixStatus.FIXED, 1, V_BODY)  # V002 (unsafe) left
+    v.write_bytes(BOM + V_BODY)
+    (unsafe,) = _fix_v(tmp_path, unsafe=True).files
+    assert (unsafe.status, unsafe.unsafe_left) == (FileFixStatus.FIXED, 0)
+    assert v.read_bytes() == V_BODY.replace(b'"value": 1.40', b'"value": 1.0')  # clamped to the bound as written
+    v.write_bytes(BOM + V_BODY)
+    real = fix_run._Writer.write_batch
+
+    def read_only_first(self: Any, items: Any) -> Any:
+        v.chmod(0o444)
+        return real(self, items)
+
+    monkeypatch.setattr(fix_run._Writer, "write_batch", read_only_first)
+    (refused,) = _fix_v(tmp_path).files
+    assert (refused.status, refused.error, refused.unsafe_left) == (
+        FileFixStatus.FAILED, "file is read-only; not changed", 1)  # the plan's count, kept
+
+
+@pytest.mark.parametrize("mode", ["dry-run", "diff"])
+def test_previews_report_progress_and_start_in_utc(tmp_path: Path, mode: str) -> None:
+    (tmp_path / "pack").mkdir()
+    for i in range(100):
+        (tmp_path / "pack" / f"{i:03}.json").write_bytes(BODY % b"Clean")
+    calls: list[tuple[int, int]] = []
+    result = fix(["pack"], OPTIONS, OPTIONS, FixSettings(mode=mode, fsync=False, state_dir=_state(tmp_path)),
+                 cwd=str(tmp_path), progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(50, 100), (100, 100)]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", result.started_at)
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_resumed_run_writes_its_journal_as_durably_as_asked(tmp_path: Path, pack: Path, fsyncs: list[str],
+                                                              durable: bool) -> None:
+    first = _fix(tmp_path)
+    assert first.run_id is not None
+    journal = tmp_path / "state" / "fix-runs" / f"{first.run_id}.jsonl"
+    journal.write_bytes(b"".join(line + b"\n" for line in journal.read_bytes().splitlines()[:-1]))  # no "end"
+    fsyncs.clear()
+    fix(["pack"], OPTIONS, OPTIONS, FixSettings(fsync=durable, state_dir=_state(tmp_path)), cwd=str(tmp_path),
+        resume=resumable(_state(tmp_path)))
+    assert fsyncs == (["file state/fix-runs"] if durable else [])  # the end record, and nothing else to write
