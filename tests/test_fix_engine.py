@@ -699,3 +699,13 @@ def test_a_resumed_run_writes_its_journal_as_durably_as_asked(tmp_path: Path, pa
     fix(["pack"], OPTIONS, OPTIONS, FixSettings(fsync=durable, state_dir=_state(tmp_path)), cwd=str(tmp_path),
         resume=resumable(_state(tmp_path)))
     assert fsyncs == (["file state/fix-runs"] if durable else [])  # the end record, and nothing else to write
+
+
+@pytest.mark.parametrize("mode", ["write", "dry-run"])
+def test_progress_of_a_single_file_is_reported_once_when_it_is_done(tmp_path: Path, mode: str) -> None:
+    (tmp_path / "pack").mkdir()
+    (tmp_path / "pack" / "A.json").write_bytes(BOM + BODY % b"A")
+    calls: list[tuple[int, int]] = []
+    fix(["pack"], OPTIONS, OPTIONS, FixSettings(mode=mode, fsync=False, state_dir=_state(tmp_path)),
+        cwd=str(tmp_path), progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 1)]  # counted from one: "1 of 1", never "0 of 1" or nothing
