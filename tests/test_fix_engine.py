@@ -15,6 +15,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -709,3 +710,66 @@ def test_progress_of_a_single_file_is_reported_once_when_it_is_done(tmp_path: Pa
     fix(["pack"], OPTIONS, OPTIONS, FixSettings(mode=mode, fsync=False, state_dir=_state(tmp_path)),
         cwd=str(tmp_path), progress=lambda done, total: calls.append((done, total)))
     assert calls == [(1, 1)]  # counted from one: "1 of 1", never "0 of 1" or nothing
+
+
+def test_a_refused_file_still_reports_the_fixes_its_plan_rolled_back(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pack").mkdir()
+    bass = tmp_path / "pack" / "Bass.json"
+    bass.write_bytes(b'{"format_version": "1.0", "metadata": {"name": "Bass", "category": "basses", '
+                     b'"tags": ["Dark", "dark "]}, "parameters": []}')
+    opts = Options(category_aliases={"basses": "Bassy"}, profiles=("marketplace",), jobs=1)  # M004's fix fails
+    real = fix_run._Writer.write_batch
+
+    def read_only_first(self: Any, items: Any) -> Any:
+        bass.chmod(0o444)
+        return real(self, items)
+
+    monkeypatch.setattr(fix_run._Writer, "write_batch", read_only_first)
+    (refused,) = fix(["pack"], opts, opts, FixSettings(fsync=False, state_dir=_state(tmp_path)),
+                     cwd=str(tmp_path)).files
+    assert (refused.status, refused.error) == (FileFixStatus.FAILED, "file is read-only; not changed")
+    assert [r.code for r in refused.rolled_back] == ["M004"]
+
+
+@pytest.mark.parametrize("mode", ["write", "dry-run"])
+def test_a_plan_too_big_to_hold_for_the_pack_check_is_planned_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    mode: str) -> None:
+    (tmp_path / "pack").mkdir()
+    bass = tmp_path / "pack" / "Bass.json"
+    body = b'{"format_version": "1.0", "metadata": {"name": "Bass", "category": "basses"}, "parameters": []}'
+    bass.write_bytes(body)
+    monkeypatch.setattr(fix_run, "HOLD_BYTES", 0)  # its category changes: it waits for the pack check, bytes dropped
+    market = Options(profiles=("marketplace",), jobs=1)
+    (result,) = fix(["pack"], market, market, FixSettings(mode=mode, fsync=False, state_dir=_state(tmp_path)),
+                    cwd=str(tmp_path)).files
+    assert [a.code for a in result.applied] == ["M004"]
+    if mode == "write":
+        assert result.status is FileFixStatus.FIXED and bass.read_bytes() == body.replace(b'"basses"', b'"Bass"')
+    else:
+        assert result.status is FileFixStatus.WOULD_FIX and bass.read_bytes() == body
+
+
+def test_planning_workers_do_not_hold_the_state_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lock must die with the fix run: a worker that kept its descriptor would hold it after a crash."""
+    (tmp_path / "pack").mkdir()
+    for i in range(100):  # enough files for worker processes
+        (tmp_path / "pack" / f"{i:03}.json").write_bytes(BOM + BODY % str(i).encode())
+    lock = (tmp_path / "state" / "fix.lock").resolve()
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    real = fix_run._plan_chunk
+
+    def looking(state: Any, chunk: Any) -> Any:  # runs in the worker
+        fds = os.listdir("/proc/self/fd")
+        held = [fd for fd in fds if os.path.realpath(f"/proc/self/fd/{fd}") == str(lock)]
+        (marks / f"{os.getpid()}-{len(held)}").touch()
+        return real(state, chunk)
+
+    monkeypatch.setattr(fix_run, "_plan_chunk", looking)
+    result = fix(["pack"], replace(OPTIONS, jobs=2), OPTIONS, FixSettings(fsync=False, state_dir=_state(tmp_path)),
+                 cwd=str(tmp_path))
+    assert sum(f.status is FileFixStatus.FIXED for f in result.files) == 100
+    seen = [name.split("-") for name in os.listdir(marks)]
+    assert seen and {pid for pid, _ in seen} != {str(os.getpid())}  # workers did the planning
+    assert {held for _, held in seen} == {"0"}
