@@ -236,6 +236,31 @@ def test_silencing_a_stdout_without_a_descriptor_is_harmless(monkeypatch: pytest
     assert len(os.listdir("/proc/self/fd")) == before
 
 
+
+def test_say_survives_a_stderr_closed_by_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fh = open(tmp_path / "err", "w")  # closed: writing raises ValueError, not OSError
+    fh.close()
+    monkeypatch.setattr(sys, "stderr", fh)
+    say("presetctl: interrupted")  # nothing raised
+
+
+def test_silencing_a_closed_stdout_or_without_dev_null_is_harmless(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    closed = open(tmp_path / "closed", "w")  # closed: fileno() raises ValueError
+    closed.close()
+    monkeypatch.setattr(sys, "stdout", closed)
+    errors._silence_stdout()
+    with open(tmp_path / "out", "w") as fh:
+        monkeypatch.setattr(sys, "stdout", fh)
+
+        def no_more_descriptors(*args: object) -> int:
+            raise OSError(24, "Too many open files")
+
+        monkeypatch.setattr(os, "open", no_more_descriptors)
+        errors._silence_stdout()  # nothing raised, and stdout is left as it was
+        monkeypatch.undo()
+        assert os.path.samefile(f"/proc/self/fd/{fh.fileno()}", tmp_path / "out")
+
 # -- the stop signals --------------------------------------------------------------------------------
 @pytest.fixture
 def handlers() -> Iterator[None]:

@@ -12,7 +12,10 @@ import errno
 import hashlib
 import json
 import os
+import re
 import stat
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +163,7 @@ def _plan_then(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: Any) -> 
 
 @pytest.mark.parametrize(("change", "error"), [
     (lambda p: p.chmod(0o444), "file is read-only; not changed"),
+    (lambda p: p.chmod(0o445), "file is read-only; not changed"),  # executable by others is not writable
     (lambda p: p.write_bytes(BOM + BODY % b"a"), "file changed while it was being fixed; not changed"),  # same size
     (lambda p: p.write_bytes(BOM + BODY % b"AA"), "file changed while it was being fixed; not changed"),
     (lambda p: (p.unlink(), os.mkfifo(p)), "no longer a regular file; not changed"),
@@ -170,6 +174,8 @@ def test_the_writer_refuses_a_file_that_changed(tmp_path: Path, pack: Path, monk
     result = _plan_then(tmp_path, monkeypatch, lambda: change(pack / "A.json"))
     a = next(f for f in result.files if f.path == "pack/A.json")
     assert (a.status, a.error) == (FileFixStatus.FAILED, error)
+    assert (a.format, [x.code for x in a.applied], a.passes) == ("presetctl", ["F009"], 1)  # what the plan was
+    assert (a.rolled_back, a.unsafe_left) == ((), 0) and a.seconds >= a.check_seconds > 0  # and how long it took
     assert next(f for f in result.files if f.path == "pack/C?.json").status is FileFixStatus.FIXED
 
 
@@ -282,6 +288,12 @@ def test_batches_share_a_backup_pack(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(fix_run, "BATCH_BYTES", 2 * len(BOM + BODY % b"0"))
     _fix(tmp_path)
     assert packs == [2, 2, 1]
+    packs.clear()
+    for i in range(6):
+        (tmp_path / "pack" / f"{i}.json").write_bytes(BOM + BODY % str(i).encode())
+    monkeypatch.setattr(fix_run, "BATCH_BYTES", 2 * len(BOM + BODY % b"0") + 1)  # one byte more: three files
+    _fix(tmp_path)
+    assert packs == [3, 3]  # each batch counts its bytes from zero
 
 
 # -- undo -----------------------------------------------------------------------------------------------
@@ -418,3 +430,346 @@ def test_temporaries_are_cleaned_in_every_folder_even_after_a_missing_one(tmp_pa
     (tmp_path / "x" / "keep.json").write_bytes(b"")
     fix_undo._clean_temporaries({tmp_path / "missing", tmp_path / "x", tmp_path / "x" / "keep.json"})
     assert os.listdir(tmp_path / "x") == ["keep.json"]
+
+
+def test_a_forced_undo_dry_run_backs_nothing_up(tmp_path: Path, pack: Path) -> None:
+    """--force keeps what it overwrites, but a dry run overwrites nothing and so keeps nothing."""
+    result = _fix(tmp_path)
+    assert result.run_id is not None
+    (pack / "A.json").write_bytes(b"edited by hand")
+    (pack / "C_.json").unlink()  # the renamed file is gone: nothing there to keep
+    backups = tmp_path / "state" / "backups"
+    before = sorted(p.relative_to(backups) for p in backups.rglob("*"))
+    preview = undo(result.run_id, state=_state(tmp_path), force=True, fsync=False, dry_run=True)
+    assert sorted(preview.restored) == [str(pack / "A.json"), str(pack / "C?.json")] and preview.refused == ()
+    assert sorted(p.relative_to(backups) for p in backups.rglob("*")) == before
+    assert (pack / "A.json").read_bytes() == b"edited by hand"
+
+
+# -- durability and the run named (found by mutation testing, docs/testing.md) ------------------------------
+@pytest.fixture
+def fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every fsync as "file FOLDER" or "folder FOLDER" (relative to tmp_path), in order."""
+    seen: list[str] = []
+    real = os.fsync
+
+    def spy(fd: int) -> None:
+        where = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
+        seen.append(f"folder {where.relative_to(tmp_path)}" if is_dir else f"file {where.parent.relative_to(tmp_path)}")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    return seen
+
+
+def test_fix_and_undo_sync_each_step_in_the_documented_order(tmp_path: Path, pack: Path, fsyncs: list[str]) -> None:
+    result = fix(["pack"], OPTIONS, OPTIONS, FixSettings(fsync=True, state_dir=_state(tmp_path)), cwd=str(tmp_path))
+    assert fsyncs == [
+        "file state/backups/packs", "folder state/backups/packs",  # 1. the originals, one pack for the batch
+        "file state/fix-runs", "folder state/fix-runs",  # the journal's header, and its name
+        "file state/fix-runs",  # 2. the begin records of the batch, together
+        "file pack", "folder pack",  # 3. A.json replaced atomically
+        "folder pack",  # 4. C?.json renamed
+        "file state/fix-runs"]  # the end record (done records ride on it)
+    fsyncs.clear()
+    assert result.run_id is not None
+    (pack / "A.json").write_bytes(b"edited by hand")
+    undo(result.run_id, state=_state(tmp_path), force=True)  # durable by default
+    assert fsyncs == [
+        "file pack", "folder pack",  # C?.json back (undone records are not synced one by one)
+        f"file state/backups/{sha(b'edited by hand')[:2]}", f"folder state/backups/{sha(b'edited by hand')[:2]}",
+        "file pack", "folder pack",  # A.json back, after what --force overwrites was kept
+        "file state/fix-runs"]  # the undo record
+
+
+def test_without_fsync_nothing_is_synced(tmp_path: Path, pack: Path, fsyncs: list[str]) -> None:
+    result = _fix(tmp_path)
+    assert result.run_id is not None
+    (pack / "A.json").write_bytes(b"edited by hand")
+    assert undo(result.run_id, state=_state(tmp_path), force=True, fsync=False).ok
+    assert fsyncs == []
+
+
+def _hand_journal(state: Path, run_id: str, *records: dict[str, Any]) -> None:
+    (state / "fix-runs").mkdir(parents=True, exist_ok=True)
+    (state / "fix-runs" / f"{run_id}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_undo_of_a_half_done_rename_of_a_changed_file(tmp_path: Path) -> None:
+    """Fixed and renamed, and the crash came between link and unlink: both names hold the fixed bytes."""
+    state, src, dst = tmp_path / "state", tmp_path / "Old.json", tmp_path / "New.json"
+    BackupStore(state / "backups", fsync=False).put(b"original")
+    src.write_bytes(b"fixed")
+    os.link(src, dst)
+    _hand_journal(state, "r1", {"t": "run", "id": "r1"}, {"t": "begin", "path": str(src), "to": str(dst),
+                  "before": sha(b"original"), "after": sha(b"fixed"), "mode": 0o644, "fixes": ["N002"]})
+    assert undo("r1", state=str(state), fsync=False).restored == (str(src),)
+    assert src.read_bytes() == b"original" and not dst.exists()
+
+
+def test_a_forced_undo_keeps_the_file_that_took_the_old_name(tmp_path: Path, pack: Path) -> None:
+    result = _fix(tmp_path)
+    assert result.run_id is not None
+    (pack / "C?.json").write_bytes(b"a new file under the old name")
+    assert undo(result.run_id, state=_state(tmp_path), force=True, fsync=False).ok
+    store = BackupStore(tmp_path / "state" / "backups")
+    assert store.get(sha(b"a new file under the old name")) == b"a new file under the old name"
+    assert (pack / "C?.json").read_bytes() == BODY % b"C?" and not (pack / "C_.json").exists()
+
+
+def test_undo_restores_the_run_it_is_given_not_the_latest(tmp_path: Path, pack: Path) -> None:
+    first = _fix(tmp_path)
+    (pack / "B.json").write_bytes(BOM + BODY % b"B")
+    second = _fix(tmp_path)
+    assert first.run_id is not None and second.run_id is not None
+    done = undo(first.run_id, state=_state(tmp_path), fsync=False)
+    assert done.run_id == first.run_id and sorted(done.restored) == [str(pack / "A.json"), str(pack / "C?.json")]
+    assert (pack / "B.json").read_bytes() == BODY % b"B"  # the second run's fix stays
+    last = _records(tmp_path, first.run_id)[-1]
+    assert sorted(last) == ["at", "restored", "t"] and re.fullmatch(r"\d{4}-\d\d-\d\dT.*\+00:00", last["at"])
+    again = undo(first.run_id, state=_state(tmp_path), fsync=False, dry_run=True)
+    assert again == fix_undo.UndoResult(first.run_id, dry_run=True, already_undone=True)
+    undo(second.run_id, state=_state(tmp_path), fsync=False)
+    assert undo(None, state=_state(tmp_path), fsync=False, dry_run=True) == fix_undo.UndoResult(None, dry_run=True)
+
+
+def test_resume_finds_the_interrupted_run_it_is_given(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    _hand_journal(state, "20250101T000000-aaaaaa", {"t": "run", "id": "20250101T000000-aaaaaa"},
+                  {"t": "begin", "path": "a"})
+    _hand_journal(state, "20250102T000000-bbbbbb", {"t": "run", "id": "20250102T000000-bbbbbb"}, {"t": "end"})
+    assert resumable(str(state), "20250101").run_id == "20250101T000000-aaaaaa"
+
+
+def test_only_done_and_fail_close_a_file_in_flight(tmp_path: Path) -> None:
+    begins = [{"t": "begin", "path": p} for p in ("a", "b", "c")]
+    records = (*begins, {"t": "undone", "path": "a"}, {"t": "fail", "path": "b"}, {"t": "done", "path": "c"})
+    assert in_flight(RunInfo("r", "", "interrupted", 3, records=records)) == [begins[0]]
+
+
+def test_temporaries_are_cleaned_in_a_folder_after_a_missing_one(tmp_path: Path) -> None:
+    class MissingFirst(set[Path]):  # a set in a known order: the missing folder is met first
+        def __iter__(self) -> Iterator[Path]:
+            return iter(sorted(super().__iter__(), key=lambda p: p.exists()))
+
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / f"{TMP_PREFIX}1").write_bytes(b"")
+    fix_undo._clean_temporaries(MissingFirst({tmp_path / "missing", tmp_path / "x"}))
+    assert os.listdir(tmp_path / "x") == []
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_failed_rename_puts_the_fixed_original_back_as_durably_as_it_wrote(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsyncs: list[str], durable: bool) -> None:
+    (tmp_path / "pack").mkdir()
+    both = tmp_path / "pack" / "D?.json"  # F009 changes its bytes, N002 its name
+    both.write_bytes(BOM + BODY % b"D?")
+    both.chmod(0o640)
+
+    def refuse(*args: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(os, "link", refuse)
+    monkeypatch.setattr(os, "rename", refuse)
+    result = fix(["pack"], OPTIONS, OPTIONS, FixSettings(fsync=durable, state_dir=_state(tmp_path)),
+                 cwd=str(tmp_path))
+    (d,) = result.files
+    assert (d.status, d.error) == (FileFixStatus.FAILED, "write failed (Permission denied); file left as it was")
+    assert both.read_bytes() == BOM + BODY % b"D?" and stat.S_IMODE(both.stat().st_mode) == 0o640
+    assert fsyncs == ([
+        "file state/backups/packs", "folder state/backups/packs", "file state/fix-runs", "folder state/fix-runs",
+        "file state/fix-runs",
+        "file pack", "folder pack",  # the fixed bytes
+        "file pack", "folder pack",  # the original back
+        "file state/fix-runs", "file state/fix-runs"] if durable else [])  # the fail record, the end record
+
+
+def test_a_file_that_cannot_be_read_again_before_its_write_is_not_changed(tmp_path: Path, pack: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreadable(*args: object) -> bytes:
+        raise OSError(errno.EIO, "Input/output error")
+
+    result = _plan_then(tmp_path, monkeypatch, lambda: monkeypatch.setattr(fix_run, "read_bounded", unreadable))
+    assert {f.path: (f.status, f.error) for f in result.files if f.status is not FileFixStatus.UNCHANGED} == {
+        "pack/A.json": (FileFixStatus.FAILED, "file changed while it was being fixed; not changed"),
+        "pack/C?.json": (FileFixStatus.FAILED, "file changed while it was being fixed; not changed")}
+    assert (pack / "A.json").read_bytes() == BOM + BODY % b"A"
+
+
+def test_two_files_wanting_the_same_new_name_in_one_batch(tmp_path: Path) -> None:
+    (tmp_path / "pack").mkdir()
+    (tmp_path / "pack" / "C?.json").write_bytes(BODY % b"C?")
+    (tmp_path / "pack" / "C*.json").write_bytes(BODY % b"C*")
+    result = _fix(tmp_path)
+    assert sorted((f.path, f.status, f.new_path) for f in result.files) == [
+        ("pack/C*.json", FileFixStatus.FIXED, "pack/C_.json"), ("pack/C?.json", FileFixStatus.FIXED, "pack/C_ (2).json")]
+
+
+def test_progress_every_fifty_files_and_at_the_end(tmp_path: Path) -> None:
+    (tmp_path / "pack").mkdir()
+    for i in range(100):
+        (tmp_path / "pack" / f"{i:03}.json").write_bytes(BODY % b"Clean")
+    (tmp_path / "pack" / "000.json").write_bytes(BOM + BODY % b"Clean")  # one to write, so the writer runs
+    calls: list[tuple[int, int]] = []
+    fix(["pack"], OPTIONS, OPTIONS, FixSettings(fsync=False, state_dir=_state(tmp_path)), cwd=str(tmp_path),
+        progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(50, 100), (100, 100)]
+
+
+def test_a_run_records_when_it_started_and_ended_in_utc(tmp_path: Path, pack: Path) -> None:
+    result = _fix(tmp_path)
+    assert result.run_id is not None
+    utc = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"
+    assert re.fullmatch(utc, result.started_at)
+    end = _records(tmp_path, result.run_id)[-1]
+    assert sorted(end) == ["at", "files", "t"] and re.fullmatch(utc, end["at"])
+
+
+def test_a_file_skipped_while_planning_is_reported_in_a_write_run(tmp_path: Path, pack: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    (pack / "Bad.json").write_bytes(BODY % b"Bad")
+    real = fix_run.read_bounded
+
+    def failing(path: str, limit: int) -> bytes:
+        if path.endswith("Bad.json"):
+            raise OSError(errno.EIO, "Input/output error")
+        return real(path, limit)
+
+    monkeypatch.setattr(fix_run, "read_bounded", failing)
+    result = _fix(tmp_path)
+    assert [(f.path, f.status, f.error) for f in result.files] == [
+        ("pack/A.json", FileFixStatus.FIXED, ""),
+        ("pack/Bad.json", FileFixStatus.SKIPPED, "not read: [Errno 5] Input/output error"),
+        ("pack/C?.json", FileFixStatus.FIXED, ""), ("pack/Clean.json", FileFixStatus.UNCHANGED, "")]
+
+
+V_BODY = (b'{"format_version": "1.0", "metadata": {"name": "V"}, "parameters": '
+          b'[{"name": "cutoff", "type": "float", "value": 1.40, "min": 0, "max": 1.0}]}')
+V_OPTIONS = Options(select=("F009", "V002"), jobs=1)
+
+
+def _fix_v(tmp_path: Path, **settings: Any):  # type: ignore[no-untyped-def]
+    return fix(["pack"], V_OPTIONS, V_OPTIONS, FixSettings(fsync=False, state_dir=_state(tmp_path), **settings),
+               cwd=str(tmp_path))
+
+
+def test_unsafe_fixes_only_when_asked_and_counted_when_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pack").mkdir()
+    v = tmp_path / "pack" / "V.json"
+    v.write_bytes(BOM + V_BODY)
+    (safe,) = _fix_v(tmp_path).files
+    assert (safe.status, safe.unsafe_left, v.read_bytes()) == (FileFixStatus.FIXED, 1, V_BODY)  # V002 (unsafe) left
+    v.write_bytes(BOM + V_BODY)
+    (unsafe,) = _fix_v(tmp_path, unsafe=True).files
+    assert (unsafe.status, unsafe.unsafe_left) == (FileFixStatus.FIXED, 0)
+    assert v.read_bytes() == V_BODY.replace(b'"value": 1.40', b'"value": 1.0')  # clamped to the bound as written
+    v.write_bytes(BOM + V_BODY)
+    real = fix_run._Writer.write_batch
+
+    def read_only_first(self: Any, items: Any) -> Any:
+        v.chmod(0o444)
+        return real(self, items)
+
+    monkeypatch.setattr(fix_run._Writer, "write_batch", read_only_first)
+    (refused,) = _fix_v(tmp_path).files
+    assert (refused.status, refused.error, refused.unsafe_left) == (
+        FileFixStatus.FAILED, "file is read-only; not changed", 1)  # the plan's count, kept
+
+
+@pytest.mark.parametrize("mode", ["dry-run", "diff"])
+def test_previews_report_progress_and_start_in_utc(tmp_path: Path, mode: str) -> None:
+    (tmp_path / "pack").mkdir()
+    for i in range(100):
+        (tmp_path / "pack" / f"{i:03}.json").write_bytes(BODY % b"Clean")
+    calls: list[tuple[int, int]] = []
+    result = fix(["pack"], OPTIONS, OPTIONS, FixSettings(mode=mode, fsync=False, state_dir=_state(tmp_path)),
+                 cwd=str(tmp_path), progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(50, 100), (100, 100)]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", result.started_at)
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_resumed_run_writes_its_journal_as_durably_as_asked(tmp_path: Path, pack: Path, fsyncs: list[str],
+                                                              durable: bool) -> None:
+    first = _fix(tmp_path)
+    assert first.run_id is not None
+    journal = tmp_path / "state" / "fix-runs" / f"{first.run_id}.jsonl"
+    journal.write_bytes(b"".join(line + b"\n" for line in journal.read_bytes().splitlines()[:-1]))  # no "end"
+    fsyncs.clear()
+    fix(["pack"], OPTIONS, OPTIONS, FixSettings(fsync=durable, state_dir=_state(tmp_path)), cwd=str(tmp_path),
+        resume=resumable(_state(tmp_path)))
+    assert fsyncs == (["file state/fix-runs"] if durable else [])  # the end record, and nothing else to write
+
+
+@pytest.mark.parametrize("mode", ["write", "dry-run"])
+def test_progress_of_a_single_file_is_reported_once_when_it_is_done(tmp_path: Path, mode: str) -> None:
+    (tmp_path / "pack").mkdir()
+    (tmp_path / "pack" / "A.json").write_bytes(BOM + BODY % b"A")
+    calls: list[tuple[int, int]] = []
+    fix(["pack"], OPTIONS, OPTIONS, FixSettings(mode=mode, fsync=False, state_dir=_state(tmp_path)),
+        cwd=str(tmp_path), progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 1)]  # counted from one: "1 of 1", never "0 of 1" or nothing
+
+
+def test_a_refused_file_still_reports_the_fixes_its_plan_rolled_back(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pack").mkdir()
+    bass = tmp_path / "pack" / "Bass.json"
+    bass.write_bytes(b'{"format_version": "1.0", "metadata": {"name": "Bass", "category": "basses", '
+                     b'"tags": ["Dark", "dark "]}, "parameters": []}')
+    opts = Options(category_aliases={"basses": "Bassy"}, profiles=("marketplace",), jobs=1)  # M004's fix fails
+    real = fix_run._Writer.write_batch
+
+    def read_only_first(self: Any, items: Any) -> Any:
+        bass.chmod(0o444)
+        return real(self, items)
+
+    monkeypatch.setattr(fix_run._Writer, "write_batch", read_only_first)
+    (refused,) = fix(["pack"], opts, opts, FixSettings(fsync=False, state_dir=_state(tmp_path)),
+                     cwd=str(tmp_path)).files
+    assert (refused.status, refused.error) == (FileFixStatus.FAILED, "file is read-only; not changed")
+    assert [r.code for r in refused.rolled_back] == ["M004"]
+
+
+@pytest.mark.parametrize("mode", ["write", "dry-run"])
+def test_a_plan_too_big_to_hold_for_the_pack_check_is_planned_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    mode: str) -> None:
+    (tmp_path / "pack").mkdir()
+    bass = tmp_path / "pack" / "Bass.json"
+    body = b'{"format_version": "1.0", "metadata": {"name": "Bass", "category": "basses"}, "parameters": []}'
+    bass.write_bytes(body)
+    monkeypatch.setattr(fix_run, "HOLD_BYTES", 0)  # its category changes: it waits for the pack check, bytes dropped
+    market = Options(profiles=("marketplace",), jobs=1)
+    (result,) = fix(["pack"], market, market, FixSettings(mode=mode, fsync=False, state_dir=_state(tmp_path)),
+                    cwd=str(tmp_path)).files
+    assert [a.code for a in result.applied] == ["M004"]
+    if mode == "write":
+        assert result.status is FileFixStatus.FIXED and bass.read_bytes() == body.replace(b'"basses"', b'"Bass"')
+    else:
+        assert result.status is FileFixStatus.WOULD_FIX and bass.read_bytes() == body
+
+
+def test_planning_workers_do_not_hold_the_state_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lock must die with the fix run: a worker that kept its descriptor would hold it after a crash."""
+    (tmp_path / "pack").mkdir()
+    for i in range(100):  # enough files for worker processes
+        (tmp_path / "pack" / f"{i:03}.json").write_bytes(BOM + BODY % str(i).encode())
+    lock = (tmp_path / "state" / "fix.lock").resolve()
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    real = fix_run._plan_chunk
+
+    def looking(state: Any, chunk: Any) -> Any:  # runs in the worker
+        fds = os.listdir("/proc/self/fd")
+        held = [fd for fd in fds if os.path.realpath(f"/proc/self/fd/{fd}") == str(lock)]
+        (marks / f"{os.getpid()}-{len(held)}").touch()
+        return real(state, chunk)
+
+    monkeypatch.setattr(fix_run, "_plan_chunk", looking)
+    result = fix(["pack"], replace(OPTIONS, jobs=2), OPTIONS, FixSettings(fsync=False, state_dir=_state(tmp_path)),
+                 cwd=str(tmp_path))
+    assert sum(f.status is FileFixStatus.FIXED for f in result.files) == 100
+    seen = [name.split("-") for name in os.listdir(marks)]
+    assert seen and {pid for pid, _ in seen} != {str(os.getpid())}  # workers did the planning
+    assert {held for _, held in seen} == {"0"}

@@ -283,3 +283,47 @@ def test_fxp_attribute_escaping_is_what_xml_saxutils_gives(value: str) -> None:
     from presetctl.engine.fix.writers.fxp import _attribute
 
     assert _attribute(value) == escape(value, {'"': "&quot;"}).encode("utf-8")
+
+
+# -- the JSON splices at their edges (found by mutation testing, docs/testing.md) ---------------------------
+def test_render_keeps_utf8_and_refuses_what_json_cannot_hold() -> None:
+    assert jt.render("Bässe é") == '"Bässe é"'.encode()  # not \\u escapes: the file stays as readable as it was
+    assert jt.render([1.5, None, True]) == b"[1.5, null, true]"
+    for number in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            jt.render(number)  # NaN would make a file no strict parser (or synth) reads
+
+
+@pytest.mark.parametrize(("body", "pointer", "edited"), [
+    (b'{"a": 1, "b": 2}', "", b'{"k": 1, "a": 1, "b": 2}'),
+    (b'{"a":1,"b":2}', "", b'{"k":1,"a":1,"b":2}'),
+    (b'{"a": 1,  "b": 2}', "", b'{"k": 1,  "a": 1,  "b": 2}'),  # the gap after the first comma, as it is
+    (b'{"x": {"a": 1}, "y": 2}', "/x", b'{"x": {"k": 1, "a": 1}, "y": 2}'),  # one member: the file's comma style
+    (b'{"x": {"a": 1}  ,"y":2}', "/x", b'{"x": {"k": 1,"a": 1}  ,"y":2}'),  # no ", " anywhere: no space
+    (b'{"x": {}, "y": 1}', "/x", b'{"x": {"k": 1}, "y": 1}'),  # an empty object that is not the last thing
+    (b'{\n  "a": 1\n}', "", b'{\n  "k": 1,\n  "a": 1\n}'),
+])
+def test_insert_member_in_every_layout(body: bytes, pointer: str, edited: bytes) -> None:
+    splice = jt.insert_member(body, pointer, "k", 1)
+    assert splice is not None and apply_splices(body, [splice]) == edited
+
+
+@pytest.mark.parametrize(("body", "pointer"), [(b"[1]", ""), (b'{"x": [1]}', "/x"), (b'{"x": 1}', "/y")])
+def test_insert_member_only_into_an_object_that_is_there(body: bytes, pointer: str) -> None:
+    assert jt.insert_member(body, pointer, "k", 1) is None
+
+
+def test_duplicate_removals_in_every_object_and_every_repeat() -> None:
+    assert jt.duplicate_removals(b'{"x": {"a": 1}, "b": 1, "b": 2}') == [("b", Splice(16, 24, b""))]  # not the first
+    assert jt.duplicate_removals(b'{"a":1,"a":2,"a":3}') == [("a", Splice(1, 7, b"")), ("a", Splice(7, 13, b""))]
+    # a removal inside a removed member is dropped, and the ones after it still count
+    assert jt.duplicate_removals(b'{"a": {"b":1,"b":2}, "a": 3, "c":1, "c":2}') == [
+        ("a", Splice(1, 21, b"")), ("c", Splice(29, 36, b""))]
+    # a key JSON cannot decode (a bad escape, a byte that is not UTF-8) is named by its raw text
+    assert jt.duplicate_removals(b'{"\\q\xff": 1, "\\q\xff": 2}') == [('"\\q\ufffd"', Splice(1, 11, b""))]
+
+
+def test_resolve_indexes_only_lists_within_their_length() -> None:
+    raw = {"x": "abc", "l": [10, 20], "d": {"0": "zero"}}
+    assert [jt.resolve(raw, p) for p in ("/x/0", "/l/1", "/l/2", "/l/-1", "/d/0", "")] == [
+        None, 20, None, None, "zero", raw]

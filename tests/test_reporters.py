@@ -286,6 +286,23 @@ def test_github_one_command_line_per_finding() -> None:
     assert m001.startswith("::error file=pack/Bass 01.json,line=3,col=5,title=M001::")
 
 
+
+def test_github_annotations_of_a_security_scan_carry_the_rating() -> None:
+    """In scan-security the title names the rating and the command level follows it, not the rule's severity."""
+    from presetctl.engine.model import SecuritySeverity
+
+    finding = Finding("pack/B.vitalbank", "X031", Severity.INFO, "archive member 'x' is a symbolic link",
+                      Location(entry="x"), security=SecuritySeverity.CRITICAL)
+    assert github.annotation(finding, ReportContext(security=True)) == (
+        "::error file=pack/B.vitalbank,title=X031 (critical)::archive member 'x' is a symbolic link [entry x]")
+    assert github.annotation(finding, ReportContext()) == (
+        "::notice file=pack/B.vitalbank,title=X031::archive member 'x' is a symbolic link [entry x]")
+    assert github.annotation(finding) == (
+        "::notice file=pack/B.vitalbank,title=X031::archive member 'x' is a symbolic link [entry x]")
+    plain = Finding("pack/B.json", "M002", Severity.WARNING, "preset has no author")
+    assert github.annotation(plain, ReportContext(security=True)) == (
+        "::warning file=pack/B.json,title=M002::preset has no author")
+
 # --- GitLab ----------------------------------------------------------------------------------
 
 def test_gitlab_code_quality_fields_and_unique_fingerprints() -> None:

@@ -152,6 +152,13 @@ def test_fsync_dir_tolerates_folders_it_cannot_open_or_sync(tmp_path: Path, monk
     assert _fds() == before  # the folder's descriptor is closed on failure too
 
 
+
+def test_fsync_dir_opens_only_folders(tmp_path: Path, fsyncs: list[str]) -> None:
+    """O_DIRECTORY: a file (or a FIFO, which would block the open) where a folder was is left alone."""
+    (tmp_path / "not-a-folder").write_bytes(b"x")
+    fsync_dir(tmp_path / "not-a-folder")
+    assert fsyncs == []
+
 # -- the backup store -----------------------------------------------------------------------------------
 def test_put_stores_by_sha256_owner_only(tmp_path: Path, fsyncs: list[str]) -> None:
     root = tmp_path / "state" / "backups"  # parents missing: created
@@ -454,3 +461,91 @@ def test_a_folder_the_system_refuses_carries_the_errno_code(tmp_path: Path, monk
         sp.ensure_dir(tmp_path / "x" / "state")
     assert (str(refused.value), refused.value.code) == (
         f"cannot create the folder {tmp_path / 'x' / 'state'}: Permission denied", ErrorCode.PERMISSION_DENIED)
+
+
+# -- found by mutation testing (docs/testing.md) ------------------------------------------------------------
+def test_a_third_original_in_a_pack_starts_after_the_first_two(tmp_path: Path) -> None:
+    store = BackupStore(tmp_path, fsync=False)
+    blobs = {sha256(b"one"): b"one", sha256(b"three"): b"three", sha256(b"fifteen bytes!!"): b"fifteen bytes!!"}
+    where = store.put_pack(blobs)
+    name = where[sha256(b"one")][0]
+    assert list(where.values()) == [[name, 0, 3], [name, 3, 5], [name, 8, 15]]  # offsets add up
+    assert all(store.get(digest, where[digest]) == data for digest, data in blobs.items())
+
+
+def test_run_ids_are_utc_whatever_the_local_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    monkeypatch.setenv("TZ", "Etc/GMT-14")  # UTC+14: the local date is never the UTC date at the same hour
+    time.tzset()
+    try:
+        before = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        run_id = jn.new_run_id()
+        after = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert before <= run_id[:15] <= after  # ids sort by start time across machines and zones
+
+
+def test_journal_errors_without_a_specific_errno_are_write_failures(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    def too_big(*args: object) -> int:
+        raise OSError(errno.EFBIG, "File too large")
+
+    real_open = os.open
+    monkeypatch.setattr(os, "open", too_big)
+    with pytest.raises(StateError) as on_open:
+        jn.Journal(tmp_path / "j.jsonl")
+    assert (str(on_open.value), on_open.value.code) == (
+        f"cannot open the journal {tmp_path / 'j.jsonl'}: File too large", ErrorCode.WRITE_FAILED)
+    monkeypatch.setattr(os, "open", real_open)
+    j = jn.Journal(tmp_path / "j.jsonl")
+    monkeypatch.setattr(os, "write", too_big)
+    with pytest.raises(StateError) as on_write:
+        j.append({"t": "done", "path": "a"})
+    assert on_write.value.code is ErrorCode.WRITE_FAILED
+    monkeypatch.setattr(os, "fsync", too_big)
+    with pytest.raises(StateError) as on_sync:
+        j.sync()
+    assert (str(on_sync.value), on_sync.value.code) == (
+        f"cannot write the journal {tmp_path / 'j.jsonl'}: File too large", ErrorCode.WRITE_FAILED)
+    monkeypatch.undo()
+    j.close()
+
+
+def test_a_journal_is_created_in_a_state_folder_not_made_yet_and_again_beside_others(tmp_path: Path) -> None:
+    root = tmp_path / "new" / "state"
+    jn.Journal.create(root, "r1", {}, fsync=False).close()
+    jn.Journal.create(root, "r2", {}, fsync=False).close()  # the runs folder exists now
+    assert sorted(p.name for p in (root / "fix-runs").iterdir()) == ["r1.jsonl", "r2.jsonl"]
+
+
+def test_a_journal_on_descriptor_0_is_closed_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process started with stdin closed gets descriptor 0 for the first file it opens."""
+    closed: list[int] = []
+    monkeypatch.setattr(os, "open", lambda *args: 0)
+    monkeypatch.setattr(os, "close", closed.append)
+    j = jn.Journal(tmp_path / "j.jsonl")
+    j.close()
+    j.close()
+    assert closed == [0]
+
+
+def test_records_after_a_torn_line_are_read(tmp_path: Path) -> None:
+    """A resumed run appends to the journal its crash tore: what follows the torn line counts."""
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b'{"t":"run","id":"r"}\n{"t":"begin","pa\n{"t":"begin","path":"a"}\n{"t":"done","path":"a"}\n')
+    assert jn.read_records(path) == [{"t": "run", "id": "r"}, {"t": "begin", "path": "a"}, {"t": "done", "path": "a"}]
+
+
+def test_a_cache_tag_refused_for_no_named_reason_leaves_the_cache_unusable(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: Path, *args: object, **kwargs: object) -> int:
+        raise OSError(errno.EFBIG, "File too large")
+
+    monkeypatch.setattr(Path, "write_text", refuse)
+    with pytest.raises(StateError) as refused:
+        sp.Locations(tmp_path / "s", tmp_path / "l", tmp_path / "c").cache_dir()
+    assert refused.value.code is ErrorCode.STATE_DIR_UNUSABLE

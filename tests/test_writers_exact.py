@@ -81,6 +81,7 @@ def test_every_data_edit_keeps_the_checksum_right(splices: list[Splice]) -> None
     [Splice(NAME_1, NAME_1 + 10, b"LONGER NAME")],  # a size change
     [Splice(CHECKSUM_AT - 1, CHECKSUM_AT + 1, b"\x00\x00")],  # across the checksum
     [Splice(5, 7, b"\x00\x00")],  # across the header
+    [Splice(5, 7, b"\x00\x05")],  # across the header, changing the sum of the data
     [Splice(CHECKSUM_AT, CHECKSUM_AT + 1, b"\x11"), Splice(CHECKSUM_AT, CHECKSUM_AT + 1, b"\x22"),
      Splice(NAME_1, NAME_1 + 10, b"NEW NAME  ")],  # two writes of the checksum
 ])
@@ -138,6 +139,7 @@ def test_checksum_repair_exact() -> None:
     {"repair": "checksum", "dump_at": 0},  # no checksum_at
     {"repair": "checksum", "dump_at": 0, "checksum_at": CHECKSUM_AT + 2},  # past the end
     {"repair": "checksum", "dump_at": 0, "checksum_at": 5},  # inside the header
+    {"repair": "checksum", "dump_at": 0, "checksum_at": 3},  # the header's format byte (9: no checksum of nothing)
     {"repair": "checksum", "dump_at": 2, "checksum_at": CHECKSUM_AT},  # no dump there
     {"repair": "checksum", "dump_at": True, "checksum_at": CHECKSUM_AT},  # not a number
     {"repair": "checksum", "dump_at": "0", "checksum_at": CHECKSUM_AT},

@@ -49,6 +49,7 @@ def annotation(f: Finding, ctx: ReportContext | None = None) -> str:
     return f"::{COMMAND[level]} {','.join(props)}::{escape_data(message)}"
 
 
+# pragma: no mutate start (joining annotations; the escaping is above; docs/testing.md)
 class _GithubWriter(ReportWriter):
     def __init__(self, ctx: ReportContext) -> None:
         self.ctx = ctx
@@ -66,3 +67,4 @@ class GithubReporter(Reporter):
 
     def writer(self, ctx: ReportContext) -> ReportWriter:
         return _GithubWriter(ctx)
+# pragma: no mutate end

@@ -178,8 +178,8 @@ class _Writer:
             if isinstance(p, _Pending) and i not in out:
                 with stops_deferred():  # an interrupt lands between files, never inside one's write
                     out[i] = self._write(p)
-        share = (time.perf_counter() - t0) / max(1, len(items))
-        return [replace(out[i], write_seconds=share) for i in range(len(items))]
+        share = (time.perf_counter() - t0) / max(1, len(items))  # pragma: no mutate (a timing, for the report)
+        return [replace(out[i], write_seconds=share) for i in range(len(items))]  # pragma: no mutate (the same)
 
     def _write(self, p: _Pending) -> FileFix:
         written = False
@@ -200,6 +200,7 @@ class _Writer:
         return replace(p.base, status=FileFixStatus.FIXED, new_path=new_shown)
 
 
+# pragma: no mutate start (the results of --diff and --dry-run, which write nothing; docs/testing.md)
 def _preview(shown: str, plan: FilePlan, mode: str) -> FileFix:
     new_shown = str(PurePosixPath(shown).parent / plan.name) if plan.name != plan.original_name else None
     diff = render_diff(shown, new_shown or shown, plan.before, plan.after, plan.applied) if mode == "diff" else ""
@@ -212,6 +213,7 @@ def _unchanged(shown: str, plan: FilePlan) -> FileFix:
     status = FileFixStatus.UNCHANGED if plan.parsed else FileFixStatus.SKIPPED
     return FileFix(shown, status, plan.format, rolled_back=plan.rolled_back, passes=plan.passes, seconds=plan.seconds,
                    check_seconds=plan.check_seconds, unsafe_left=plan.unsafe_left)
+# pragma: no mutate end
 
 
 def interrupted_runs(root: Path) -> list[RunInfo]:
@@ -269,6 +271,7 @@ def fix(
     return _result("write", run_id if writer.opened else None, files, started, t0, t1)
 
 
+# pragma: no mutate start (planning what to fix, not writing it; docs/testing.md)
 def _read_and_plan(cand: Candidate, rules: PlanRules, options: Options,
                    forbidden: frozenset[FixKey] = frozenset()) -> FilePlan | FileFix:
     try:
@@ -371,6 +374,7 @@ def _fix_one(cand: Candidate, plan: FilePlan | FileFix, mode: str,
     if progress is not None and (i % 50 == 0 or i == total):
         progress(i, total)
     return out
+# pragma: no mutate end
 
 
 def _write_all(cands: Sequence[Candidate], plans: Iterator[tuple[Candidate, FilePlan | FileFix]], writer: _Writer,
@@ -404,6 +408,7 @@ def _write_all(cands: Sequence[Candidate], plans: Iterator[tuple[Candidate, File
     return out
 
 
+# pragma: no mutate start (run timings for the report, not the write path; docs/testing.md)
 def _result(mode: str, run_id: str | None, files: list[FileFix], started: str, t0: float, t1: float) -> FixResult:
     files.sort(key=lambda f: f.path)
     timings = (
@@ -414,3 +419,4 @@ def _result(mode: str, run_id: str | None, files: list[FileFix], started: str, t
         StageTiming("total", time.perf_counter() - t0),
     )
     return FixResult(mode, run_id, tuple(files), timings, started)
+# pragma: no mutate end

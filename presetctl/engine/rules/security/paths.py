@@ -94,6 +94,7 @@ def check_uri(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation
         yield Violation(f"file: URI {excerpt(m.group())} in {_where(t)} points outside the pack", t.location)
 
 
+# pragma: no mutate start (X005-X007 are privacy rules, not path rules; docs/testing.md)
 def check_url(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violation]:
     joined = scan.joined()
     if not joined.mentions("://"):
@@ -130,6 +131,7 @@ def check_email(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Violati
             at = text.find("@", m.end())
         else:
             at = text.find("@", at + 1)
+# pragma: no mutate end
 
 
 # Pre-filters (rules.base.QuickFn): the checks' own first filters, without running them.
@@ -141,6 +143,7 @@ def _may_uri(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
     return bool(_path_texts(scan)) or scan.joined().mentions("file:")
 
 
+# pragma: no mutate start (pre-filters of the privacy rules X005-X007; docs/testing.md)
 def _may_url(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
     return scan.joined().mentions("://")
 
@@ -151,6 +154,7 @@ def _may_user_path(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
 
 def _may_email(doc: Document, ctx: RuleContext, scan: Scan) -> bool:
     return "@" in scan.joined().text
+# pragma: no mutate end
 
 
 def _where(t: Text) -> str:
