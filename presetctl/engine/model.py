@@ -190,6 +190,28 @@ class Parameter:
     out_of_range: OutOfRange | None = None
 
 
+Scalar = float | int | bool | str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterColumns:
+    """A preset's parameters as parallel tuples, one entry per :class:`Parameter` in the same order
+    (name, value, minimum, maximum, default): what ``stats`` reads of 400 parameters x 20,000
+    presets without building 8 million objects. ``Preset.columns()`` is the one way to get them."""
+
+    names: tuple[str, ...]
+    values: tuple[Scalar, ...]
+    minimum: tuple[float | None, ...]
+    maximum: tuple[float | None, ...]
+    default: tuple[Scalar, ...]
+
+    @classmethod
+    def of(cls, params: Iterable[Parameter]) -> ParameterColumns:
+        ps = tuple(params)
+        return cls(tuple(p.name for p in ps), tuple(p.value for p in ps), tuple(p.minimum for p in ps),
+                   tuple(p.maximum for p in ps), tuple(p.default for p in ps))
+
+
 @dataclass(frozen=True, slots=True)
 class Modulation:
     source: str
@@ -242,10 +264,17 @@ class Preset:
     pointers: Mapping[str, str] = field(default_factory=dict)  # metadata field -> location pointer
     parameter_source: Callable[[], Iterable[Parameter]] | None = field(default=None, repr=False, compare=False)
     sound_key: Callable[[], bytes] | None = field(default=None, repr=False, compare=False)
+    # The same parameters column-wise, from a loader that can read them so (tests/test_scale.py holds
+    # every such loader to ``ParameterColumns.of(parameters)``); None: derived from ``parameters``.
+    column_source: Callable[[], ParameterColumns] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def parameters(self) -> tuple[Parameter, ...]:
         return tuple(self.parameter_source()) if self.parameter_source is not None else ()
+
+    def columns(self) -> ParameterColumns:
+        """The parameters as columns: the loader's fast reading when it has one."""
+        return self.column_source() if self.column_source is not None else ParameterColumns.of(self.parameters)
 
     def sound_hash(self) -> str:
         """Identity of the sound (the data without name and metadata); "" when the format has none."""
