@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from presetctl.engine import junk
 from presetctl.engine.cache import Entry, Stamp, decode, encode
 from presetctl.engine.discover import Candidate, _Namer, discover, display_path
+from presetctl.engine.fix.planner import FilePlan, PlanRules, plan_file
 from presetctl.engine.formats.base import LoadContext
 from presetctl.engine.formats.presetctl_json import build_preset
 from presetctl.engine.formats.registry import detect
@@ -39,7 +40,7 @@ from presetctl.engine.model import (
     SecuritySeverity,
     Severity,
 )
-from presetctl.engine.options import Options
+from presetctl.engine.options import Options, PackConfig
 from presetctl.engine.stats import duplicates
 from presetctl.engine.stats.params import ParamMatrix
 from presetctl.state.outcome_cache import SqliteOutcomeStore
@@ -210,5 +211,53 @@ def test_candidate_stamp_from_discovery(tmp_path: Path) -> None:
     (tmp_path / "a.json").write_text("{}")
     cands, _ = discover([str(tmp_path)], Options())
     st_ = os.lstat(tmp_path / "a.json")
-    assert isinstance(cands[0], Candidate) and cands[0].stamp == (st_.st_size, st_.st_mtime_ns, st_.st_ctime_ns,
+    assert isinstance(cands[0], Candidate) and cands[0].lstat == (st_.st_size, st_.st_mtime_ns, st_.st_ctime_ns,
                                                                   st_.st_ino, st_.st_dev)
+
+
+# --- fix planning: the sound-only rules' earlier violations, held against running every rule again ------
+
+def _plan_facts(plan: FilePlan) -> tuple[object, ...]:
+    return (plan.format, plan.after, plan.name, plan.applied, plan.rolled_back, plan.passes, plan.parsed,
+            plan.unsafe_left, plan.summaries_before, plan.summaries_after)
+
+
+def _plans_agree(files: list[tuple[str, bytes]], options: Options) -> int:
+    fast = PlanRules.build(options, options, unsafe=True)
+    full = PlanRules.build(options, options, unsafe=True, reuse=False)
+    fixed = 0
+    for name, data in files:
+        a = plan_file(data, PurePosixPath(name), fast, options)
+        b = plan_file(data, PurePosixPath(name), full, options)
+        assert _plan_facts(a) == _plan_facts(b), name
+        fixed += a.changed
+    return fixed
+
+
+def test_fix_plans_reuse_matches_full_recheck_on_the_corpus(corpus: Path) -> None:
+    files = [(str(p.relative_to(corpus)), p.read_bytes()) for p in sorted(corpus.rglob("*"))
+             if p.is_file() and p.stat().st_size < 150_000]
+    options = Options(profiles=("marketplace",), pack=PackConfig(author="Corpus Author"))
+    assert _plans_agree(files, options) > 50
+
+
+def test_fix_plans_reuse_matches_full_recheck_on_generated_problems(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(REPO))
+    from benchmarks.fix_bench import OPTIONS, write_broken_pack
+
+    write_broken_pack(tmp_path, 60, 30)
+    files = [(str(p.relative_to(tmp_path)), p.read_bytes()) for p in sorted(tmp_path.rglob("*.json"))]
+    # out of range values too: a fix of the sound (V002 clamps) must run the sound rules again
+    for i, (name, data) in enumerate(files[:20]):
+        doc = orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))
+        doc["parameters"][i % len(doc["parameters"])]["value"] = 1e9
+        files[i] = (name, orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    assert _plans_agree(files, OPTIONS) == len(files)
+
+
+def test_sound_codes_are_the_parameter_and_performance_rules() -> None:
+    from presetctl.engine.fix.check import SOUND_CODES
+
+    assert SOUND_CODES == {"V001", "V002", "V003", "V004", "V005", "V006", "V007", "V008", "A001", "A002", "A003", "D009"}

@@ -232,8 +232,9 @@ class CheckCache:
         return found
 
     def _stamp(self, cand: Candidate) -> Stamp | None:
-        if cand.stamp is not None:  # discovery's lstat: no second system call
-            return Stamp(*cand.stamp)
+        seen = cand.lstat
+        if seen is not None:  # discovery's lstat: no second system call
+            return Stamp(*seen)
         try:
             return Stamp.of(os.lstat(cand.path))
         except OSError:

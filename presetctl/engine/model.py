@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, overload
 
 from presetctl.engine.incidents import Incident
 
@@ -323,6 +325,133 @@ class FileOutcome:
     digest: str = ""  # SHA-256 of the bytes checked, when the run keeps a cache ("" otherwise)
 
 
+_STATUSES = tuple(FileStatus)
+_STATUS_INDEX = {s: i for i, s in enumerate(_STATUSES)}
+_EMPTY: tuple[Any, ...] = ()
+
+
+class FileTable(Sequence[FileOutcome]):
+    """The per-file outcomes of a run, column-wise: what ``RunResult.files`` holds.
+
+    A run over 100,000 files keeps one entry per file until its end (reports count them, the
+    history and the API list them). As a tuple of FileOutcome objects that was about 2 KB a file
+    with the presets' summaries; here a clean file costs its path and 33 bytes of columns, and
+    findings, summaries, tool errors and digests are kept only for the files that have them.
+    Reading an entry builds the same FileOutcome that was appended (tests/test_scale.py). The
+    runner appends while the run goes; nobody appends after the RunResult is made.
+    """
+
+    __slots__ = ("_paths", "_format_names", "_format_index", "_formats", "_status", "_size", "_presets", "_seconds",
+                 "_extra")
+
+    def __init__(self, outcomes: Iterable[FileOutcome] = ()) -> None:
+        self._paths: list[str] = []
+        self._format_names: list[str] = []
+        self._format_index: dict[str, int] = {}
+        self._formats = array("I")
+        self._status = bytearray()
+        self._size = array("q")
+        self._presets = array("q")
+        self._seconds = array("d")
+        # index -> (findings, summaries, incidents, digest), for the few files that have any of them
+        self._extra: dict[int, tuple[tuple[Finding, ...], tuple[PresetSummary, ...], tuple[Incident, ...], str]] = {}
+        for o in outcomes:
+            self.append(o)
+
+    def append(self, o: FileOutcome, path: str = "") -> None:
+        """Add ``o``; ``path``: an equal string to keep instead of ``o.path`` (one a caller holds anyway)."""
+        fmt = self._format_index.get(o.format)
+        if fmt is None:
+            fmt = self._format_index[o.format] = len(self._format_names)
+            self._format_names.append(o.format)
+        if o.findings or o.summaries or o.incidents or o.digest:
+            self._extra[len(self._paths)] = (o.findings, o.summaries, o.incidents, o.digest)
+        self._paths.append(path if path and path == o.path else o.path)
+        self._formats.append(fmt)
+        self._status.append(_STATUS_INDEX[o.status])
+        self._size.append(o.size)
+        self._presets.append(o.presets)
+        self._seconds.append(o.seconds)
+
+    def _at(self, i: int) -> FileOutcome:
+        findings, summaries, incidents, digest = self._extra.get(i, (_EMPTY, _EMPTY, _EMPTY, ""))
+        return FileOutcome(self._paths[i], self._format_names[self._formats[i]], _STATUSES[self._status[i]],
+                           self._size[i], self._presets[i], findings, summaries, self._seconds[i], incidents, digest)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    @overload
+    def __getitem__(self, index: int) -> FileOutcome: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[FileOutcome, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> FileOutcome | tuple[FileOutcome, ...]:
+        if isinstance(index, slice):
+            return tuple(self._at(i) for i in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("file index out of range")
+        return self._at(index)
+
+    def __iter__(self) -> Iterator[FileOutcome]:
+        return (self._at(i) for i in range(len(self._paths)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"FileTable({len(self)} files)"
+
+    # --- what reports and metrics count, without building an outcome per file -----------------
+    @property
+    def paths(self) -> Sequence[str]:
+        return self._paths
+
+    def presets(self) -> int:
+        return sum(self._presets)
+
+    def status_counts(self) -> Counter[FileStatus]:
+        return Counter({_STATUSES[i]: n for i, n in Counter(self._status).items()})
+
+    def format_counts(self) -> Counter[str]:
+        return Counter({self._format_names[i]: n for i, n in Counter(self._formats).items()})
+
+    def bytes_checked(self) -> int:
+        skipped = _STATUS_INDEX[FileStatus.SKIPPED]
+        return sum(size for size, status in zip(self._size, self._status, strict=True) if status != skipped)
+
+    def summaries(self) -> list[PresetSummary]:
+        """``runner.pack_summaries`` of these files, from the columns."""
+        out: list[PresetSummary] = []
+        extra = self._extra
+        for i, n in enumerate(self._presets):
+            found = extra.get(i)
+            if found is not None and found[1]:
+                out.extend(found[1])
+            elif n:
+                out.append(PresetSummary(self._paths[i], self._format_names[self._formats[i]], None, None, None, ""))
+        return out
+
+    def with_findings(self) -> Iterator[FileOutcome]:
+        """The outcomes that have findings, summaries, tool errors or a digest (in order)."""
+        return (self._at(i) for i in sorted(self._extra))
+
+
+def file_count_of(files: Sequence[FileOutcome]) -> tuple[int, Counter[FileStatus], Counter[str]]:
+    """Presets, files by status and files by format of ``files`` (a FileTable counts its columns)."""
+    if isinstance(files, FileTable):
+        return files.presets(), files.status_counts(), files.format_counts()
+    return (sum(o.presets for o in files), Counter(o.status for o in files), Counter(o.format for o in files))
+
+
 @dataclass(frozen=True, slots=True)
 class StageTiming:
     stage: str
@@ -335,7 +464,7 @@ class RunResult:
 
     command: str
     roots: tuple[str, ...]
-    files: tuple[FileOutcome, ...]
+    files: Sequence[FileOutcome]  # a FileTable from the runner; any sequence (a tuple) from elsewhere
     findings: tuple[Finding, ...]
     timings: tuple[StageTiming, ...] = ()
     baseline_suppressed: int = 0
@@ -361,18 +490,22 @@ class RunResult:
         return out
 
     @cached_property
+    def _file_counts(self) -> tuple[int, Counter[FileStatus], Counter[str]]:
+        return file_count_of(self.files)
+
+    @property
+    def presets(self) -> int:
+        """Presets read (a bank counts each voice)."""
+        return self._file_counts[0]
+
+    @cached_property
     def status_counts(self) -> dict[str, int]:
-        out = {s.value: 0 for s in FileStatus}
-        for f in self.files:
-            out[f.status.value] += 1
-        return out
+        counted = self._file_counts[1]
+        return {s.value: counted.get(s, 0) for s in FileStatus}
 
     @cached_property
     def format_counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for f in self.files:
-            out[f.format] = out.get(f.format, 0) + 1
-        return dict(sorted(out.items()))
+        return dict(sorted(self._file_counts[2].items()))
 
     def duration(self) -> float:
         return sum(t.seconds for t in self.timings if t.stage == "total")
