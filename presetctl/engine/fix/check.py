@@ -51,6 +51,9 @@ class FixChecked(Checked):
     (a rename can change what is ignored), for the check after the next fix to reuse."""
 
     unfiltered: tuple[Violation, ...] = ()
+    # The earliest document of the plan with this one's sound (``same_sound``): this one's own, or
+    # that of the check before when the fix left the sound alone. Summaries reuse its sound hashes.
+    sound_of: Document | None = None
 
 
 def same_sound(before: Document, after: Document) -> bool:
@@ -67,10 +70,11 @@ def same_sound(before: Document, after: Document) -> bool:
     return all(old.get(k, missing) == new.get(k, missing) for k in members)
 
 
-def _kept(checked: Checked, path: PurePosixPath, rules: RuleSet, unfiltered: tuple[Violation, ...]) -> FixChecked:
+def _kept(checked: Checked, path: PurePosixPath, rules: RuleSet, unfiltered: tuple[Violation, ...],
+          sound_of: Document | None = None) -> FixChecked:
     shown = str(path)
     return FixChecked(checked.doc, tuple(v for v in unfiltered if v.code and rules.reports(shown, v.code)),
-                      checked.known, unfiltered)
+                      checked.known, unfiltered, sound_of or checked.doc)
 
 
 def check_bytes(data: bytes, path: PurePosixPath, rules: RuleSet, before: FixChecked | None = None,
@@ -92,8 +96,8 @@ def check_bytes(data: bytes, path: PurePosixPath, rules: RuleSet, before: FixChe
     if same_sound(before.doc, doc):
         found.extend(run_rules(doc, ctx, sound_free))
         found.extend(v for v in before.unfiltered if v.code in SOUND_CODES)
-    else:
-        found.extend(run_rules(doc, ctx, rules))
+        return _kept(Checked(doc, (), True), path, rules, tuple(found), before.sound_of)
+    found.extend(run_rules(doc, ctx, rules))
     return _kept(Checked(doc, (), True), path, rules, tuple(found))
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from presetctl.engine.fix.check import FixChecked, check_bytes, new_problems, same_sound, without_sound
+from presetctl.engine.fix.check import FixChecked, check_bytes, new_problems, without_sound
 from presetctl.engine.fix.model import AppliedFix, FixAction, FixContext, RolledBackFix, Splice
 from presetctl.engine.fix.writers.registry import complete_edit
 from presetctl.engine.model import PresetSummary, Violation
@@ -185,11 +185,12 @@ class _Planner:
         return ""
 
 
-def resummarize(before: tuple[PresetSummary, ...], first: Checked, last: Checked, shown: str) -> tuple[PresetSummary, ...]:
+def resummarize(before: tuple[PresetSummary, ...], first: Checked, last: FixChecked,
+                shown: str) -> tuple[PresetSummary, ...]:
     """``summarize(last.doc, shown)``, taking each preset's sound hash from ``before`` (of ``first``)
     when the fixes left the sound alone: hashing 400 parameters again costs more than a rule."""
     presets = last.doc.presets
-    if len(presets) != len(before) or not same_sound(first.doc, last.doc):
+    if len(presets) != len(before) or last.sound_of is not first.doc:
         return summarize(last.doc, shown)
     return tuple(PresetSummary(shown, last.doc.format, p.name, p.author, p.category, b.sound_hash, p.index, p.tags)
                  for p, b in zip(presets, before, strict=True))
