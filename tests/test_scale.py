@@ -14,6 +14,7 @@ No timing is asserted here; benchmarks/scale_bench.py measures the targets.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -32,6 +33,7 @@ from presetctl.engine.formats.registry import detect
 from presetctl.engine.model import (
     FileOutcome,
     FileStatus,
+    FileTable,
     Finding,
     Location,
     ParameterColumns,
@@ -41,6 +43,7 @@ from presetctl.engine.model import (
     Severity,
 )
 from presetctl.engine.options import Options, PackConfig
+from presetctl.engine.runner import pack_summaries
 from presetctl.engine.stats import duplicates
 from presetctl.engine.stats.params import ParamMatrix
 from presetctl.state.outcome_cache import SqliteOutcomeStore
@@ -262,3 +265,24 @@ def test_sound_codes_are_the_parameter_and_performance_rules() -> None:
     from presetctl.engine.fix.check import SOUND_CODES
 
     assert SOUND_CODES == {"V001", "V002", "V003", "V004", "V005", "V006", "V007", "V008", "A001", "A002", "A003", "D009"}
+
+
+def test_file_table_gives_back_what_was_appended() -> None:
+    loc = Location("/a")
+    finding = Finding("b", "S001", Severity.ERROR, "m", loc)
+    outcomes = (FileOutcome("a", "presetctl", FileStatus.VALIDATED, 10, 1, (), (), 0.25),
+                FileOutcome("b", "vital", FileStatus.BROKEN, 2**40, 0, (finding,), (), 1.5, digest="d" * 64),
+                FileOutcome("c", "unknown", FileStatus.SKIPPED, 0),
+                FileOutcome("d", "presetctl", FileStatus.VALIDATED, 3, 2, (),
+                            (PresetSummary("d", "presetctl", "n", None, None, "h", 1),
+                             PresetSummary("d", "presetctl", "m", None, None, "h", 2)), 0.1))
+    table = FileTable(outcomes)
+    assert tuple(table) == outcomes and table == outcomes and len(table) == 4
+    assert table[-1] == outcomes[-1] and table[1:3] == outcomes[1:3]
+    with pytest.raises(IndexError):
+        table[4]
+    assert table.presets() == 3 and table.bytes_checked() == 10 + 2**40 + 3
+    assert table.status_counts() == Counter(o.status for o in outcomes)
+    assert table.summaries() == [PresetSummary("a", "presetctl", None, None, None, ""), *outcomes[3].summaries]
+    plain = [s for o in outcomes for s in o.summaries] + [PresetSummary("a", "presetctl", None, None, None, "")]
+    assert sorted(pack_summaries(list(outcomes)), key=repr) == sorted(plain, key=repr)

@@ -325,8 +325,6 @@ class FileOutcome:
     digest: str = ""  # SHA-256 of the bytes checked, when the run keeps a cache ("" otherwise)
 
 
-_STATUSES = tuple(FileStatus)
-_STATUS_INDEX = {s: i for i, s in enumerate(_STATUSES)}
 _EMPTY: tuple[Any, ...] = ()
 
 
@@ -341,42 +339,39 @@ class FileTable(Sequence[FileOutcome]):
     runner appends while the run goes; nobody appends after the RunResult is made.
     """
 
-    __slots__ = ("_paths", "_format_names", "_format_index", "_formats", "_status", "_size", "_presets", "_seconds",
-                 "_extra")
+    __slots__ = ("_paths", "_formats", "_status", "_size", "_presets", "_seconds", "_extra", "_digests")
 
     def __init__(self, outcomes: Iterable[FileOutcome] = ()) -> None:
         self._paths: list[str] = []
-        self._format_names: list[str] = []
-        self._format_index: dict[str, int] = {}
-        self._formats = array("I")
-        self._status = bytearray()
+        self._formats: list[str] = []  # the few format names, shared: a pointer a file
+        self._status: list[FileStatus] = []
         self._size = array("q")
         self._presets = array("q")
         self._seconds = array("d")
-        # index -> (findings, summaries, incidents, digest), for the few files that have any of them
-        self._extra: dict[int, tuple[tuple[Finding, ...], tuple[PresetSummary, ...], tuple[Incident, ...], str]] = {}
+        # index -> (findings, summaries, incidents), for the files that have any of them
+        self._extra: dict[int, tuple[tuple[Finding, ...], tuple[PresetSummary, ...], tuple[Incident, ...]]] = {}
+        self._digests: dict[int, str] = {}  # when the run keeps a cache
         for o in outcomes:
             self.append(o)
 
     def append(self, o: FileOutcome, path: str = "") -> None:
         """Add ``o``; ``path``: an equal string to keep instead of ``o.path`` (one a caller holds anyway)."""
-        fmt = self._format_index.get(o.format)
-        if fmt is None:
-            fmt = self._format_index[o.format] = len(self._format_names)
-            self._format_names.append(o.format)
-        if o.findings or o.summaries or o.incidents or o.digest:
-            self._extra[len(self._paths)] = (o.findings, o.summaries, o.incidents, o.digest)
+        i = len(self._paths)
         self._paths.append(path if path and path == o.path else o.path)
-        self._formats.append(fmt)
-        self._status.append(_STATUS_INDEX[o.status])
+        self._formats.append(o.format)
+        self._status.append(o.status)
         self._size.append(o.size)
         self._presets.append(o.presets)
         self._seconds.append(o.seconds)
+        if o.findings or o.summaries or o.incidents:
+            self._extra[i] = (o.findings, o.summaries, o.incidents)
+        if o.digest:
+            self._digests[i] = o.digest
 
     def _at(self, i: int) -> FileOutcome:
-        findings, summaries, incidents, digest = self._extra.get(i, (_EMPTY, _EMPTY, _EMPTY, ""))
-        return FileOutcome(self._paths[i], self._format_names[self._formats[i]], _STATUSES[self._status[i]],
-                           self._size[i], self._presets[i], findings, summaries, self._seconds[i], incidents, digest)
+        findings, summaries, incidents = self._extra.get(i, (_EMPTY, _EMPTY, _EMPTY))
+        return FileOutcome(self._paths[i], self._formats[i], self._status[i], self._size[i], self._presets[i],
+                           findings, summaries, self._seconds[i], incidents, self._digests.get(i, ""))
 
     def __len__(self) -> int:
         return len(self._paths)
@@ -419,14 +414,14 @@ class FileTable(Sequence[FileOutcome]):
         return sum(self._presets)
 
     def status_counts(self) -> Counter[FileStatus]:
-        return Counter({_STATUSES[i]: n for i, n in Counter(self._status).items()})
+        return Counter(self._status)
 
     def format_counts(self) -> Counter[str]:
-        return Counter({self._format_names[i]: n for i, n in Counter(self._formats).items()})
+        return Counter(self._formats)
 
     def bytes_checked(self) -> int:
-        skipped = _STATUS_INDEX[FileStatus.SKIPPED]
-        return sum(size for size, status in zip(self._size, self._status, strict=True) if status != skipped)
+        skipped = FileStatus.SKIPPED
+        return sum(size for size, status in zip(self._size, self._status, strict=True) if status is not skipped)
 
     def summaries(self) -> list[PresetSummary]:
         """``runner.pack_summaries`` of these files, from the columns."""
@@ -437,7 +432,7 @@ class FileTable(Sequence[FileOutcome]):
             if found is not None and found[1]:
                 out.extend(found[1])
             elif n:
-                out.append(PresetSummary(self._paths[i], self._format_names[self._formats[i]], None, None, None, ""))
+                out.append(PresetSummary(self._paths[i], self._formats[i], None, None, None, ""))
         return out
 
     def with_findings(self) -> Iterator[FileOutcome]:

@@ -183,7 +183,7 @@ def _run(paths: Sequence[str], options: Options, command: str, sink: Sink, basel
         outcome, times = (cached, None) if cached is not None else next(fresh)
         if cached is None and checks is not None and isinstance(item, Candidate):
             checks.keep(item, outcome)
-        outcome = tally.add(outcome, times, item.display)
+        outcome = tally.add(outcome, times, item.display, checked=cached is None)
         sink(FileChecked(outcome, len(tally.outcomes), total))
     for _left in fresh:  # pragma: no cover - every result was taken; this lets the pool stop its workers gracefully
         raise RuntimeError("the worker pool returned more outcomes than files")
@@ -234,8 +234,9 @@ class _Tally:
         self.suppressed += len(findings) - len(out)
         return out
 
-    def add(self, outcome: FileOutcome, times: RuleTimes | None, shown: str = "") -> FileOutcome:
-        """``shown``: the path as discovery named the file; kept instead of the worker's equal copy."""
+    def add(self, outcome: FileOutcome, times: RuleTimes | None, shown: str = "", checked: bool = True) -> FileOutcome:
+        """``shown``: the path as discovery named the file; kept instead of the worker's equal copy.
+        ``checked``: False for an outcome from the cache, which no process of this run spent time on."""
         if outcome.findings and self.keep is not None:
             outcome = _with_findings(outcome, tuple(self.kept(list(outcome.findings))))
         self.outcomes.append(outcome, shown)
@@ -243,7 +244,7 @@ class _Tally:
         if self.metrics is not None:
             if times is not None:
                 self.metrics.add_rule_times(times)
-            if self.file_seconds is not None and outcome.status is not FileStatus.SKIPPED:
+            if self.file_seconds is not None and checked and outcome.status is not FileStatus.SKIPPED:
                 self.file_seconds.observe(outcome.seconds)
         return outcome
 
