@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -85,10 +84,6 @@ app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:
-    # Everything imported so far lives as long as the process: out of the collector's sight, a run
-    # that builds 20,000 outcomes does not walk the modules again at each full collection (a tenth
-    # of a warm cached run's CPU).
-    gc.freeze()
     install_signal_handlers()
     try:
         app(prog_name="presetctl")
