@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import gc
 import os
 import sys
 import tempfile
@@ -142,6 +143,10 @@ def progress_sink(progress: Callable[[int, int], None] | None) -> Sink | None:
 
 def run_and_report(request: CheckRequest, run: Callable[[Sink], RunResult], label: str) -> RunResult:
     """Run ``run`` with a sink that streams every report; returns the result."""
+    # Everything alive now (the modules, the options) lives as long as the process: out of the
+    # collector's sight, a run that builds 20,000 outcomes does not walk it again at each full
+    # collection (a tenth of a warm cached run's CPU). Objects are still freed when unreferenced.
+    gc.freeze()
     ctx = request.ctx
     stdout_writer: ReportWriter = (StatisticsWriter(request.output_format, ctx) if request.statistics
                                    else REPORTERS[request.output_format].writer(ctx))

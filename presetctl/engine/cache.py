@@ -44,6 +44,7 @@ from presetctl.engine.options import Options
 
 FORMAT = 1  # of the stored values; bump when FileOutcome or what it holds changes shape
 RACY_SECONDS = 2.0
+PREFIX_FETCH_FROM = 500  # keys from which a look-up reads their common prefix's range (see CheckCache._fetch)
 _RACY_NS = int(RACY_SECONDS * 1e9)
 
 
@@ -145,13 +146,20 @@ def _decode_finding(v: list[Any]) -> Finding:
                    tuple(Related(r[0], _location(r[1]), r[2]) for r in v[11]))
 
 
+# A warm run decodes every file's outcome: enum look-ups by value cost a microsecond each through
+# ``Enum.__call__``, a plain dict a tenth of that.
+_STATUS = {s.value: s for s in FileStatus}
+
+
 def decode(payload: bytes) -> FileOutcome | None:
     """The stored outcome, or None for a payload that is not one (a miss: the file is checked)."""
     try:
         v = orjson.loads(payload)
-        return FileOutcome(v[0], v[1], FileStatus(v[2]), v[3], v[4], tuple(_decode_finding(f) for f in v[7]),
-                           tuple(PresetSummary(s[0], s[1], s[2], s[3], s[4], s[5], s[6], tuple(s[7])) for s in v[8]),
-                           v[5], digest=v[6])
+        found, summaries = v[7], v[8]
+        return FileOutcome(
+            v[0], v[1], _STATUS[v[2]], v[3], v[4], tuple(_decode_finding(f) for f in found) if found else (),
+            tuple(PresetSummary(s[0], s[1], s[2], s[3], s[4], s[5], s[6], tuple(s[7])) for s in summaries)
+            if summaries else (), v[5], digest=v[6])
     except (orjson.JSONDecodeError, TypeError, ValueError, IndexError, KeyError):
         return None
 
@@ -177,9 +185,7 @@ class CheckCache:
     def lookup(self, cands: Sequence[Candidate]) -> list[FileOutcome | None]:
         """The stored outcome of each candidate that still holds, else None (to be checked)."""
         keys = [key_of(c) for c in cands]
-        found: dict[str, Entry] = {}
-        for start in range(0, len(keys), 500):
-            found.update(self.store.fetch(self.scope, keys[start : start + 500]))
+        found = self._fetch(keys)
         out: list[FileOutcome | None] = []
         for cand, key in zip(cands, keys, strict=True):
             stamp = self._stamp(cand)
@@ -212,9 +218,23 @@ class CheckCache:
             self.store.save(self.scope, pending)
 
     # -- internals -------------------------------------------------------------------------------
+    def _fetch(self, keys: Sequence[str]) -> dict[str, Entry]:
+        """The stored entries of ``keys``. Many keys are read as one range of the index: every
+        entry whose key starts as all of theirs do (a pack's folder), a third of the time of
+        looking 20,000 keys up in lists of 500; what is not asked for is left out."""
+        ranged = getattr(self.store, "fetch_prefix", None)
+        if ranged is not None and len(keys) > PREFIX_FETCH_FROM:
+            wanted = set(keys)
+            return {k: e for k, e in ranged(self.scope, os.path.commonprefix(list(keys))).items() if k in wanted}
+        found: dict[str, Entry] = {}
+        for start in range(0, len(keys), 500):
+            found.update(self.store.fetch(self.scope, keys[start : start + 500]))
+        return found
+
     def _stamp(self, cand: Candidate) -> Stamp | None:
-        if cand.stamp is not None:  # discovery's lstat: no second system call
-            return Stamp(*cand.stamp)
+        seen = cand.lstat
+        if seen is not None:  # discovery's lstat: no second system call
+            return Stamp(*seen)
         try:
             return Stamp.of(os.lstat(cand.path))
         except OSError:

@@ -19,7 +19,7 @@ from presetctl.engine.baseline import Baseline
 from presetctl.engine.errors import UsageError
 from presetctl.engine.model import FileOutcome, Finding, RunResult, StageTiming
 from presetctl.engine.rules.selection import RuleSet
-from presetctl.engine.runner import junk_findings, pack_findings
+from presetctl.engine.runner import junk_findings, pack_findings, pack_summaries
 from presetctl.engine.shard import options_from_settings
 
 CARRIED = frozenset({"E003"})  # run-level findings a shard's report keeps through a merge
@@ -85,7 +85,7 @@ def merge(parts: Sequence[ShardPart], baseline: Baseline | None = None) -> RunRe
     keep = baseline.keeper(first.cwd) if baseline is not None else None
     carried = [f for p in parts for f in p.run_findings if f.code in CARRIED]
     pack = sorted(junk_findings([f.path for f in files], rules)
-                  + pack_findings([s for f in files for s in f.summaries], rules) + carried, key=Finding.sort_key)
+                  + pack_findings(pack_summaries(files), rules) + carried, key=Finding.sort_key)
     suppressed = sum(p.baseline_suppressed for p in parts)
     if keep is not None:
         kept = [f for f in pack if keep(f)]
@@ -102,6 +102,5 @@ def merge(parts: Sequence[ShardPart], baseline: Baseline | None = None) -> RunRe
 
 def _partial_suppressed(part: ShardPart, rules: RuleSet, keep: Any) -> int:
     """What the shard's own cross-file rules (over its files alone) had the baseline suppress."""
-    pack = junk_findings([f.path for f in part.files], rules) + pack_findings(
-        [s for f in part.files for s in f.summaries], rules)
+    pack = junk_findings([f.path for f in part.files], rules) + pack_findings(pack_summaries(part.files), rules)
     return sum(1 for f in pack if not keep(f))

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, overload
 
 from presetctl.engine.incidents import Incident
 
@@ -190,6 +192,28 @@ class Parameter:
     out_of_range: OutOfRange | None = None
 
 
+Scalar = float | int | bool | str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterColumns:
+    """A preset's parameters as parallel tuples, one entry per :class:`Parameter` in the same order
+    (name, value, minimum, maximum, default): what ``stats`` reads of 400 parameters x 20,000
+    presets without building 8 million objects. ``Preset.columns()`` is the one way to get them."""
+
+    names: tuple[str, ...]
+    values: tuple[Scalar, ...]
+    minimum: tuple[float | None, ...]
+    maximum: tuple[float | None, ...]
+    default: tuple[Scalar, ...]
+
+    @classmethod
+    def of(cls, params: Iterable[Parameter]) -> ParameterColumns:
+        ps = tuple(params)
+        return cls(tuple(p.name for p in ps), tuple(p.value for p in ps), tuple(p.minimum for p in ps),
+                   tuple(p.maximum for p in ps), tuple(p.default for p in ps))
+
+
 @dataclass(frozen=True, slots=True)
 class Modulation:
     source: str
@@ -242,10 +266,17 @@ class Preset:
     pointers: Mapping[str, str] = field(default_factory=dict)  # metadata field -> location pointer
     parameter_source: Callable[[], Iterable[Parameter]] | None = field(default=None, repr=False, compare=False)
     sound_key: Callable[[], bytes] | None = field(default=None, repr=False, compare=False)
+    # The same parameters column-wise, from a loader that can read them so (tests/test_scale.py holds
+    # every such loader to ``ParameterColumns.of(parameters)``); None: derived from ``parameters``.
+    column_source: Callable[[], ParameterColumns] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def parameters(self) -> tuple[Parameter, ...]:
         return tuple(self.parameter_source()) if self.parameter_source is not None else ()
+
+    def columns(self) -> ParameterColumns:
+        """The parameters as columns: the loader's fast reading when it has one."""
+        return self.column_source() if self.column_source is not None else ParameterColumns.of(self.parameters)
 
     def sound_hash(self) -> str:
         """Identity of the sound (the data without name and metadata); "" when the format has none."""
@@ -294,6 +325,128 @@ class FileOutcome:
     digest: str = ""  # SHA-256 of the bytes checked, when the run keeps a cache ("" otherwise)
 
 
+_EMPTY: tuple[Any, ...] = ()
+
+
+class FileTable(Sequence[FileOutcome]):
+    """The per-file outcomes of a run, column-wise: what ``RunResult.files`` holds.
+
+    A run over 100,000 files keeps one entry per file until its end (reports count them, the
+    history and the API list them). As a tuple of FileOutcome objects that was about 2 KB a file
+    with the presets' summaries; here a clean file costs its path and 33 bytes of columns, and
+    findings, summaries, tool errors and digests are kept only for the files that have them.
+    Reading an entry builds the same FileOutcome that was appended (tests/test_scale.py). The
+    runner appends while the run goes; nobody appends after the RunResult is made.
+    """
+
+    __slots__ = ("_paths", "_formats", "_status", "_size", "_presets", "_seconds", "_extra", "_digests")
+
+    def __init__(self, outcomes: Iterable[FileOutcome] = ()) -> None:
+        self._paths: list[str] = []
+        self._formats: list[str] = []  # the few format names, shared: a pointer a file
+        self._status: list[FileStatus] = []
+        self._size = array("q")
+        self._presets = array("q")
+        self._seconds = array("d")
+        # index -> (findings, summaries, incidents), for the files that have any of them
+        self._extra: dict[int, tuple[tuple[Finding, ...], tuple[PresetSummary, ...], tuple[Incident, ...]]] = {}
+        self._digests: dict[int, str] = {}  # when the run keeps a cache
+        for o in outcomes:
+            self.append(o)
+
+    def append(self, o: FileOutcome, path: str = "") -> None:
+        """Add ``o``; ``path``: an equal string to keep instead of ``o.path`` (one a caller holds anyway)."""
+        i = len(self._paths)
+        self._paths.append(path if path and path == o.path else o.path)
+        self._formats.append(o.format)
+        self._status.append(o.status)
+        self._size.append(o.size)
+        self._presets.append(o.presets)
+        self._seconds.append(o.seconds)
+        if o.findings or o.summaries or o.incidents:
+            self._extra[i] = (o.findings, o.summaries, o.incidents)
+        if o.digest:
+            self._digests[i] = o.digest
+
+    def _at(self, i: int) -> FileOutcome:
+        findings, summaries, incidents = self._extra.get(i, (_EMPTY, _EMPTY, _EMPTY))
+        return FileOutcome(self._paths[i], self._formats[i], self._status[i], self._size[i], self._presets[i],
+                           findings, summaries, self._seconds[i], incidents, self._digests.get(i, ""))
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    @overload
+    def __getitem__(self, index: int) -> FileOutcome: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[FileOutcome, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> FileOutcome | tuple[FileOutcome, ...]:
+        if isinstance(index, slice):
+            return tuple(self._at(i) for i in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("file index out of range")
+        return self._at(index)
+
+    def __iter__(self) -> Iterator[FileOutcome]:
+        return (self._at(i) for i in range(len(self._paths)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"FileTable({len(self)} files)"
+
+    # --- what reports and metrics count, without building an outcome per file -----------------
+    @property
+    def paths(self) -> Sequence[str]:
+        return self._paths
+
+    def presets(self) -> int:
+        return sum(self._presets)
+
+    def status_counts(self) -> Counter[FileStatus]:
+        return Counter(self._status)
+
+    def format_counts(self) -> Counter[str]:
+        return Counter(self._formats)
+
+    def bytes_checked(self) -> int:
+        skipped = FileStatus.SKIPPED
+        return sum(size for size, status in zip(self._size, self._status, strict=True) if status is not skipped)
+
+    def summaries(self) -> list[PresetSummary]:
+        """``runner.pack_summaries`` of these files, from the columns."""
+        out: list[PresetSummary] = []
+        extra = self._extra
+        for i, n in enumerate(self._presets):
+            found = extra.get(i)
+            if found is not None and found[1]:
+                out.extend(found[1])
+            elif n:
+                out.append(PresetSummary(self._paths[i], self._formats[i], None, None, None, ""))
+        return out
+
+    def with_findings(self) -> Iterator[FileOutcome]:
+        """The outcomes that have findings, summaries, tool errors or a digest (in order)."""
+        return (self._at(i) for i in sorted(self._extra))
+
+
+def file_count_of(files: Sequence[FileOutcome]) -> tuple[int, Counter[FileStatus], Counter[str]]:
+    """Presets, files by status and files by format of ``files`` (a FileTable counts its columns)."""
+    if isinstance(files, FileTable):
+        return files.presets(), files.status_counts(), files.format_counts()
+    return (sum(o.presets for o in files), Counter(o.status for o in files), Counter(o.format for o in files))
+
+
 @dataclass(frozen=True, slots=True)
 class StageTiming:
     stage: str
@@ -306,7 +459,7 @@ class RunResult:
 
     command: str
     roots: tuple[str, ...]
-    files: tuple[FileOutcome, ...]
+    files: Sequence[FileOutcome]  # a FileTable from the runner; any sequence (a tuple) from elsewhere
     findings: tuple[Finding, ...]
     timings: tuple[StageTiming, ...] = ()
     baseline_suppressed: int = 0
@@ -332,18 +485,22 @@ class RunResult:
         return out
 
     @cached_property
+    def _file_counts(self) -> tuple[int, Counter[FileStatus], Counter[str]]:
+        return file_count_of(self.files)
+
+    @property
+    def presets(self) -> int:
+        """Presets read (a bank counts each voice)."""
+        return self._file_counts[0]
+
+    @cached_property
     def status_counts(self) -> dict[str, int]:
-        out = {s.value: 0 for s in FileStatus}
-        for f in self.files:
-            out[f.status.value] += 1
-        return out
+        counted = self._file_counts[1]
+        return {s.value: counted.get(s, 0) for s in FileStatus}
 
     @cached_property
     def format_counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for f in self.files:
-            out[f.format] = out.get(f.format, 0) + 1
-        return dict(sorted(out.items()))
+        return dict(sorted(self._file_counts[2].items()))
 
     def duration(self) -> float:
         return sum(t.seconds for t in self.timings if t.stage == "total")

@@ -23,7 +23,16 @@ from presetctl.engine.events import FileChecked, IncidentMet, PackChecked, RunFi
 from presetctl.engine.incidents import Incident, Outcome
 from presetctl.engine.junk import junk_violation
 from presetctl.engine.metrics import Metrics, RuleClock, RuleTimes
-from presetctl.engine.model import FileOutcome, FileStatus, Finding, PresetSummary, RunResult, StageTiming, Violation
+from presetctl.engine.model import (
+    FileOutcome,
+    FileStatus,
+    FileTable,
+    Finding,
+    PresetSummary,
+    RunResult,
+    StageTiming,
+    Violation,
+)
 from presetctl.engine.options import MIB, Options
 from presetctl.engine.pipeline import check_file, resolve
 from presetctl.engine.resources import ResourceSampler
@@ -73,6 +82,20 @@ def junk_findings(paths: Sequence[str], rules: RuleSet) -> list[Finding]:
     """One pack-level finding for packaging junk (``__MACOSX``, ``.DS_Store``): not one per file."""
     junk = junk_violation(paths) if rules.enabled("F012") else None
     return list(resolve(rules, junk[0], [junk[1]])) if junk is not None else []
+
+
+def pack_summaries(files: Sequence[FileOutcome]) -> list[PresetSummary]:
+    """What the pack rules read, in file order: every preset's summary; a file checked without
+    them (the run's pack rules read only paths, see ``Rule.paths_only``) stands in once with its path."""
+    if isinstance(files, FileTable):
+        return files.summaries()
+    out: list[PresetSummary] = []
+    for f in files:
+        if f.summaries:
+            out.extend(f.summaries)
+        elif f.presets:
+            out.append(PresetSummary(f.path, f.format, None, None, None, ""))
+    return out
 
 
 def pack_findings(summaries: Sequence[PresetSummary], rules: RuleSet, codes: Collection[str] | None = None) -> list[Finding]:
@@ -127,6 +150,7 @@ def _run(paths: Sequence[str], options: Options, command: str, sink: Sink, basel
         cands = [c for c in cands if in_shard(c.display, paths, options.shard)]
         skipped = [s for s in skipped if in_shard(s.display, paths, options.shard)]
     items: list[Item] = sorted([*cands, *skipped], key=lambda i: i.display)
+    del cands, skipped  # ``items`` holds them (and lets them go one by one, below)
     checks = CheckCache(cache, options, command) if cache is not None else None
     known = _known(checks, items)
     todo = [item for item, outcome in zip(items, known, strict=True) if outcome is None]
@@ -147,19 +171,26 @@ def _run(paths: Sequence[str], options: Options, command: str, sink: Sink, basel
     checker = _Checker(rules, digest=checks is not None)
     fresh = _flatten(map_chunks(todo, jobs, lambda: checker, (), _check_chunk, on_lost=lambda item: _lost(rules, item),
                                 setup=worker_setup, on_death=died))
-    for item, cached in zip(items, known, strict=True):
+    total = len(items)
+    del todo
+    # Each entry is let go once its outcome is in: with the pool's chunks (workers.map_chunks) also let
+    # go, the candidates of 100,000 files are not all alive at the end, next to the outcomes.
+    held: list[Item | None] = items  # type: ignore[assignment]  # None once taken
+    for i in range(total):
+        item, cached = held[i], known[i]
+        held[i] = known[i] = None
+        assert item is not None
         outcome, times = (cached, None) if cached is not None else next(fresh)
         if cached is None and checks is not None and isinstance(item, Candidate):
             checks.keep(item, outcome)
-        outcome = tally.add(outcome, times)
-        sink(FileChecked(outcome, len(tally.outcomes), len(items)))
+        outcome = tally.add(outcome, times, item.display, checked=cached is None)
+        sink(FileChecked(outcome, len(tally.outcomes), total))
     for _left in fresh:  # pragma: no cover - every result was taken; this lets the pool stop its workers gracefully
         raise RuntimeError("the worker pool returned more outcomes than files")
     if checks is not None:
         checks.flush()
     t2 = time.perf_counter()
-    pack = junk_findings([o.path for o in tally.outcomes], rules) + pack_findings(
-        [s for o in tally.outcomes for s in o.summaries], rules)
+    pack = junk_findings(tally.outcomes.paths, rules) + pack_findings(pack_summaries(tally.outcomes), rules)
     over, incidents = _over_budget(options, paths, rules, time.perf_counter() - t0, sampler)
     pack = tally.kept(sorted(pack + over, key=Finding.sort_key))
     for incident in incidents:
@@ -175,7 +206,7 @@ def _run(paths: Sequence[str], options: Options, command: str, sink: Sink, basel
     if metrics is not None:
         tally.export(metrics, timings, jobs, pack)
     findings = tally.findings + pack
-    result = RunResult(command, tuple(paths), tuple(tally.outcomes), tuple(findings), timings, tally.suppressed,
+    result = RunResult(command, tuple(paths), tally.outcomes, tuple(findings), timings, tally.suppressed,
                        started, jobs, pack=tuple(pack), cwd=cwd or os.getcwd())
     sink(RunFinished(result))
     return result
@@ -187,12 +218,13 @@ class _Tally:
     def __init__(self, metrics: Metrics | None, keep: Callable[[Finding], bool] | None) -> None:
         self.metrics = metrics
         self.keep = keep
-        self.outcomes: list[FileOutcome] = []
+        self.outcomes = FileTable()  # streamed to the sink; kept column-wise for the result
         self.findings: list[Finding] = []
         self.suppressed = 0
         self.deaths = 0
+        # The one series, found once: a label look-up per file costs more than the observation.
         self.file_seconds = metrics.histogram("presetctl_file_check_seconds", "Seconds to check one file (read, "
-                                              "parse, every rule), in the process that checked it") \
+                                              "parse, every rule), in the process that checked it").labels() \
             if metrics is not None else None
 
     def kept(self, findings: list[Finding]) -> list[Finding]:
@@ -202,15 +234,17 @@ class _Tally:
         self.suppressed += len(findings) - len(out)
         return out
 
-    def add(self, outcome: FileOutcome, times: RuleTimes | None) -> FileOutcome:
+    def add(self, outcome: FileOutcome, times: RuleTimes | None, shown: str = "", checked: bool = True) -> FileOutcome:
+        """``shown``: the path as discovery named the file; kept instead of the worker's equal copy.
+        ``checked``: False for an outcome from the cache, which no process of this run spent time on."""
         if outcome.findings and self.keep is not None:
             outcome = _with_findings(outcome, tuple(self.kept(list(outcome.findings))))
-        self.outcomes.append(outcome)
+        self.outcomes.append(outcome, shown)
         self.findings.extend(outcome.findings)
         if self.metrics is not None:
             if times is not None:
                 self.metrics.add_rule_times(times)
-            if self.file_seconds is not None and outcome.status is not FileStatus.SKIPPED:
+            if self.file_seconds is not None and checked and outcome.status is not FileStatus.SKIPPED:
                 self.file_seconds.observe(outcome.seconds)
         return outcome
 
@@ -220,12 +254,10 @@ class _Tally:
         for t in timings:
             stage.set(t.seconds, stage=t.stage)
         files = m.counter("presetctl_files_total", "Files looked at, by status")
-        for status, n in Counter(o.status.value for o in self.outcomes).items():
-            files.inc(n, status=status)
-        m.counter("presetctl_presets_total", "Presets read (a bank counts each voice)").inc(
-            sum(o.presets for o in self.outcomes))
-        m.counter("presetctl_bytes_read_total", "Bytes of the files checked").inc(
-            sum(o.size for o in self.outcomes if o.status is not FileStatus.SKIPPED))
+        for status, n in self.outcomes.status_counts().items():
+            files.inc(n, status=status.value)
+        m.counter("presetctl_presets_total", "Presets read (a bank counts each voice)").inc(self.outcomes.presets())
+        m.counter("presetctl_bytes_read_total", "Bytes of the files checked").inc(self.outcomes.bytes_checked())
         found = m.counter("presetctl_findings_total", "Findings reported (after the baseline), by severity")
         for severity, n in Counter(f.severity.label for f in [*self.findings, *pack]).items():
             found.inc(n, severity=severity)

@@ -235,16 +235,18 @@ def map_chunks(
     died holding ``items`` items: retried one by one in fresh workers, or (not retrying) given up.
     """
     parts = chunks(items, max(1, jobs))
+    del items  # the chunks hold every item; a chunk is let go once its results are out (see below)
     if jobs <= 1:
         state = init(*initargs)
-        for part in parts:
+        for i, part in enumerate(parts):
             yield part, work(state, part)
+            parts[i] = ()
         return
     pool: _Pool[S, T, R] = _Pool(jobs, init, initargs, work, close_fds, setup)
     yield from _parallel(pool, parts, on_lost, ordered, window or 4 * jobs, on_death)
 
 
-def _parallel(pool: _Pool[S, T, R], parts: Sequence[Sequence[T]], on_lost: Callable[[T], R], ordered: bool,
+def _parallel(pool: _Pool[S, T, R], parts: list[Sequence[T]], on_lost: Callable[[T], R], ordered: bool,
               window: int, on_death: Callable[[int, bool], None] | None) -> Iterator[tuple[Sequence[T], list[R]]]:
     jobs = pool.jobs
     queue: deque[_Task[T]] = deque(_Task(i, 0, c) for i, c in enumerate(parts))
@@ -267,6 +269,7 @@ def _parallel(pool: _Pool[S, T, R], parts: Sequence[Sequence[T]], on_lost: Calla
             while next_out in done if ordered else done:
                 key = next_out if ordered else next(iter(done))
                 yield parts[key], done.pop(key)
+                parts[key] = ()  # its items are checked: a long run does not keep every item to the end
                 next_out += 1
         graceful = True
     finally:

@@ -57,7 +57,7 @@ def summary_table(result: RunResult, security: bool = False) -> Table:
     for status, n in result.status_counts.items():
         if n:
             table.add_row(f"  {status}", str(n))
-    table.add_row("presets", str(sum(o.presets for o in result.files)))
+    table.add_row("presets", str(result.presets))
     if security:
         for rating in sorted(SecuritySeverity, reverse=True):
             table.add_row(Text(rating.label, style=STYLE[rating.severity]), str(result.security_counts[rating.label]))

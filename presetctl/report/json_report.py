@@ -50,7 +50,7 @@ def related_dict(r: Related) -> dict[str, Any]:
 def summary_dict(result: RunResult) -> dict[str, Any]:
     return {
         "files": len(result.files),
-        "presets": sum(o.presets for o in result.files),
+        "presets": result.presets,
         "findings": len(result.findings),
         **result.counts,
         "by_security_severity": result.security_counts,

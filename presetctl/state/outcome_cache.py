@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from presetctl.engine.cache import Entry, Stamp
 
@@ -33,6 +34,13 @@ CREATE TABLE IF NOT EXISTS outcome (
     PRIMARY KEY (scope, key)
 ) WITHOUT ROWID
 """
+
+
+def _successor(prefix: bytes) -> bytes | None:
+    """The least byte string above every string that starts with ``prefix`` (None: there is none,
+    the prefix is empty or all 0xff). BLOBs compare by ``memcmp``, so this bounds the range."""
+    stripped = prefix.rstrip(b"\xff")
+    return stripped[:-1] + bytes([stripped[-1] + 1]) if stripped else None
 
 
 def _raw(key: str) -> bytes:
@@ -73,11 +81,31 @@ class SqliteOutcomeStore:
         except sqlite3.Error as exc:
             self._fail(exc)
             return {}
+        return self._entries(rows)
+
+    @staticmethod
+    def _entries(rows: Sequence[tuple[Any, ...]]) -> dict[str, Entry]:
         out: dict[str, Entry] = {}
         for r in rows:
             key = r[0].decode("utf-8", "surrogateescape")
             out[key] = Entry(key, Stamp(r[1], r[2], r[3], r[4], r[5]), r[6], bool(r[7]), r[8])
         return out
+
+    def fetch_prefix(self, scope: str, prefix: str) -> dict[str, Entry]:
+        """Every entry of ``scope`` whose key starts with ``prefix``: one range of the primary key."""
+        if self._conn is None:
+            return {}
+        low = _raw(prefix)
+        high = _successor(low)
+        where, args = ("key >= ? AND key < ?", (scope, low, high)) if high is not None else ("key >= ?", (scope, low))
+        try:
+            rows = self._conn.execute(
+                f"SELECT key, size, mtime_ns, ctime_ns, ino, dev, digest, trusted, payload FROM outcome "
+                f"WHERE scope = ? AND {where}", args).fetchall()
+        except sqlite3.Error as exc:
+            self._fail(exc)
+            return {}
+        return self._entries(rows)
 
     def save(self, scope: str, entries: Sequence[Entry]) -> None:
         if self._conn is None or not entries:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from presetctl.engine.fix.check import check_bytes, new_problems
+from presetctl.engine.fix.check import FixChecked, check_bytes, new_problems, without_sound
 from presetctl.engine.fix.model import AppliedFix, FixAction, FixContext, RolledBackFix, Splice
 from presetctl.engine.fix.writers.registry import complete_edit
 from presetctl.engine.model import PresetSummary, Violation
@@ -38,10 +38,14 @@ class PlanRules:
     fix: RuleSet
     check: RuleSet
     unsafe: bool
+    # ``check`` without the sound-only rules (fix/check.py): what runs again after a fix that left
+    # the sound alone. None: every rule runs again after every fix (the reference the tests hold it to).
+    sound_free: RuleSet | None = None
 
     @classmethod
-    def build(cls, options: Options, check_options: Options, unsafe: bool) -> PlanRules:
-        return cls(RuleSet(options), RuleSet(check_options), unsafe)
+    def build(cls, options: Options, check_options: Options, unsafe: bool, reuse: bool = True) -> PlanRules:
+        check = RuleSet(check_options)
+        return cls(RuleSet(options), check, unsafe, without_sound(check) if reuse else None)
 
     def _fixable(self, path: str, code: str) -> FixSafety | None:
         rule = BY_CODE.get(code)
@@ -137,10 +141,11 @@ class _Planner:
     def path(self, name: str) -> PurePosixPath:
         return self.folder / name
 
-    def check(self, data: bytes, name: str) -> Checked:
+    def check(self, data: bytes, name: str, before: FixChecked | None = None) -> FixChecked:
+        """``data`` checked as file ``name``; ``before``: the check of the bytes the fix was applied to."""
         t0 = time.perf_counter()
         try:
-            return check_bytes(data, self.path(name), self.rules.check)
+            return check_bytes(data, self.path(name), self.rules.check, before, self.rules.sound_free)
         finally:
             self.check_seconds += time.perf_counter() - t0
 
@@ -180,6 +185,17 @@ class _Planner:
         return ""
 
 
+def resummarize(before: tuple[PresetSummary, ...], first: Checked, last: FixChecked,
+                shown: str) -> tuple[PresetSummary, ...]:
+    """``summarize(last.doc, shown)``, taking each preset's sound hash from ``before`` (of ``first``)
+    when the fixes left the sound alone: hashing 400 parameters again costs more than a rule."""
+    presets = last.doc.presets
+    if len(presets) != len(before) or last.sound_of is not first.doc:
+        return summarize(last.doc, shown)
+    return tuple(PresetSummary(shown, last.doc.format, p.name, p.author, p.category, b.sound_hash, p.index, p.tags)
+                 for p, b in zip(presets, before, strict=True))
+
+
 def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Options,
               forbidden: frozenset[tuple[str, str, str]] = frozenset()) -> FilePlan:
     """Fixes for one file's bytes; ``display`` is its path as reported (folder + name).
@@ -207,7 +223,7 @@ def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Op
             break
         batch = _non_conflicting(actions)
         new, new_name = planner.apply(state, name, batch)
-        after = planner.check(new, new_name)
+        after = planner.check(new, new_name, state)
         if all(not planner.verdict(state, after, a) for a in batch):
             kept = batch
         else:  # find the culprits: each fix on top of those kept so far (splices share coordinates)
@@ -215,7 +231,7 @@ def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Op
             new, new_name, after = cur, name, state
             for a in batch:
                 trial, trial_name = planner.apply(state, name, [*kept, a])
-                trial_state = planner.check(trial, trial_name)
+                trial_state = planner.check(trial, trial_name, state)
                 why = planner.verdict(state, trial_state, a)
                 if why:
                     failed.add(a.key)
@@ -230,7 +246,7 @@ def plan_file(data: bytes, display: PurePosixPath, rules: PlanRules, options: Op
     shown = str(planner.path(name))
     unsafe_left = sum(1 for v in state.violations if rules.held_back(shown, v.code))
     seen_before = summarize(first.doc, str(display))
-    seen_after = seen_before if state is first else summarize(state.doc, shown)  # nothing applied: the same
+    seen_after = seen_before if state is first else resummarize(seen_before, first, state, shown)
     return FilePlan(fmt, data, cur, display.name, name, tuple(applied), tuple(rolled), passes, time.perf_counter() - t0,
                     check_seconds=planner.check_seconds, unsafe_left=unsafe_left,
                     summaries_before=seen_before, summaries_after=seen_after)

@@ -14,7 +14,7 @@ import orjson
 
 from presetctl.engine.formats.base import COMPACT_JSON_FACTS, JSON_FACTS, Document, LoadContext, Loader
 from presetctl.engine.formats.jsonutil import parse_json
-from presetctl.engine.model import AssetRef, Effect, Modulation, Parameter, Preset
+from presetctl.engine.model import AssetRef, Effect, Modulation, Parameter, ParameterColumns, Preset
 
 
 def _text(meta: Mapping[str, Any], key: str) -> str | None:
@@ -43,6 +43,26 @@ def _parameters(params: list[Any]) -> Iterator[Parameter]:
                 default=p.get("default"),
                 pointer=f"/parameters/{i}",
             )
+
+
+def _columns(params: list[Any]) -> ParameterColumns:
+    """``_parameters`` column-wise (the same entries in the same order), no object per parameter."""
+    names: list[str] = []
+    values: list[Any] = []
+    lows: list[float | None] = []
+    highs: list[float | None] = []
+    defaults: list[Any] = []
+    scalar = (int, float, bool, str)
+    for i, p in enumerate(params):
+        if isinstance(p, dict):
+            get = p.get
+            value = get("value")
+            names.append(str(get("name", f"#{i}")))
+            values.append(value if isinstance(value, scalar) else None)
+            lows.append(_num(get("min")))
+            highs.append(_num(get("max")))
+            defaults.append(get("default"))
+    return ParameterColumns(tuple(names), tuple(values), tuple(lows), tuple(highs), tuple(defaults))
 
 
 def _sound_key(doc: Mapping[str, Any]) -> bytes:
@@ -97,6 +117,7 @@ def build_preset(raw: Mapping[str, Any]) -> Preset:
         },
         parameter_source=(lambda: _parameters(params)) if isinstance(params, list) else None,
         sound_key=lambda: _sound_key(raw),
+        column_source=(lambda: _columns(params)) if isinstance(params, list) else None,
     )
 
 

@@ -132,6 +132,9 @@ class Rule:
     # "default": in the default set. Any other name (a key of PROFILES) is an opt-in profile: such
     # a rule runs only when its profile is enabled or a selector other than ALL names it.
     profile: str = DEFAULT
+    # A pack check that reads nothing of a summary but its path: a run whose pack rules are all such
+    # computes no summaries (no sound hash per preset); the runner hands it one per file with presets.
+    paths_only: bool = False
     # The check's pre-filter (see QuickFn): None runs the check on every document it applies to.
     # tests/test_quick_rules.py holds every pre-filter against its check (corpus and hypothesis).
     quick: QuickFn | None = None

@@ -161,7 +161,7 @@ RULES = (
                  "On Windows and macOS (case-insensitive file systems) one file overwrites the other when "
                  "the pack is unpacked.",
                  "`Bass.vital` and `bass.vital`", "Rename one of them."),
-         pack_check=case_collisions),
+         pack_check=case_collisions, paths_only=True),
     Rule("Q004", "category-drift", Level.PACK, I, "Category spelled differently across the pack",
          RuleDoc("Reports categories that are the same once case, spacing and plural are folded, but are "
                  "spelled differently (`Bass`, `Basses`, `BASS`); the most used spelling is the reference.",

@@ -59,8 +59,9 @@ class RuleSet:
             and (r.profile == DEFAULT or r.profile in profiles or "all" in profiles or _named(r.code, selectors))
         )
         self._per_file = tuple(options.per_file_ignores)
-        # Whether a file's outcome must carry its presets' summaries: only pack rules read them.
-        self.wants_summaries = bool(self.pack_rules())
+        # Whether a file's outcome must carry its presets' summaries: only pack rules read them, and
+        # a rule that reads only paths (Q003, in the default set) is served without them.
+        self.wants_summaries = any(not r.paths_only for r in self.pack_rules())
         # ... and the sound hash in them: only the rules that compare sounds read it.
         self.wants_sound = any(r.reads_sound for r in self.pack_rules())
         # Per-rule time of this process, when a run measures it (engine/metrics.py); None: not measured.

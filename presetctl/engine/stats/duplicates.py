@@ -24,15 +24,17 @@ import numpy.typing as npt
 
 from presetctl.engine.stats.common import presets_of, table
 from presetctl.engine.stats.model import FileFacts, PresetFacts, Section, StatsContext
-from presetctl.engine.stats.params import raw_matrix
+from presetctl.engine.stats.params import ParamMatrix, raw_matrix
 
 F64 = npt.NDArray[np.float64]
 BLOCK = 1024  # rows compared per matrix product: 1024 x window floats stays a few MB
+WINDOW = 512  # rows of the window each product takes at most (1024 x 512 doubles: 4 MB a temporary)
 DIAMETER_MAX = 2000  # clusters up to this size get their exact largest distance (m x m floats)
 SAMPLE_FOR_AXIS = 4096  # rows used to find the principal axes
 PROJECTED_AXES = 8  # pruning dimensions: cheap to compare, and enough to separate most pairs
 DENSE_SHARE = 0.05  # above this share of surviving pairs in a block, compare the block in full
-EXACT_BATCH = 4096  # candidate pairs checked at once (each costs one row of parameters)
+NANMEDIAN_SMALL = 600  # below this many rows np.nanmedian(axis=0) uses masked arrays, above it each column's median
+EXACT_BATCH = 1024  # candidate pairs checked at once (each costs rows of parameters: 4 x 1024 x 400 doubles, 13 MB)
 
 
 def exact_groups(presets: Sequence[PresetFacts]) -> list[list[str]]:
@@ -55,11 +57,17 @@ def name_collisions(presets: Sequence[PresetFacts]) -> list[dict[str, Any]]:
 
 def feature_matrix(presets: Sequence[PresetFacts]) -> F64:
     """Rows of parameters scaled to [0, 1] over the union of the presets' parameter names."""
-    m = raw_matrix(presets)
+    return scaled_features(raw_matrix(presets))
+
+
+def scaled_features(m: ParamMatrix) -> F64:
+    """``m.values`` scaled to [0, 1] in place (the matrix is built for this alone; each step used to
+    copy all of it, 64 MB for 20,000 presets of 400 parameters) and returned."""
     x = m.values
     with np.errstate(all="ignore"):
-        seen_lo = np.nanmin(np.where(np.isnan(x), np.inf, x), axis=0)
-        seen_hi = np.nanmax(np.where(np.isnan(x), -np.inf, x), axis=0)
+        # The smallest and largest value each column holds (NaN left out; none: +inf and -inf).
+        seen_lo = np.fmin.reduce(x, axis=0, initial=np.inf)
+        seen_hi = np.fmax.reduce(x, axis=0, initial=-np.inf)
         # Unknown, infinite or inverted bounds: use what the library holds.
         bad = ~(np.isfinite(m.minimum) & np.isfinite(m.maximum) & (m.maximum > m.minimum))
         lo = np.where(bad, seen_lo, m.minimum)
@@ -67,12 +75,35 @@ def feature_matrix(presets: Sequence[PresetFacts]) -> F64:
         # Halves: the span of two finite doubles never overflows (1e308 - -1e308 would).
         half_lo = lo / 2
         span = np.where(hi > lo, hi / 2 - half_lo, 1.0)
-        if np.isnan(x).any():
-            # A missing parameter sounds like its default; unknown defaults take the library's median.
-            fill = np.where(np.isnan(m.default), np.nanmedian(x, axis=0), m.default)
-            x = np.where(np.isnan(x), fill, x)
-        scaled = np.clip((x / 2 - half_lo) / span, 0.0, 1.0)
-    return np.nan_to_num(scaled, nan=0.0)
+        # A sum is NaN when any value is (or when infinities cancel): only then is the mask of missing
+        # values made, 8 MB that would otherwise sit beside the matrix at the section's peak.
+        if np.isnan(np.sum(x)):
+            missing = np.isnan(x)
+            if missing.any():
+                # A missing parameter sounds like its default; unknown defaults take the library's median.
+                fill = np.where(np.isnan(m.default), _column_medians(x, missing), m.default)
+                np.copyto(x, np.broadcast_to(fill, x.shape), where=missing)
+            del missing
+        # The same operations as ``clip((x / 2 - half_lo) / span, 0, 1)``, on x itself.
+        np.divide(x, 2, out=x)
+        np.subtract(x, half_lo, out=x)
+        np.divide(x, span, out=x)
+        np.clip(x, 0.0, 1.0, out=x)
+    return np.nan_to_num(x, copy=False, nan=0.0)
+
+
+def _column_medians(x: F64, missing: npt.NDArray[np.bool_]) -> F64:
+    """``np.nanmedian(x, axis=0)`` one column at a time (nanmedian copies the whole matrix); NaN for a
+    column with no value, as nanmedian gives."""
+    if x.shape[0] < NANMEDIAN_SMALL:  # numpy takes a masked-array path there (another rounding): use it
+        return np.asarray(np.nanmedian(x, axis=0), dtype=np.float64)
+    out = np.full(x.shape[1], np.nan)
+    for j in range(x.shape[1]):
+        col = x[:, j]
+        held = col[~missing[:, j]] if missing[:, j].any() else col
+        if held.size:
+            out[j] = np.median(held)
+    return out
 
 
 def principal_axes(centered: F64, k: int, rounds: int = 12) -> F64:
@@ -91,9 +122,10 @@ def principal_axes(centered: F64, k: int, rounds: int = 12) -> F64:
     return np.asarray(v, dtype=np.float64)
 
 
-def _pairs_below(d2: F64, bound: float, a: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+def _pairs_below(d2: F64, bound: float, a: int, c: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Pairs (row a + i, row c + j), i < j as rows, whose entry of ``d2`` is within ``bound``."""
     ii, jj = np.nonzero(d2 <= bound)
-    ii, jj = ii + a, jj + a
+    ii, jj = ii + a, jj + c
     keep = jj > ii
     return ii[keep], jj[keep]
 
@@ -111,15 +143,29 @@ def close_pairs(x: F64, radius: float) -> tuple[npt.NDArray[np.intp], npt.NDArra
     empty = np.zeros(0, dtype=np.intp)
     if n < 2 or width == 0:
         return empty, empty, np.zeros(0)
-    centered = x - x.mean(axis=0)
+    mean = x.mean(axis=0)
     k = min(PROJECTED_AXES, width, n)
-    proj = centered @ principal_axes(centered[:: max(1, n // SAMPLE_FOR_AXIS)], k)
+    axes = principal_axes(x[:: max(1, n // SAMPLE_FOR_AXIS)] - mean, k)
+    # Blocks of rows: a centred copy (or a sorted float64 one) of the whole matrix would double the
+    # section's memory for 20,000 presets of 400 parameters.
+    proj = np.empty((n, k))
+    for a in range(0, n, EXACT_BATCH):
+        proj[a : a + EXACT_BATCH] = (x[a : a + EXACT_BATCH] - mean) @ axes
     order = np.argsort(proj[:, 0], kind="stable")
     p = np.ascontiguousarray(proj[order])
     key = p[:, 0]
     psq = np.einsum("ij,ij->i", p, p)
-    xs = np.ascontiguousarray(x[order], dtype=np.float32)
-    sq = np.einsum("ij,ij->i", xs, xs, dtype=np.float64)
+
+
+    def rows32(a: int, b: int) -> npt.NDArray[np.float32]:
+        """Rows a..b in sorted order as float32, made when a dense block needs them (a float32
+        copy of the whole matrix cost 32 MB for 20,000 presets of 400 parameters)."""
+        return x[order[a:b]].astype(np.float32)
+
+    sq = np.empty(n)
+    for a in range(0, n, EXACT_BATCH):
+        xs = rows32(a, a + EXACT_BATCH)
+        sq[a : a + EXACT_BATCH] = np.einsum("ij,ij->i", xs, xs, dtype=np.float64)
     r2 = radius * radius
     loose_p = r2 * (1 + 1e-9) + 1e-9  # float64 rounding of the projected distances
     loose = r2 * 1.0001 + 1e-3  # float32 products: rounding passes; survivors are checked in float64
@@ -128,12 +174,16 @@ def close_pairs(x: F64, radius: float) -> tuple[npt.NDArray[np.intp], npt.NDArra
     for a in range(0, n, BLOCK):
         b = min(n, a + BLOCK)
         end = int(np.searchsorted(key, key[b - 1] + radius, side="right"))
-        ii, jj = _pairs_below(psq[a:b, None] + psq[None, a:end] - 2.0 * (p[a:b] @ p[a:end].T), loose_p, a)
-        if len(ii) > DENSE_SHARE * (b - a) * (end - a):
-            ii, jj = _pairs_below(sq[a:b, None] + sq[None, a:end] - 2.0 * (xs[a:b] @ xs[a:end].T).astype(np.float64),
-                                  loose, a)
-        found_i.append(ii)
-        found_j.append(jj)
+        # The window in slices of WINDOW rows: a block against all 20,000 rows of a library whose
+        # sounds sit close together made temporaries of 160 MB each. Every slice finds the same pairs.
+        for c in range(a, end, WINDOW):
+            e = min(end, c + WINDOW)
+            ii, jj = _pairs_below(psq[a:b, None] + psq[None, c:e] - 2.0 * (p[a:b] @ p[c:e].T), loose_p, a, c)
+            if len(ii) > DENSE_SHARE * (b - a) * (e - c):
+                ii, jj = _pairs_below(sq[a:b, None] + sq[None, c:e] - 2.0 * (rows32(a, b) @ rows32(c, e).T)
+                                      .astype(np.float64), loose, a, c)
+            found_i.append(ii)
+            found_j.append(jj)
     oi, oj = order[np.concatenate(found_i)], order[np.concatenate(found_j)]
     keep_i: list[npt.NDArray[np.intp]] = []
     keep_j: list[npt.NDArray[np.intp]] = []

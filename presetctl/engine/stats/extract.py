@@ -10,19 +10,35 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import TypeVar
 
 import numpy as np
 
 from presetctl.engine.discover import Candidate, read_bounded
 from presetctl.engine.formats.base import Document
-from presetctl.engine.model import FileStatus, Preset
+from presetctl.engine.model import FileStatus, ParameterColumns, Preset
 from presetctl.engine.pipeline import load_document, resolve, run_rules
 from presetctl.engine.rules.selection import RuleSet
 from presetctl.engine.stats.model import METADATA_FIELDS, FileFacts, ParamSchema, PresetFacts, Wanted
 
 NAN = math.nan
-Interned = dict[ParamSchema, ParamSchema]
+SchemaKey = tuple[tuple[object, ...], ...]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Interned:
+    """What the presets of one chunk share, kept once: a worker's answer then carries each schema,
+    category, tag list, modulation pair and set of filled fields once (pickle keeps shared
+    references), where 20,000 presets each holding their own copies took half of stats' memory."""
+
+    schemas: dict[SchemaKey, ParamSchema] = field(default_factory=dict)
+    values: dict[object, object] = field(default_factory=dict)
+
+    def __call__(self, value: T) -> T:
+        return self.values.setdefault(value, value)  # type: ignore[return-value]
 
 
 def preset_ref(path: str, index: int | None) -> str:
@@ -41,29 +57,50 @@ def _number(value: object) -> float:
     return f if math.isfinite(f) else NAN
 
 
+_NUMERIC = frozenset({float, int, bool})
+
+
+def _pick(c: ParameterColumns, keep: Sequence[int]) -> ParameterColumns:
+    return ParameterColumns(tuple(c.names[i] for i in keep), tuple(c.values[i] for i in keep),
+                            tuple(c.minimum[i] for i in keep), tuple(c.maximum[i] for i in keep),
+                            tuple(c.default[i] for i in keep))
+
+
 def _parameters(preset: Preset, interned: Interned) -> tuple[ParamSchema | None, np.ndarray | None]:
-    params = [p for p in preset.parameters if p.value is not None and not isinstance(p.value, str)]
-    if not params:
+    # Column-wise (Preset.columns): this runs for every parameter of every preset (400 x 20,000 in
+    # the benchmark), where one Parameter object each cost most of a stats run's time and memory.
+    c = preset.columns()
+    if not set(map(type, c.values)) <= _NUMERIC:  # None or text among them: only numeric values count
+        c = _pick(c, [i for i, v in enumerate(c.values) if v is not None and not isinstance(v, str)])
+    if not c.names:
         return None, None
-    names = tuple(p.name for p in params)
-    if len(set(names)) != len(names):  # a repeated name (V005): the first occurrence wins
-        firsts: dict[str, object] = {}
-        params = [p for p in params if p.name not in firsts and firsts.setdefault(p.name, p) is p]
-        names = tuple(p.name for p in params)
-    # Inline conditionals: this runs for every parameter of every preset (400 x 20,000 in the benchmark).
-    schema = ParamSchema(names, tuple(lo if type(lo := p.minimum) is float else _number(lo) for p in params),
-                         tuple(hi if type(hi := p.maximum) is float else _number(hi) for p in params),
-                         tuple(NAN if (d := p.default) is None else _number(d) for p in params))
+    if len(set(c.names)) != len(c.names):  # a repeated name (V005): the first occurrence wins
+        seen: set[str] = set()
+        c = _pick(c, [i for i, n in enumerate(c.names) if n not in seen and not seen.add(n)])  # type: ignore[func-returns-value]
+    names, values, lows, highs, defaults = c.names, c.values, c.minimum, c.maximum, c.default
+    # Presets of one synth layout share one schema: built once per layout, found by its raw columns.
+    key: SchemaKey | None = (names, lows, highs, defaults)
     try:
-        values = np.array([p.value for p in params], dtype=np.float64)  # bools become 0.0/1.0
+        schema = interned.schemas.get(key)  # type: ignore[arg-type]
+    except TypeError:  # a default that is a list or an object (JSON allows it): this preset's own schema
+        schema, key = None, None
+    if schema is None:
+        schema = ParamSchema(
+            names, tuple(lo if type(lo) is float else _number(lo) for lo in lows),
+            tuple(hi if type(hi) is float else _number(hi) for hi in highs),
+            tuple(NAN if d is None else _number(d) for d in defaults))
+        if key is not None:
+            interned.schemas[key] = schema
+    try:
+        array = np.array(values, dtype=np.float64)  # bools become 0.0/1.0
     except (OverflowError, TypeError, ValueError):  # an integer past float range, or an odd type
-        values = np.array([_number(p.value) for p in params], dtype=np.float64)
-    values[~np.isfinite(values)] = NAN
-    return interned.setdefault(schema, schema), values
+        array = np.array([_number(v) for v in values], dtype=np.float64)
+    array[~np.isfinite(array)] = NAN
+    return schema, array
 
 
 def _filled(preset: Preset) -> frozenset[str]:
-    out = set()
+    out: set[str] = set()
     for name in METADATA_FIELDS:
         value = getattr(preset, name)
         if (value and any(t.strip() for t in value)) if name == "tags" else (isinstance(value, str) and value.strip()):
@@ -73,13 +110,14 @@ def _filled(preset: Preset) -> frozenset[str]:
 
 def preset_facts(path: str, fmt: str, preset: Preset, want: Wanted, interned: Interned) -> PresetFacts:
     schema, values = _parameters(preset, interned) if want.parameters else (None, None)
+    share = interned
     return PresetFacts(
-        ref=preset_ref(path, preset.index), path=path, format=fmt, index=preset.index,
-        name=preset.name, author=preset.author, category=preset.category, tags=preset.tags,
-        filled=_filled(preset), synth=preset.synth, synth_version=preset.synth_version,
+        ref=preset_ref(path, preset.index), path=path, format=share(fmt), index=preset.index,
+        name=preset.name, author=share(preset.author), category=share(preset.category), tags=share(preset.tags),
+        filled=share(_filled(preset)), synth=share(preset.synth), synth_version=share(preset.synth_version),
         voices=preset.voices, unison=preset.unison, oscillators=preset.oscillators,
-        modulations=tuple((m.source, m.target) for m in preset.modulations),
-        effects=tuple((e.type, e.enabled) for e in preset.effects),
+        modulations=tuple(share((m.source, m.target)) for m in preset.modulations),
+        effects=tuple(share((e.type, e.enabled)) for e in preset.effects),
         embedded_bytes=sum(a.embedded_bytes for a in preset.assets),
         sound_hash=preset.sound_hash() if want.sound_hash else "",
         schema=schema, values=values,
@@ -121,5 +159,5 @@ def file_facts(cand: Candidate, rules: RuleSet, want: Wanted, interned: Interned
 
 
 def chunk_facts(cands: Sequence[Candidate], rules: RuleSet, want: Wanted) -> list[FileFacts]:
-    interned: Interned = {}  # one schema object per synth layout in this chunk's answer
+    interned = Interned()  # one schema object per synth layout in this chunk's answer, and so on
     return [file_facts(c, rules, want, interned) for c in cands]

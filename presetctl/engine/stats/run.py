@@ -97,10 +97,11 @@ def collect(
     facts = [FileFacts(s.display, "unknown", FileStatus.SKIPPED, s.size, problem=f"{s.violation.code}: {s.violation.message}")
              for s in skipped]
     facts.extend(gather(cands, opts, wanted(chosen), progress))
+    jobs = worker_count(options, len(cands))
+    del cands, skipped  # 20,000 candidates are 10 MB the sections below have no use for
     facts.sort(key=lambda f: f.path)
     ctx = StatsContext(options, threshold, top, history)
     out = tuple(audio.opt_in_section() if name == "audio" and not rendering else COMPUTE[name](facts, ctx)
                 for name in chosen)
-    jobs = worker_count(options, len(cands))
     return StatsResult(tuple(paths), out, len(facts), sum(len(f.presets) for f in facts),
                        time.perf_counter() - t0, jobs)
