@@ -168,3 +168,34 @@ def test_the_corpus_reports_the_same_with_the_python_passes(compiled: Compiled, 
         reports.append(json.dumps([report["findings"], report["summary"]], sort_keys=True))
     assert reports[0] == reports[1]
     assert len(reports[0]) > 10_000  # findings were compared, not two empty reports
+
+
+# --- the text walk checks small containers too, each byte at most once -------------------------------
+
+def test_the_walk_skips_small_dull_blocks_and_serializes_no_byte_twice(compiled: Compiled,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import PurePosixPath
+
+    from presetctl.engine.formats.base import Document
+    from presetctl.engine.options import Options
+    from presetctl.engine.rules.base import RuleContext
+
+    # 40 levels of four members each, the one string worth yielding at the bottom: every level's
+    # check fails; without the rule "no check below a failed one" the walk would serialize the
+    # subtree again at each level (40 times the document).
+    leaf: Any = {"a": 1, "b": 2, "c": 3, "name": "Deep Pad"}
+    for level in range(40):
+        leaf = {"x": 1, "y": 2, "z": 3, f"k{level}": leaf}
+    raw = {"metadata": leaf, "audio": {"voices": 1, "unison": 1, "oscillators": 2, "rate": 48000}}
+    serialized: list[int] = []
+    original = content.all_dull
+
+    def counting(node: Any) -> bool:
+        serialized.append(len(orjson.dumps(node)))
+        return original(node)
+
+    monkeypatch.setattr(content, "all_dull", counting)
+    scan = content.Scan(Document("presetctl", b"", raw=raw), RuleContext(PurePosixPath("p.json"), Options()))
+    texts = [(t.location.pointer, t.text) for t in scan._walk_json(raw)]
+    assert texts == [("/metadata/" + "/".join(f"k{i}" for i in reversed(range(40))) + "/name", "Deep Pad")]
+    assert sorted(serialized) == sorted([len(orjson.dumps(raw["audio"])), len(orjson.dumps(raw["metadata"]))])
