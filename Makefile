@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test check lint types docs bench mutation clean
 
-$(STAMP): pyproject.toml
+# The compiled passes (presetctl/_speedups.c) are built by the install (hatch_build.py): a change rebuilds them.
+$(STAMP): pyproject.toml hatch_build.py presetctl/_speedups.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
@@ -17,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/presetctl validate --profile marketplace sample_presets/ ; test $$? -le 1
 
 lint: $(STAMP)
-	$(BIN)/ruff check presetctl tests benchmarks tools
+	$(BIN)/ruff check presetctl tests benchmarks tools hatch_build.py
 
 types: $(STAMP)
 	$(BIN)/mypy

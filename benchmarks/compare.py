@@ -2,6 +2,7 @@
 
     python benchmarks/compare.py [--dir DIR] [--count 20000] [--params 400] [--seed 0]
                                  [--cjs-files 0] [--batch 1000] [--repeat 1] [--json-out FILE]
+                                 [--default-only] [--baseline PRESETCTL] [--python-passes]
 
 Generates the pack with ``benchmarks/generate.py`` (or reuses ``--dir`` when it already holds
 ``--count`` presets), then times, each as a fresh process as a user would run it:
@@ -103,7 +104,7 @@ SCHEMA_ONLY = ["--select", "F,P,S"]
 
 
 def time_presetctl(folder: Path, count: int, jobs: int | None, extra: list[str] | None = None,
-                   exe: str | None = None) -> tuple[float, float, dict[str, float]]:
+                   exe: str | None = None, pure: bool = False) -> tuple[float, float, dict[str, float]]:
     # --no-cache: every run checks every file (a warm cache would answer from disk); --no-history:
     # the history database's writes are no part of the comparison.
     cmd = [exe or tool("presetctl"), "validate", str(folder), "-o", "json", "-q", "-v", "--no-cache", "--no-history",
@@ -112,7 +113,8 @@ def time_presetctl(folder: Path, count: int, jobs: int | None, extra: list[str] 
         cmd += ["--jobs", str(jobs)]
     c0 = children_cpu()
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = {**os.environ, "PRESETCTL_PURE_PYTHON": "1" if pure else ""}
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     wall = time.perf_counter() - t0
     cpu = children_cpu() - c0
     if proc.returncode != 0:
@@ -122,6 +124,23 @@ def time_presetctl(folder: Path, count: int, jobs: int | None, extra: list[str] 
         sys.exit(f"presetctl did not validate all {count} files cleanly: {summary}")
     stages = {k: float(v) for k, v in _TIMING.findall(proc.stderr)}
     return wall, cpu, stages
+
+
+def runs_to_time(args: argparse.Namespace) -> list[tuple[str, int | None, list[str] | None, str | None, bool]]:
+    """(label, jobs, extra options, executable, pure Python) of each presetctl run, in order."""
+    variants: tuple[tuple[str, int | None, list[str] | None], ...] = (
+        ("all rules, all cores", None, None), ("all rules, --jobs 1", 1, None),
+        ("schema job, all cores", None, SCHEMA_ONLY), ("schema job, --jobs 1", 1, SCHEMA_ONLY))
+    if args.default_only:
+        variants = variants[:2]
+    runnable: list[tuple[str, int | None, list[str] | None, str | None, bool]] = []
+    for i, (label, jobs, extra) in enumerate(variants):  # the baseline right after ours: the same machine load
+        runnable.append((label, jobs, extra, None, False))
+        if args.baseline and i < 2:
+            runnable.append((f"baseline, {label}", jobs, extra, args.baseline, False))
+        if args.python_passes and i < 2:
+            runnable.append((f"Python passes, {label}", jobs, extra, None, True))
+    return runnable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", metavar="PRESETCTL",
                     help="another presetctl executable (e.g. an older checkout's) timed on the default rules in the "
                          "same run, for before/after ratios")
+    ap.add_argument("--python-passes", action="store_true",
+                    help="also time the default rules with PRESETCTL_PURE_PYTHON=1 (the compiled passes of "
+                         "presetctl/_speedups.c off), right after each default run")
     args = ap.parse_args(argv)
 
     host = machine()
@@ -155,21 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     for f in files:
         f.read_bytes()
     runs: dict[str, dict[str, Any]] = {}
-    variants: tuple[tuple[str, int | None, list[str] | None], ...] = (
-        ("all rules, all cores", None, None), ("all rules, --jobs 1", 1, None),
-        ("schema job, all cores", None, SCHEMA_ONLY), ("schema job, --jobs 1", 1, SCHEMA_ONLY))
-    if args.default_only:
-        variants = variants[:2]
-    runnable: list[tuple[str, int | None, list[str] | None, str | None]] = []
-    for i, (label, jobs, extra) in enumerate(variants):  # the baseline right after ours: the same machine load
-        runnable.append((label, jobs, extra, None))
-        if args.baseline and i < 2:
-            runnable.append((f"baseline, {label}", jobs, extra, args.baseline))
-    for label, jobs, extra, exe in runnable:
+    for label, jobs, extra, exe, pure in runs_to_time(args):
         print(f"presetctl validate ({label}) on {len(files)} files ...", file=sys.stderr)
         best: tuple[float, float, dict[str, float]] | None = None
         for _ in range(max(1, args.repeat)):
-            run = time_presetctl(folder, len(files), jobs, extra, exe)
+            run = time_presetctl(folder, len(files), jobs, extra, exe, pure)
             if best is None or run[0] < best[0]:
                 best = run
         assert best is not None

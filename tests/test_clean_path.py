@@ -165,7 +165,8 @@ def test_compact_corpus_presets_give_the_same_texts_and_findings() -> None:
     (b'{"a":"","b":[""]}', 2), (b'[[],{}]', 2), (b'{"k":"v","l":["x","y",{"z":""}]}', 3),
 ])
 def test_quick_depth_sends_a_bracket_in_a_string_to_the_walk(text: bytes, depth: int | None) -> None:
-    assert json_shape.quick_depth(text, 64) == depth
+    # the Python pass pairs quotes by counting; the compiled one skips strings (test_speedups.py)
+    assert json_shape.quick_depth_python(text, 64) == depth
 
 
 @settings(max_examples=400, deadline=None)

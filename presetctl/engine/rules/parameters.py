@@ -15,6 +15,7 @@ from presetctl.engine.fix.writers import json_text
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Location, Parameter, Severity, Violation
 from presetctl.engine.rules.base import Fix, FixSafety, Level, Rule, RuleContext, RuleDoc
+from presetctl.engine.speedups import compiled
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
 _TYPES = {"float": (int, float), "int": (int,), "bool": (bool,), "enum": (str, int)}
@@ -30,6 +31,14 @@ _get = dict.get
 
 
 def _plainly_fine(params: list[Any]) -> bool:
+    """:func:`_plainly_fine_python`, in one compiled pass when the extension is built (the same answer
+    for every list: tests/test_speedups.py)."""
+    if compiled is not None:
+        return compiled.plainly_fine(params)
+    return _plainly_fine_python(params)
+
+
+def _plainly_fine_python(params: list[Any]) -> bool:
     """True only when the full check below cannot report anything: unique names, values of
     their declared type, ``min <= value <= max`` wherever a bound is given.
 

@@ -28,6 +28,7 @@ from presetctl.engine.options import Limits
 from presetctl.engine.pointer import Link, from_link
 from presetctl.engine.rules.base import RuleContext
 from presetctl.engine.security.unpack import Decoded, Unpacker, text_of
+from presetctl.engine.speedups import compiled
 
 LIMIT_CODE = "X071"
 MAX_NODES = 2_000_000  # JSON values or XML elements walked per file
@@ -57,6 +58,11 @@ _pointer = from_link
 
 
 SKIP_CHECK_MIN = 16  # members a container needs before all_dull() is worth its fixed cost
+# With the compiled pass that cost is a small serialization: containers from 4 members are checked,
+# objects too (an effect's settings, a preset's audio block), and none below a check that failed, so
+# no byte is serialized twice; the Python pass checks lists from 16 members, as it always has.
+_WALK_CHECK_MIN = 4 if compiled is not None else SKIP_CHECK_MIN
+_WALK_CHECK_DICTS = compiled is not None
 _LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
 _MARK = bytes.maketrans(_LETTERS + b"0123456789", b"a" * len(_LETTERS) + b"0" * 10)  # letters: a, digits: 0
 _ZERO_AS_A = bytes.maketrans(b"0", b"a")
@@ -82,7 +88,16 @@ def all_dull(node: dict[Any, Any] | list[Any]) -> bool:
 
 
 def dull_text(text: bytes) -> bool:
-    """:func:`all_dull` of the container whose orjson serialization is ``text``."""
+    """:func:`all_dull` of the container whose orjson serialization is ``text``: one compiled pass
+    when the extension is built (exact: every string a :func:`dull` one), else :func:`dull_text_python`."""
+    if compiled is not None:
+        return compiled.dull_text(text)
+    return dull_text_python(text)
+
+
+def dull_text_python(text: bytes) -> bool:
+    """:func:`dull_text` in C-speed steps of the standard library (conservative: True only when every
+    string is dull, False sometimes when they all are)."""
     marked = text.translate(_MARK)
     rest = marked.translate(None, b"a0")  # a few KB: the quotes are counted here, not in ``marked``
     quotes = rest.count(b'"')
@@ -316,9 +331,10 @@ class Scan:
             return
         if self.expired():
             return
-        # (container, link to it, may its subtree be skipped after a check); a failed check is not
-        # repeated below it, so no byte is re-serialized twice.
-        stack: list[tuple[Any, _Link, bool]] = [(raw, None, False)]
+        # (container, link to it, may it be skipped after a check); the root is never checked (it holds
+        # the preset's name), and with the compiled pass a failed check is not repeated below it.
+        stack: list[tuple[Any, _Link, bool]] = [(raw, None, True)]
+        check_min, check_dicts = _WALK_CHECK_MIN, _WALK_CHECK_DICTS
         doc = self._doc
         sliced = (compact_slices(raw, doc.data[3:] if doc.data.startswith(b"\xef\xbb\xbf") else doc.data)
                   if doc.facts.compact and raw is doc.raw and type(raw) is dict else {})
@@ -327,11 +343,11 @@ class Scan:
         while stack:
             node, link, may_skip = stack.pop()
             size = len(node)
-            if may_skip and size >= SKIP_CHECK_MIN and type(node) is list:
+            if may_skip and size >= check_min and link is not None and (check_dicts or type(node) is list):
                 text = sliced.get(id(node))
                 if dull_text(text) if text is not None else all_dull(node):
                     continue
-                may_skip = False
+                may_skip = not check_dicts
             nodes += size + 1
             if nodes > MAX_NODES:
                 self.hit("nodes", f"more than {MAX_NODES} JSON values; the rest were not scanned",
@@ -349,7 +365,7 @@ class Scan:
                             yield Text(Location(pointer=_pointer((link, k)), entry=entry), v,
                                        "path" if is_path_field(k) else "value")
                     elif kind is dict or kind is list:
-                        stack.append((v, (link, k), True))
+                        stack.append((v, (link, k), may_skip))
                     if type(k) is str and not (len(k) < 24 and k.isascii() and k.isidentifier()):
                         yield Text(Location(pointer=_pointer((link, k)), entry=entry), k, "key")
             else:
@@ -359,7 +375,7 @@ class Scan:
                         if not (len(v) < 24 and v.isascii() and v.isidentifier()):
                             yield Text(Location(pointer=_pointer((link, i)), entry=entry), v, "value")
                     elif kind is dict or kind is list:
-                        stack.append((v, (link, i), True))
+                        stack.append((v, (link, i), may_skip))
 
     def _walk_xml(self, root: Element) -> Iterator[Text]:
         stack: list[tuple[Element, str]] = [(root, "/" + _tag(root))]

@@ -20,6 +20,7 @@ from presetctl.engine.pointer import Link, from_link
 from presetctl.engine.rules.base import RuleContext, RuleDoc
 from presetctl.engine.rules.security.base import HIGH, MEDIUM, security_rule
 from presetctl.engine.security.content import MAX_NODES, Scan
+from presetctl.engine.speedups import compiled
 
 FLOAT32_MAX = 3.4028234663852886e38  # synths keep parameters in 32-bit floats
 EXACT_INT = 2**53  # larger integers are not exact in a double
@@ -55,6 +56,17 @@ _DELETED = b"+-" + bytes(b for b in range(256) if chr(b).isascii() and chr(b).is
 
 
 def quick_depth(data: bytes, limit: int) -> int | None:
+    """Nesting depth of JSON text when that is plainly all the walk would find, else None: one
+    compiled pass when the extension is built (it looks at numbers only, strings being skipped
+    whole), else :func:`quick_depth_python`."""
+    if len(data) > min(MAX_ITEMS, 1 << 22):
+        return None
+    if compiled is not None:
+        return compiled.json_depth(data, limit)
+    return quick_depth_python(data, limit)
+
+
+def quick_depth_python(data: bytes, limit: int) -> int | None:
     """Nesting depth of JSON text when that is plainly all the walk would find, else None.
 
     ``data`` is JSON text orjson parsed (every document with ``locator == "json"``): orjson
