@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import signal
 import sys
@@ -160,6 +161,9 @@ def guarded(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not gc.isenabled():  # start-up is over (cli/app.py main() turned the collector off)
+            gc.freeze()
+            gc.enable()
         try:
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):

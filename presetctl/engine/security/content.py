@@ -11,13 +11,13 @@ rule drains it first, so a file that could not be fully scanned is never reporte
 from __future__ import annotations
 
 import re
+import sys
 import time
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Any
-from xml.etree.ElementTree import Element
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -28,6 +28,9 @@ from presetctl.engine.options import Limits
 from presetctl.engine.pointer import Link, from_link
 from presetctl.engine.rules.base import RuleContext
 from presetctl.engine.security.unpack import Decoded, Unpacker, text_of
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 LIMIT_CODE = "X071"
 MAX_NODES = 2_000_000  # JSON values or XML elements walked per file
@@ -286,7 +289,7 @@ class Scan:
         raw = doc.raw
         if isinstance(raw, (dict, list)):
             yield from self._walk_json(raw)
-        elif isinstance(raw, Element):
+        elif is_xml_element(raw):
             yield from self._walk_xml(raw)
         else:
             for preset in doc.presets:
@@ -384,6 +387,13 @@ class Scan:
                 stack.append((child, f"{path}/{child.tag if isinstance(child.tag, str) else '#node'}"))
                 if child.tail and not child.tail.isspace():
                     yield Text(Location(pointer=path), child.tail, "value")
+
+
+def is_xml_element(raw: object) -> bool:
+    """An XML loader's root element. Only the XML loaders import the XML library, so a run that met
+    no XML file has no element to find, and does not import the library here (start-up)."""
+    etree = sys.modules.get("xml.etree.ElementTree")
+    return etree is not None and isinstance(raw, etree.Element)
 
 
 def _tag(elem: Element) -> str:
