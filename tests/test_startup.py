@@ -6,7 +6,8 @@ engine (planner, executor, undo), no report viewer, no history queries, no progr
 terminal and none of jsonschema (the reference validator), psutil, numpy or textual. Validating one
 Helm preset into a pipe loads only what a Helm preset needs: no other format's loader or rules, no
 other reporter, no rich, no worker pool (multiprocessing), no gitignore matcher (pathspec) and no
-config parser (tomllib) when there is no config file, no XML library and no schema validator.
+config parser (tomllib) when there is no config file, no XML library, no schema validator, no zip
+reader, no fix journal and no crash-report writer.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ NOT_FOR_HELM = (
     "presetctl.engine.formats.presetctl_json", "presetctl.engine.rules.dx7", "presetctl.engine.rules.surge",
     "presetctl.engine.rules.audio", "presetctl.engine.rules.recognized", "presetctl.engine.rules.schema",
     "presetctl.engine.audio", "presetctl.engine.schemas", "presetctl.engine.fix.model",
-    "presetctl.engine.fix.writers.dx7_sysex", "presetctl.engine.fix.writers.fxp",
+    "presetctl.engine.fix.writers.dx7_sysex", "presetctl.engine.fix.writers.fxp", "presetctl.engine.archive",
+    "presetctl.state.journal", "presetctl.state.crash", "presetctl.report.statistics",
     "presetctl.report.full_rich", "presetctl.report.sarif", "presetctl.report.junit", "presetctl.report.github",
     "presetctl.report.gitlab", "presetctl.report.json_report", "presetctl.report.concise",
     "rich", "multiprocessing.pool", "multiprocessing.connection", "ctypes",

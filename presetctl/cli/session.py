@@ -50,7 +50,7 @@ from presetctl.obs.session import DeferredWorkerSetup, LogSession, LogSettings, 
 from presetctl.obs.sink import LogSink
 from presetctl.safe_text import visible
 from presetctl.state.history import HistoryStore
-from presetctl.state.journal import new_run_id
+from presetctl.state.ids import new_run_id
 from presetctl.state.outcome_cache import SqliteOutcomeStore
 from presetctl.state.paths import Locations
 from presetctl.state.recorder import HistoryRecorder, RunHeader
@@ -78,6 +78,8 @@ def config_hash(options: object | None) -> str:
 
 @dataclass
 class CommandRun:
+    """One command run: its id, log, history store and recorder, check cache, incidents and metrics."""
+
     run_id: str
     command: str
     locations: Locations

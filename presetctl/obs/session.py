@@ -38,6 +38,8 @@ def console_level(quiet: bool, verbose: int) -> int:
 
 @dataclass(frozen=True)
 class LogSettings:
+    """Where and how much one command logs: the file, its rotation, the levels of file and console."""
+
     folder: Path | None  # None: no log file (the folder could not be made)
     run_id: str = ""
     command: str = ""

@@ -116,6 +116,8 @@ class Fix:
 
 @dataclass(frozen=True)
 class Rule:
+    """One registered code: its documentation, severity, selection and, when the engine does not emit it, its check."""
+
     code: str
     name: str  # kebab-case, describes the problem (ruff style)
     level: Level

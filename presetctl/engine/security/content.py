@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from presetctl.engine.archive import list_zip
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import NOWHERE, Location, Preset, Violation
 from presetctl.engine.options import Limits
@@ -301,6 +300,8 @@ class Scan:
         for loc, value in doc.facts.texts:
             yield Text(loc, value, "path" if is_path_field(loc.pointer.rsplit("/", 1)[-1]) else "value")
         if doc.data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+            from presetctl.engine.archive import list_zip  # a zip's only (see unpack.py)
+
             listing, zf = list_zip(doc.data, self.limits.max_entries)
             if zf is not None:
                 zf.close()

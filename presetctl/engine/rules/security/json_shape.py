@@ -90,6 +90,8 @@ def quick_depth(data: bytes, limit: int) -> int | None:
 
 @dataclass
 class _Shape:
+    """The deepest nesting of a document and its numbers out of bounds, measured once for the rules."""
+
     deepest: int = 0
     where: str = ""
     numbers: list[Violation] = field(default_factory=list)
