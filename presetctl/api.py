@@ -23,7 +23,7 @@ from presetctl.engine.events import Event, FileChecked, Sink, no_sink
 from presetctl.engine.metrics import Metrics
 from presetctl.engine.model import Finding, Location, RunResult, SecuritySeverity, Severity
 from presetctl.engine.options import Limits, Options, PackConfig, Thresholds
-from presetctl.engine.rules.registry import BY_CODE, RULES
+from presetctl.engine.rules import registry
 from presetctl.engine.runner import run
 from presetctl.engine.security.scope import scan_options
 from presetctl.engine.workers import Progress
@@ -31,13 +31,15 @@ from presetctl.engine.workers import Progress
 if TYPE_CHECKING:
     from presetctl.engine.fix.model import FixResult, UndoResult
     from presetctl.engine.fix.run import FixSettings
+    from presetctl.engine.rules.registry import RULES
 
 _LAZY = {"FixResult": "presetctl.engine.fix.model", "UndoResult": "presetctl.engine.fix.model",
-         "FixSettings": "presetctl.engine.fix.run"}
+         "FixSettings": "presetctl.engine.fix.run", "RULES": "presetctl.engine.rules.registry"}
 
 
 def __getattr__(name: str) -> Any:
-    """The fix engine's types, imported when first asked for: ``validate`` never loads the fix engine."""
+    """The fix engine's types, and every rule, imported when first asked for: ``validate`` never loads
+    the fix engine, nor the rules of formats it does not meet."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -149,4 +151,4 @@ def undo(run_id: str | None = None, *, state_dir: str | None = None, force: bool
 
 def rule(code: str):  # type: ignore[no-untyped-def]
     """The registered rule for ``code`` (KeyError if none)."""
-    return BY_CODE[code]
+    return registry.by_code()[code]

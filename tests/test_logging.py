@@ -220,3 +220,43 @@ def test_no_log_folder_means_no_file_and_no_worker_hook(tmp_path: Path) -> None:
     logging.getLogger(LOGGER).warning("nowhere")
     assert s.worker_setup() is None and s.file_handler is None
     s.stop()
+
+
+WORKER_PROBE = """
+import json, logging, os, sys
+sys.argv = ["presetctl", *json.loads(sys.argv[1])]
+import presetctl.engine.runner as runner
+from presetctl.obs.records import LOGGER
+real = runner.check_file
+def check_file(cand, rules, *args, **kwargs):  # runs in the worker processes (inherited by fork)
+    logging.getLogger(LOGGER).warning("checked in %d", os.getpid())
+    return real(cand, rules, *args, **kwargs)
+runner.check_file = check_file
+from presetctl.cli.app import main
+try:
+    main()
+except SystemExit:
+    pass
+print(os.getpid(), "multiprocessing.queues" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("files", "jobs"), [(120, 2), (3, 2)])
+def test_a_cli_run_with_workers_logs_from_them_and_one_without_makes_no_queue(tmp_path: Path, files: int,
+                                                                             jobs: int) -> None:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    body = (Path(__file__).resolve().parents[1] / "sample_presets" / "evening-pad.json").read_bytes()
+    for i in range(files):
+        (pack / f"p{i:03d}.json").write_bytes(body.replace(b"Evening Pad", b"Pad %d" % i))
+    state = tmp_path / "state"
+    args = ["--state-dir", str(state), "-q", "validate", str(pack), "--jobs", str(jobs), "--no-cache", "-o", "json"]
+    proc = subprocess.run([sys.executable, "-c", WORKER_PROBE, json.dumps(args)], capture_output=True, text=True,
+                          timeout=300, check=False)
+    parent, queue_made = proc.stdout.strip().splitlines()[-1].split()
+    pids = {r["pid"] for r in read_records(state / "logs") if str(r["msg"]).startswith("checked in")}
+    if files >= 96:  # workers: every file's record reached the one log, none written by the parent
+        assert queue_made == "True" and len(pids) == jobs and int(parent) not in pids
+        assert sum(1 for r in read_records(state / "logs") if str(r["msg"]).startswith("checked in")) == files
+    else:  # checked in-process: no worker queue was made
+        assert queue_made == "False" and pids == {int(parent)}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import signal
 import sys
@@ -47,7 +48,6 @@ from presetctl.engine.errors import (
 )
 from presetctl.engine.interrupts import StopSignals
 from presetctl.safe_text import visible
-from presetctl.state.crash import write_report
 from presetctl.state.paths import Locations
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -131,6 +131,8 @@ def _setting(ctx: typer.Context | None, name: str) -> Any:
 
 def crash_line(exc: BaseException, ctx: typer.Context | None, argv: Sequence[str] | None = None) -> str:
     """Write a crash report for an internal error; the one line that points to it (or says why not)."""
+    from presetctl.state.crash import write_report  # a bug's path only: no command's start-up pays for it
+
     where = Locations.resolve(_setting(ctx, "state_dir")).crash_reports
     try:
         path: Path = write_report(where, exc, ["presetctl", *(sys.argv[1:] if argv is None else argv)])
@@ -160,6 +162,9 @@ def guarded(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not gc.isenabled():  # start-up is over (cli/app.py main() turned the collector off)
+            gc.freeze()
+            gc.enable()
         try:
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):

@@ -31,7 +31,6 @@ from presetctl.engine.options import Options
 from presetctl.fsutil import TMP_PREFIX
 from presetctl.report.base import ReportContext, ReportWriter
 from presetctl.report.registry import REPORTERS
-from presetctl.report.statistics import StatisticsWriter
 
 OutputFormat = enum.Enum("OutputFormat", {name: name for name in REPORTERS}, type=str)  # type: ignore[misc]
 OutputFormatOpt = Annotated[OutputFormat, typer.Option("--output-format", "-o", help="Format of the report on stdout.")]
@@ -148,8 +147,12 @@ def run_and_report(request: CheckRequest, run: Callable[[Sink], RunResult], labe
     # collection (a tenth of a warm cached run's CPU). Objects are still freed when unreferenced.
     gc.freeze()
     ctx = request.ctx
-    stdout_writer: ReportWriter = (StatisticsWriter(request.output_format, ctx) if request.statistics
-                                   else REPORTERS[request.output_format].writer(ctx))
+    if request.statistics:  # --statistics only: its module is not imported otherwise
+        from presetctl.report.statistics import StatisticsWriter
+
+        stdout_writer: ReportWriter = StatisticsWriter(request.output_format, ctx)
+    else:
+        stdout_writer = REPORTERS[request.output_format].writer(ctx)
     plain = replace(ctx, color=False, wrap=False)  # files never get colour or wrapping
     with contextlib.ExitStack() as stack:
         outputs: list[Sink | None] = [_Output(stdout_writer, sys.stdout)]

@@ -39,18 +39,18 @@ from presetctl.cli.errors import EXIT_ERROR, explain
 from presetctl.cli.globals import GlobalOptions
 from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.errors import HistoryError, StateError, UsageError, os_error
-from presetctl.engine.events import RunSink, Sink, dispatch, replay
+from presetctl.engine.events import Event, RunSink, RunStarted, Sink, dispatch, replay
 from presetctl.engine.incidents import Incident, RecoveryAttempt, incident_of
 from presetctl.engine.metrics import Metrics
 from presetctl.engine.model import FileOutcome, Finding, RunResult, StageTiming
 from presetctl.engine.recovery import Recovery
 from presetctl.obs.prometheus import write_metrics
 from presetctl.obs.records import LEVELS, LOGGER, emit
-from presetctl.obs.session import LogSession, LogSettings, console_level
+from presetctl.obs.session import DeferredWorkerSetup, LogSession, LogSettings, console_level
 from presetctl.obs.sink import LogSink
 from presetctl.safe_text import visible
 from presetctl.state.history import HistoryStore
-from presetctl.state.journal import new_run_id
+from presetctl.state.ids import new_run_id
 from presetctl.state.outcome_cache import SqliteOutcomeStore
 from presetctl.state.paths import Locations
 from presetctl.state.recorder import HistoryRecorder, RunHeader
@@ -78,6 +78,8 @@ def config_hash(options: object | None) -> str:
 
 @dataclass
 class CommandRun:
+    """One command run: its id, log, history store and recorder, check cache, incidents and metrics."""
+
     run_id: str
     command: str
     locations: Locations
@@ -90,6 +92,7 @@ class CommandRun:
     incidents: list[Incident] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)  # the run's registry: pass it to the engine
     metrics_file: Path | None = None  # where --metrics-file writes it when the command ends
+    workers: DeferredWorkerSetup | None = None  # the worker hook handed to the engine (worker_setup())
 
     @property
     def consumers(self) -> list[RunSink]:
@@ -101,8 +104,18 @@ class CommandRun:
 
     @property
     def sink(self) -> Sink:
-        """Hand this to the engine: every event of the run reaches the log and the history as it happens."""
-        return dispatch(self.consumers)
+        """Hand this to the engine: every event of the run reaches the log and the history as it happens.
+
+        A run that will start workers says so first (``RunStarted.jobs``, before any worker is forked):
+        only then is the queue their log records travel on made (see :meth:`worker_setup`)."""
+        consumers = dispatch(self.consumers)
+
+        def sink(event: Event) -> None:
+            if isinstance(event, RunStarted) and event.jobs > 1 and self.workers is not None:
+                self.workers.prepare()
+            consumers(event)
+
+        return sink
 
     # --- events from anywhere in the command ------------------------------------------------
     def incident(self, incident: Incident, *, ends_run: bool = False) -> None:
@@ -203,8 +216,12 @@ class CommandRun:
         return self.outcome_store
 
     def worker_setup(self) -> Any:
-        """Initializer hook for the worker pool (obs.session.WorkerLogSetup), None without a log file."""
-        return self.log.worker_setup()
+        """Initializer hook for the worker pool (obs.session.DeferredWorkerSetup), None without a log
+        file. Pass :attr:`sink` to the same run: it prepares the hook when the run starts workers."""
+        if self.log.file_handler is None:
+            return None
+        self.workers = DeferredWorkerSetup(self.log)
+        return self.workers
 
 
 def stage_metrics(metrics: Metrics, timings: Sequence[StageTiming]) -> None:

@@ -19,6 +19,8 @@ CHUNK = 256 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Inflated:
+    """What one bounded inflate produced, and why it stopped early."""
+
     data: bytes  # what was inflated, at most the limit
     complete: bool  # the whole stream was inflated within the limits
     problem: str = ""  # why not: "limit", "ratio", "corrupt: ...", "truncated"
@@ -67,6 +69,8 @@ def inflate(data: bytes, max_output: int, max_ratio: int = 0, wbits: int = 16 + 
 
 @dataclass(frozen=True, slots=True)
 class ZipEntry:
+    """One member of a zip's central directory, as declared (nothing inflated)."""
+
     name: str
     compressed: int
     size: int  # declared uncompressed size (may lie; reads are bounded anyway)
@@ -79,6 +83,8 @@ class ZipEntry:
 
 @dataclass(frozen=True, slots=True)
 class ZipListing:
+    """A zip's central directory, or why it could not be read."""
+
     entries: tuple[ZipEntry, ...]
     problem: str = ""  # not a zip, corrupt central directory, too many entries
 

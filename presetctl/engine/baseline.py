@@ -54,6 +54,8 @@ def key(f: Finding, root: Path, cwd: str) -> Key:
 
 @dataclass(frozen=True)
 class Baseline:
+    """The findings a baseline file holds: reported no more while they stay as they are."""
+
     root: Path
     keys: frozenset[Key]
     legacy: frozenset[tuple[str, str, str]] = frozenset()  # version 1: (cwd-relative path, code, location)

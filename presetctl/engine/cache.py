@@ -100,10 +100,11 @@ def code_fingerprint() -> str:
             continue
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            rel = os.path.relpath(dirpath, folder)  # once a folder: relpath costs more than the stat
             for name in sorted(filenames):
                 if name.endswith((".py", ".json")):
                     st = os.stat(os.path.join(dirpath, name))
-                    h.update(f"{os.path.relpath(dirpath, folder)}/{name} {st.st_size} {st.st_mtime_ns}\n".encode())
+                    h.update(f"{rel}/{name} {st.st_size} {st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:32]
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from pathlib import Path
@@ -35,6 +34,8 @@ def find_config(start: str) -> Path | None:
 
 
 def _section(path: Path) -> dict[str, Any] | None:
+    import tomllib  # only when a config file is there to read (start-up of a run without one)
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

@@ -15,13 +15,16 @@ import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.errors import UsageError
 from presetctl.engine.model import Violation
 from presetctl.engine.options import Options
+
+if TYPE_CHECKING:
+    import pathspec
+    from pathspec.pattern import Pattern
 
 DEFAULT_EXCLUDES = (".git/", ".hg/", ".svn/", "__pycache__/", ".presetctl-tmp-*")
 _DEFAULT_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__"})  # DEFAULT_EXCLUDES, by name
@@ -128,14 +131,21 @@ def _prefix(folder: str) -> str | None:
 
 class _Matcher:
     def __init__(self, options: Options) -> None:
-        self.exclude = pathspec.PathSpec.from_lines("gitignore", [*DEFAULT_EXCLUDES, *options.exclude])
         self.include = tuple(options.include)
         self.defaults_only = not options.exclude
+        # Without --exclude the defaults are matched by name (below): pathspec, 6 ms of start-up, is
+        # imported only when a pattern of the user's must be matched as gitignore would.
+        self.exclude: pathspec.PathSpec[Pattern] | None = None
+        if not self.defaults_only:
+            import pathspec
+
+            self.exclude = pathspec.PathSpec.from_lines("gitignore", [*DEFAULT_EXCLUDES, *options.exclude])
 
     def excluded(self, rel: str, is_dir: bool) -> bool:
         if self.defaults_only:  # DEFAULT_EXCLUDES by name, as their gitignore patterns match (5 regexes a file saved)
             name = rel.rsplit("/", 1)[-1]
             return (is_dir and name in _DEFAULT_DIRS) or name.startswith(_TMP_PREFIX)
+        assert self.exclude is not None
         return self.exclude.match_file(rel + "/" if is_dir else rel)
 
     def included(self, rel: str) -> bool:

@@ -27,6 +27,8 @@ FINDINGS_BATCH = 1000
 
 @dataclass(frozen=True, slots=True)
 class RunStarted:
+    """Discovery is done: what the run will check, and in how many processes."""
+
     command: str
     roots: tuple[str, ...]
     started_at: str
@@ -36,6 +38,8 @@ class RunStarted:
 
 @dataclass(frozen=True, slots=True)
 class FileChecked:
+    """One file's outcome, in report order."""
+
     outcome: FileOutcome  # its findings already exclude the baseline
     done: int  # files checked so far, this one included
     total: int
@@ -43,16 +47,22 @@ class FileChecked:
 
 @dataclass(frozen=True, slots=True)
 class IncidentMet:
+    """A tool error met during the run (a retried read, a worker that died)."""
+
     incident: Incident
 
 
 @dataclass(frozen=True, slots=True)
 class PackChecked:
+    """The cross-file findings, once every file is in."""
+
     findings: tuple[Finding, ...]  # cross-file findings (duplicates), baseline excluded, sorted
 
 
 @dataclass(frozen=True, slots=True)
 class RunFinished:
+    """The whole result, last."""
+
     result: RunResult
 
 

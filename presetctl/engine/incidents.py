@@ -24,6 +24,8 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class RecoveryAttempt:
+    """One retry of an operation that failed: when, after how long, and how it went."""
+
     number: int  # 1 for the first retry
     delay: float  # seconds waited before it (full jitter)
     succeeded: bool
@@ -33,6 +35,8 @@ class RecoveryAttempt:
 
 @dataclass(frozen=True, slots=True)
 class Incident:
+    """A tool error (not a finding in a preset): its code, where, and what became of it."""
+
     code: ErrorCode
     message: str
     file: str = ""

@@ -216,6 +216,8 @@ class ParameterColumns:
 
 @dataclass(frozen=True, slots=True)
 class Modulation:
+    """A modulation routing: source, target and depth when the format has one."""
+
     source: str
     target: str
     amount: float | None = None
@@ -223,6 +225,8 @@ class Modulation:
 
 @dataclass(frozen=True, slots=True)
 class Effect:
+    """An effect of the preset's chain, and whether it is switched on."""
+
     type: str
     enabled: bool = True
 
@@ -313,6 +317,8 @@ class PresetSummary:
 
 @dataclass(frozen=True, slots=True)
 class FileOutcome:
+    """What checking one file found: its format, status, presets and findings."""
+
     path: str
     format: str
     status: FileStatus
@@ -449,6 +455,8 @@ def file_count_of(files: Sequence[FileOutcome]) -> tuple[int, Counter[FileStatus
 
 @dataclass(frozen=True, slots=True)
 class StageTiming:
+    """Wall seconds of one stage of a run (discover, check, pack, total)."""
+
     stage: str
     seconds: float
 

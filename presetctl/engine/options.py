@@ -63,6 +63,8 @@ class Budgets:
 
 @dataclass(frozen=True)
 class Options:
+    """Everything that decides what a run checks and reports: the config file and flags resolved."""
+
     select: tuple[str, ...] = ("ALL",)
     profiles: tuple[str, ...] = ()  # opt-in rule profiles enabled on top of the default set
     extend_select: tuple[str, ...] = ()

@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 
 from presetctl.engine.discover import Candidate
 from presetctl.engine.formats.base import Document, DocumentFacts, LoadContext
-from presetctl.engine.formats.registry import detect, extension_owner
+from presetctl.engine.formats.registry import detect, extension_format
 from presetctl.engine.junk import is_packaging_junk
 from presetctl.engine.model import FileOutcome, FileStatus, Finding, Location, PresetSummary, Violation
 from presetctl.engine.options import Limits
@@ -80,9 +80,9 @@ def load_document(data: bytes, path: PurePosixPath, limits: Limits) -> tuple[Doc
                                code="E001"))
         doc = Document(format=loader.format_id, data=data, parsed=False)
     found.extend(doc.problems)
-    owner = extension_owner(path)
-    if owner is not None and owner.format_id != doc.format and not _compatible(owner.format_id, doc.format):
-        found.append(Violation(f"extension {path.suffix!r} says {owner.format_id} but the content is {doc.format}",
+    owner = extension_format(path)
+    if owner is not None and owner != doc.format and not _compatible(owner, doc.format):
+        found.append(Violation(f"extension {path.suffix!r} says {owner} but the content is {doc.format}",
                                Location(offset=0), code="F008"))
     return doc, found
 

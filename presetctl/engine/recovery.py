@@ -32,6 +32,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
+    """How often and how long to retry an operation that failed (exponential backoff, full jitter)."""
+
     max_retries: int  # retries after the first failure (0: none)
     base: float  # seconds: the cap of the first delay
     cap: float  # seconds: no delay is longer

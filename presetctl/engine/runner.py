@@ -125,7 +125,8 @@ def run(
     """Check ``paths`` and return everything the run found. Raises only for tool errors.
 
     ``worker_setup`` runs first in every worker process (the CLI connects workers' log records
-    to its log there); the engine does not know what it does. ``cache``: where outcomes of files
+    to its log there); the engine does not know what it does. ``RunStarted`` (with the number of
+    processes) reaches ``sink`` before any worker process starts. ``cache``: where outcomes of files
     checked before are found and fresh ones kept (see engine/cache.py); only the files whose
     entry does not hold are checked, so an unchanged pack costs a look-up per file. ``metrics``: a registry that receives
     the run's stage timings, per-rule time, per-file timings and resource samples (engine/metrics.py);

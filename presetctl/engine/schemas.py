@@ -15,12 +15,13 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema_rs
 import orjson
 
 from presetctl.engine import pointer
 
-if TYPE_CHECKING:  # the reference is imported when an invalid document needs it (~80 ms off start-up)
+# Both validators are imported when the first presetctl JSON document is checked (jsonschema-rs), or
+# the first invalid one (the reference, ~80 ms): a run over other formats pays neither.
+if TYPE_CHECKING:
     import jsonschema
     from jsonschema.exceptions import ValidationError
 
@@ -40,6 +41,8 @@ def load_schema(name: str = "preset.schema.json") -> dict[str, Any]:
 
 @cache
 def fast_validator(name: str = "preset.schema.json") -> Any:
+    import jsonschema_rs
+
     return jsonschema_rs.validator_for(load_schema(name))
 
 

@@ -19,8 +19,6 @@ process with one pipe; it holds at most one task, so the parent always knows wha
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import multiprocessing
 import os
 import signal
 import sys
@@ -28,10 +26,14 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from presetctl.engine.options import Options
+
+# multiprocessing and ctypes are imported where a pool starts: a run small enough to be checked in
+# this process (one file, most of the time) does not pay their start-up (tests/test_startup.py).
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -82,6 +84,8 @@ def _die_with_parent(parent: int) -> None:
     armed = False
     if sys.platform.startswith("linux"):
         try:
+            import ctypes
+
             libc = ctypes.CDLL(None, use_errno=True)
             armed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
         except (OSError, AttributeError):
@@ -170,6 +174,8 @@ class _Pool(Generic[S, T, R]):
         self.init, self.initargs, self.work = init, initargs, work
         self.close_fds = close_fds
         self.setup = setup
+        import multiprocessing
+
         self.ctx = multiprocessing.get_context("fork")
         self.workers: list[_Worker] = []
 
@@ -248,6 +254,8 @@ def map_chunks(
 
 def _parallel(pool: _Pool[S, T, R], parts: list[Sequence[T]], on_lost: Callable[[T], R], ordered: bool,
               window: int, on_death: Callable[[int, bool], None] | None) -> Iterator[tuple[Sequence[T], list[R]]]:
+    from multiprocessing.connection import wait
+
     jobs = pool.jobs
     queue: deque[_Task[T]] = deque(_Task(i, 0, c) for i, c in enumerate(parts))
     pending: dict[int, _Pending[R]] = {}

@@ -55,6 +55,8 @@ def parse_when(text: str, now: float | None = None) -> float:
 
 @dataclass(frozen=True)
 class LogQuery:
+    """Which log records to show: time range, level, run, code, file and text."""
+
     since: float | None = None
     until: float | None = None
     min_level: int = 0

@@ -5,26 +5,28 @@ thread pays for building a record and one queue put, never for formatting JSON o
 disk (benchmarks/log_bench.py measures both). The console handler is synchronous, because a
 warning must appear in order with the command's other output; it sees only what -q/-v/-vv let
 through. Worker processes send their records over a multiprocessing queue to a second listener
-that writes into the same file (see :meth:`LogSession.worker_setup`).
+that writes into the same file (see :meth:`LogSession.worker_setup`), made only for a run that
+starts workers (:class:`DeferredWorkerSetup`): one checked in-process never imports multiprocessing.
 """
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
-import multiprocessing
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from presetctl.obs.defaults import DEFAULT_BACKUPS as DEFAULT_BACKUPS
 from presetctl.obs.defaults import DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES
 from presetctl.obs.defaults import MIB as MIB
 from presetctl.obs.handlers import LOG_NAME, ConsoleHandler, SharedRotatingFileHandler
 from presetctl.obs.records import LOGGER, JsonLineFormatter, RunContext
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
 
 
 def console_level(quiet: bool, verbose: int) -> int:
@@ -36,6 +38,8 @@ def console_level(quiet: bool, verbose: int) -> int:
 
 @dataclass(frozen=True)
 class LogSettings:
+    """Where and how much one command logs: the file, its rotation, the levels of file and console."""
+
     folder: Path | None  # None: no log file (the folder could not be made)
     run_id: str = ""
     command: str = ""
@@ -84,6 +88,25 @@ class WorkerLogSetup:
         logger.addHandler(handler)
         logger.setLevel(self.level)
         logger.propagate = False
+
+
+class DeferredWorkerSetup:
+    """The worker hook of a run that may never start a worker: the queue workers write to, and its
+    listener thread, are made by :meth:`prepare`, in this process, once the run says it will start
+    workers (before the first one is forked, which inherits them); called in a worker, it connects
+    that worker as :class:`WorkerLogSetup` does."""
+
+    def __init__(self, session: LogSession) -> None:
+        self._session = session
+        self._setup: WorkerLogSetup | None = None
+
+    def prepare(self) -> None:
+        if self._setup is None:
+            self._setup = self._session.worker_setup()
+
+    def __call__(self) -> None:
+        if self._setup is not None:
+            self._setup()
 
 
 class LogSession:
@@ -143,6 +166,8 @@ class LogSession:
         if self.file_handler is None:
             return None
         if self._worker_listener is None:
+            import multiprocessing
+
             mpq: Any = (context or multiprocessing.get_context()).Queue()
             self._worker_listener = logging.handlers.QueueListener(mpq, self.file_handler, respect_handler_level=True)
             self._worker_listener.start()

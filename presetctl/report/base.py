@@ -20,6 +20,8 @@ from presetctl.engine.shard import ShardInfo
 
 @dataclass(frozen=True)
 class ReportContext:
+    """How a report is written: colour, width, wrapping, detail, and the run's failure threshold."""
+
     color: bool = False
     width: int = 100
     wrap: bool = False  # hard-wrap long lines at ``width`` (never when output is not a terminal)

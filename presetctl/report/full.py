@@ -1,96 +1,112 @@
 """``full``: the interactive report. Findings grouped by file, then a summary table.
 
-All text from files goes through :func:`visible` and into ``rich.text.Text`` objects, so
-neither control characters nor rich markup in a preset name can reach the terminal. Lines
-are never hard-wrapped unless ``ctx.wrap`` (a terminal), and a path is never split.
+All text from files goes through :func:`visible`. On a terminal (colour or hard wrapping) the
+report is drawn by rich (``full_rich.py``: ``Text`` objects, so neither control characters nor
+rich markup in a preset name reach the terminal). Anywhere else (a pipe, a file, ``--report``)
+the same bytes are built here as plain strings, without importing rich, which costs a validate
+of one file a sixth of its start-up; tests/test_full_plain.py holds the two to each other.
+Lines are never hard-wrapped unless ``ctx.wrap`` (a terminal), and a path is never split.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterable
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from collections.abc import Iterable, Sequence
 
 from presetctl.engine.model import FileOutcome, Finding, RunResult, SecuritySeverity, Severity
 from presetctl.report.base import ReportContext, Reporter, ReportWriter
 from presetctl.safe_text import visible
 
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+TITLE = "Summary"
+HEADER = ("", "count")
+
+Part = tuple[str, str | None]  # a piece of a line and its rich style (None: unstyled)
 
 
-def make_console(ctx: ReportContext, buffer: io.StringIO) -> Console:
-    return Console(file=buffer, force_terminal=ctx.color, no_color=not ctx.color, color_system="standard" if ctx.color else None,
-                   width=ctx.width, markup=False, emoji=False, highlight=False, soft_wrap=not ctx.wrap)
-
-
-def _finding_text(f: Finding, ctx: ReportContext) -> Text:
-    verbose, show_related = ctx.verbose, ctx.show_related
+def finding_parts(f: Finding, ctx: ReportContext) -> list[Part]:
+    """One finding's line (and its hint and group lines) as styled pieces."""
     style = STYLE[ctx.level(f)]
-    t = Text("  ")
+    parts: list[Part] = [("  ", None)]
     if f.line is not None:
-        t.append(f"{f.line}:{f.column or 1}", style="dim")
-        t.append(" ")
-    t.append(f.code, style=style)
-    t.append(f" {ctx.label(f):<8} " if ctx.security else f" {ctx.label(f):<7} ", style=style)
-    t.append(visible(f.message))
+        parts += [(f"{f.line}:{f.column or 1}", "dim"), (" ", None)]
+    parts.append((f.code, style))
+    parts.append((f" {ctx.label(f):<8} " if ctx.security else f" {ctx.label(f):<7} ", style))
+    parts.append((visible(f.message), None))
     loc = f.location.render()
     if loc:
-        t.append(f"  [{visible(loc)}]", style="dim")
+        parts.append((f"  [{visible(loc)}]", "dim"))
     if f.fixable:
-        t.append("  (fixable)", style="green")
-    if verbose and f.hint:
-        t.append(f"\n      hint: {visible(f.hint)}", style="dim")
-    if show_related:
+        parts.append(("  (fixable)", "green"))
+    if ctx.verbose and f.hint:
+        parts.append((f"\n      hint: {visible(f.hint)}", "dim"))
+    if ctx.show_related:
         for r in f.related:
-            t.append(f"\n      = {visible(r.render())}" + (f" {visible(repr(r.name))}" if r.name else ""), style="dim")
-    return t
+            parts.append((f"\n      = {visible(r.render())}" + (f" {visible(repr(r.name))}" if r.name else ""), "dim"))
+    return parts
 
 
-def summary_table(result: RunResult, security: bool = False) -> Table:
-    table = Table(title="Summary", show_header=True, title_justify="left")
-    table.add_column("", style="bold")
-    table.add_column("count", justify="right")
-    table.add_row("files", str(len(result.files)))
+def summary_rows(result: RunResult, security: bool = False) -> list[tuple[str, str, str | None]]:
+    """The summary table's rows: label, count, and the label's style."""
+    rows: list[tuple[str, str, str | None]] = [("files", str(len(result.files)), None)]
     for status, n in result.status_counts.items():
         if n:
-            table.add_row(f"  {status}", str(n))
-    table.add_row("presets", str(result.presets))
+            rows.append((f"  {status}", str(n), None))
+    rows.append(("presets", str(result.presets), None))
     if security:
         for rating in sorted(SecuritySeverity, reverse=True):
-            table.add_row(Text(rating.label, style=STYLE[rating.severity]), str(result.security_counts[rating.label]))
+            rows.append((rating.label, str(result.security_counts[rating.label]), STYLE[rating.severity]))
     else:
         for sev in sorted(Severity, reverse=True):
-            table.add_row(Text(f"{sev.label}s" if sev is not Severity.INFO else "info", style=STYLE[sev]),
-                          str(result.counts[sev.label]))
+            rows.append((f"{sev.label}s" if sev is not Severity.INFO else "info", str(result.counts[sev.label]),
+                         STYLE[sev]))
     fixable = sum(1 for f in result.findings if f.fixable)
     if fixable:
-        table.add_row(Text("fixable", style="green"), str(fixable))
+        rows.append(("fixable", str(fixable), "green"))
     if result.baseline_suppressed:
-        table.add_row("in baseline", str(result.baseline_suppressed))
-    table.add_row("seconds", f"{result.duration():.2f}")
-    return table
+        rows.append(("in baseline", str(result.baseline_suppressed), None))
+    rows.append(("seconds", f"{result.duration():.2f}", None))
+    return rows
 
 
-class _FullWriter(ReportWriter):
+def plain_table(rows: Sequence[tuple[str, str, str | None]]) -> str:
+    """The summary table as rich draws it without colour (its default heavy-head box, a cell of
+    padding each side, the label column left- and the count column right-justified)."""
+    w0 = max(len(r[0]) for r in [(*HEADER, None), *rows])
+    w1 = max(len(r[1]) for r in [(*HEADER, None), *rows])
+    bar0, bar1 = w0 + 2, w1 + 2
+    lines = [TITLE,
+             f"┏{'━' * bar0}┳{'━' * bar1}┓",
+             f"┃ {HEADER[0]:<{w0}} ┃ {HEADER[1]:>{w1}} ┃",
+             f"┡{'━' * bar0}╇{'━' * bar1}┩"]
+    lines += [f"│ {label:<{w0}} │ {count:>{w1}} │" for label, count, _ in rows]
+    lines.append(f"└{'─' * bar0}┴{'─' * bar1}┘")
+    return "\n".join(lines) + "\n"
+
+
+class FullWriter(ReportWriter):
+    """The report as plain text; :class:`~presetctl.report.full_rich.RichFullWriter` overrides
+    how a line and the table are drawn, nothing else."""
+
     def __init__(self, ctx: ReportContext) -> None:
         self.ctx = ctx
-        self.buf = io.StringIO()
-        self.console = make_console(ctx, self.buf)
+        self.out: list[str] = []
+
+    def line(self, parts: Iterable[Part], *, no_wrap: bool = False) -> None:
+        self.out.append("".join(text for text, _ in parts) + "\n")
+
+    def table(self, result: RunResult) -> None:
+        self.out.append(plain_table(summary_rows(result, self.ctx.security)))
 
     def _take(self) -> str:
-        text = self.buf.getvalue()
-        self.buf.seek(0)
-        self.buf.truncate()
+        text = "".join(self.out)
+        self.out.clear()
         return text
 
     def _group(self, path: str, findings: Iterable[Finding]) -> None:
-        self.console.print(Text(visible(path), style="bold underline", no_wrap=True, overflow="ignore"))
+        self.line([(visible(path), "bold underline")], no_wrap=True)
         for f in findings:
-            self.console.print(_finding_text(f, self.ctx))
-        self.console.print()
+            self.line(finding_parts(f, self.ctx))
+        self.line([])
 
     def file(self, outcome: FileOutcome) -> str:
         if outcome.findings:
@@ -99,7 +115,7 @@ class _FullWriter(ReportWriter):
 
     def pack(self, findings: tuple[Finding, ...]) -> str:
         if findings:
-            self.console.print(Text("Across files", style="bold"))
+            self.line([("Across files", "bold")])
             by_path: dict[str, list[Finding]] = {}
             for f in findings:
                 by_path.setdefault(f.path, []).append(f)
@@ -111,15 +127,15 @@ class _FullWriter(ReportWriter):
         if self.ctx.show_unknown:
             unknown = [o.path for o in result.files if o.status.value == "unknown"]
             if unknown:
-                self.console.print(Text(f"Unknown files ({len(unknown)}):", style="bold"))
+                self.line([(f"Unknown files ({len(unknown)}):", "bold")])
                 for p in unknown:
-                    self.console.print(Text("  " + visible(p), no_wrap=True, overflow="ignore"))
-                self.console.print()
+                    self.line([("  " + visible(p), None)], no_wrap=True)
+                self.line([])
         if not self.ctx.quiet:
             if not result.files:
-                self.console.print("No presets found.")
+                self.line([("No presets found.", None)])
             else:
-                self.console.print(summary_table(result, self.ctx.security))
+                self.table(result)
         return self._take()
 
 
@@ -128,4 +144,8 @@ class FullReporter(Reporter):
     description = "grouped by file, with a summary table (rich)"
 
     def writer(self, ctx: ReportContext) -> ReportWriter:
-        return _FullWriter(ctx)
+        if ctx.color or ctx.wrap:  # only a terminal pays for importing rich
+            from presetctl.report.full_rich import RichFullWriter
+
+            return RichFullWriter(ctx)
+        return FullWriter(ctx)

@@ -15,6 +15,8 @@ from presetctl.safe_text import json_dumps
 
 @dataclass
 class _Row:
+    """One rule's line of the --statistics table."""
+
     code: str
     name: str
     count: int = 0

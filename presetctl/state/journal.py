@@ -14,7 +14,6 @@ without ``done`` is a file in flight: undo and resume look at its bytes to see h
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ import orjson
 from presetctl.engine.error_codes import ErrorCode, from_errno
 from presetctl.engine.errors import StateError
 from presetctl.fsutil import fsync_dir
+from presetctl.state.ids import new_run_id as new_run_id
 from presetctl.state.paths import runs_dir
 
 SUFFIX = ".jsonl"
@@ -88,11 +88,6 @@ class UndoRecord(TypedDict):
 
 
 Record = RunRecord | BeginRecord | PathRecord | FailRecord | EndRecord | UndoRecord
-
-
-def new_run_id() -> str:
-    """Sortable by start time, unique across processes."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
 
 
 def now_iso() -> str:
@@ -174,6 +169,8 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class RunInfo:
+    """One fix run as its journal tells it: id, start, status, files changed, records."""
+
     run_id: str
     started: str
     status: str  # "complete", "interrupted", "undone"

@@ -38,6 +38,8 @@ def targets_key(targets: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class RunHeader:
+    """What the history records of a run when it starts: the command as typed and where it ran."""
+
     run_id: str
     command: str
     arguments: str  # JSON object: the command's parameters as parsed

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from presetctl.engine.fix.model import Splice
-from presetctl.engine.fix.writers import dx7_sysex, fxp, json_text
+from presetctl.engine.fix.edits import Splice
+from presetctl.engine.fix.writers import json_text
 from presetctl.engine.formats.base import Document
-from presetctl.engine.formats.dx7_syx import Dx7File
 from presetctl.engine.model import Preset
 from presetctl.engine.pointer import unescape
 
@@ -56,10 +55,18 @@ def set_field(doc: Document, preset: Preset, field: str, value: str, *, insert: 
         how: bool | str = "only" if insert and absent else insert
         splice = set_json(doc, pointer, value, insert=how) if pointer else None
         return (splice,) if splice is not None else ()
-    if field == "name" and isinstance(doc.raw, Dx7File) and preset.index is not None:
-        splice = dx7_sysex.set_voice_name(doc.raw, preset.index, value)
-        return (splice,) if splice is not None else ()
+    # The binary writers are imported for their own formats' files only (only the DX7 loader makes a
+    # Dx7File): the metadata rules of every run import this module.
+    if field == "name" and doc.format == "dx7-syx" and preset.index is not None:
+        from presetctl.engine.fix.writers import dx7_sysex
+        from presetctl.engine.formats.dx7_syx import Dx7File
+
+        if isinstance(doc.raw, Dx7File):
+            splice = dx7_sysex.set_voice_name(doc.raw, preset.index, value)
+            return (splice,) if splice is not None else ()
     if doc.format == "surge-fxp" and field in SURGE_META:
+        from presetctl.engine.fix.writers import fxp
+
         return tuple(fxp.set_meta(doc.data, SURGE_META[field], value) or ())
     return ()
 

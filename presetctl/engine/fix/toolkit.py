@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from presetctl.engine.fix import fields
-from presetctl.engine.fix.model import FixAction
+from presetctl.engine.fix.edits import FixAction
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Preset, Violation
 

@@ -27,7 +27,7 @@ from functools import cache, partial
 from pathlib import PurePath
 from typing import Any
 
-from presetctl.engine.formats import sysex
+from presetctl.engine.formats import sniff, sysex
 from presetctl.engine.formats.base import Document, DocumentFacts, LoadContext, Loader
 from presetctl.engine.model import Location, Parameter, Preset
 
@@ -43,8 +43,6 @@ VOICE_FORMAT = 0x00
 BANK_COUNT = b"\x20\x00"  # 4096 = 0x20 << 7
 BANK_COUNT_VARIANT = b"\x10\x00"
 VOICE_COUNT = b"\x01\x1b"  # 155 = 0x01 << 7 | 0x1B
-# A DX7 voice header anywhere in the first bytes: bank (any byte count) or single voice.
-_HEADER = re.compile(rb"\xf0\x43[\x00-\x0f](?:\x09|\x00\x01\x1b)")
 # Headers of dumps that can be read at fixed offsets: bank (either byte count) and single voice.
 _FIXED = ((re.compile(rb"\xf0\x43[\x00-\x0f]\x09(?:\x20\x00|\x10\x00)"), BANK_DATA),
           (re.compile(rb"\xf0\x43[\x00-\x0f]\x00\x01\x1b"), VOICE_UNPACKED))
@@ -299,13 +297,7 @@ class Dx7Loader(Loader):
     description = "Yamaha DX7 voice bank or single voice (sysex)"
 
     def sniff(self, head: bytes, path: PurePath) -> int:
-        syx = path.suffix.lower() == ".syx"
-        found = _HEADER.search(head)
-        if found is not None and (syx or found.start() == 0):
-            return 95
-        # Any other .syx too: the loader looks at the whole file (a header past the first bytes, a
-        # headerless dump) and hands what holds no DX7 voice to the other-sysex loader.
-        return 50 if syx else 0
+        return sniff.dx7(head, path)
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         found = parse(data)

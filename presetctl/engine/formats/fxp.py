@@ -34,7 +34,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from presetctl.engine import archive
-from presetctl.engine.formats import surge_names, surge_xml
+from presetctl.engine.formats import sniff, surge_names, surge_xml
 from presetctl.engine.formats.base import NO_FACTS, Blob, Document, DocumentFacts, LoadContext, Loader, Script
 from presetctl.engine.formats.recognized import parse_xml
 from presetctl.engine.model import Location, Modulation, Parameter, Preset, Violation
@@ -361,7 +361,7 @@ class SurgeFxpLoader(Loader):
     description = "Surge XT patch (fxp: header, sub3, XML, wavetables)"
 
     def sniff(self, head: bytes, path: PurePath) -> int:
-        return 95 if len(head) >= 20 and head[16:20] == b"cjs3" and head[:4] == b"CcnK" else 0
+        return sniff.surge_fxp(head, path)
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         h = read_header(data)
@@ -404,7 +404,7 @@ def _broken(fmt: str, data: bytes, problems: list[Violation], facts: DocumentFac
 # --- other synths ---------------------------------------------------------------------------------
 
 OTHER_CODES = Codes("G001", "G002", "G003")
-BANK_MAGICS = (b"FBCh", b"FxBk")
+BANK_MAGICS = sniff.FXP_BANK_MAGICS
 
 
 def _zlib_at(data: bytes, at: int) -> bool:
@@ -428,9 +428,7 @@ class OtherFxpLoader(Loader):
     validates = False
 
     def sniff(self, head: bytes, path: PurePath) -> int:
-        if head[:4] == b"CcnK" and head[8:12] in (b"FPCh", b"FxCk", *BANK_MAGICS):
-            return 70
-        return 40 if path.suffix.lower() in self.extensions else 0
+        return sniff.other_fxp(head, path)
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         h = read_header(data)

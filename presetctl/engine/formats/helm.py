@@ -31,8 +31,9 @@ from typing import Any
 
 import orjson
 
+from presetctl.engine.formats import sniff
 from presetctl.engine.formats.base import COMPACT_JSON_FACTS, JSON_FACTS, Document, LoadContext, Loader
-from presetctl.engine.formats.jsonutil import BOM, parse_json
+from presetctl.engine.formats.jsonutil import parse_json
 from presetctl.engine.model import Effect, Modulation, OutOfRange, Parameter, Preset
 from presetctl.engine.pointer import escape as escape_pointer_token
 from presetctl.engine.versions import compare_versions
@@ -226,13 +227,7 @@ class HelmLoader(Loader):
     description = "Helm preset (JSON)"
 
     def sniff(self, head: bytes, path: PurePath) -> int:
-        if path.suffix.lower() == ".helm":
-            return 90
-        body = head[3:].lstrip() if head.startswith(BOM) else head.lstrip()
-        if body.startswith(b"{") and b'"settings"' in head and (
-                b'"patch_name"' in head or (b'"license"' in head and b'"synth_version"' in head)):
-            return 55  # Helm JSON under another name (wins over the .json catch-all)
-        return 0
+        return sniff.helm(head, path)
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         parsed = parse_json(data)

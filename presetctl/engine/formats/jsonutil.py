@@ -27,10 +27,11 @@ from typing import Any
 
 import orjson
 
+from presetctl.engine.formats import sniff
 from presetctl.engine.model import Location, Violation
 from presetctl.engine.pointer import join as join_pointer
 
-BOM = b"\xef\xbb\xbf"
+BOM = sniff.BOM
 _STRING_TOKEN_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?')  # group 1: the string is a key
 _NONFINITE_RE = re.compile(rb"(?<![\"\w])-?(NaN|Infinity)(?![\"\w])")
 _BINARY_RE = re.compile(rb"[\x00-\x08\x0e-\x1f]")

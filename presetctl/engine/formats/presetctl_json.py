@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from presetctl.engine.formats import sniff
 from presetctl.engine.formats.base import COMPACT_JSON_FACTS, JSON_FACTS, Document, LoadContext, Loader
 from presetctl.engine.formats.jsonutil import parse_json
 from presetctl.engine.model import AssetRef, Effect, Modulation, Parameter, ParameterColumns, Preset
@@ -127,10 +128,7 @@ class PresetctlJsonLoader(Loader):
     description = "presetctl preset (JSON, schemas/preset.schema.json)"
 
     def sniff(self, head: bytes, path: PurePath) -> int:
-        if path.suffix.lower() != ".json":
-            return 0
-        # Low confidence: any loader that recognizes its own JSON dialect wins over this one.
-        return 30 if b'"format_version"' in head else 10
+        return sniff.presetctl_json(head, path)
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         parsed = parse_json(data)

@@ -23,6 +23,7 @@ import defusedxml
 import defusedxml.ElementTree as DET
 
 from presetctl.engine import archive
+from presetctl.engine.formats import sniff
 from presetctl.engine.formats.base import Document, DocumentFacts, LoadContext, Loader
 from presetctl.engine.model import Location, Preset, Violation
 
@@ -136,9 +137,7 @@ class XizLoader(Loader):
     validates = False
 
     def sniff(self, head: bytes, path: PurePath) -> int:
-        if path.suffix.lower() == ".xiz":
-            return 90
-        return 70 if b"<ZynAddSubFX-data" in head else 0
+        return sniff.xiz(head, path)
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         root, problems, lead = _xml_document(self.format_id, data, ctx, allow_dtd=True)  # Zyn writes <!DOCTYPE ...>
@@ -171,9 +170,7 @@ class AbletonLoader(Loader):
     validates = False
 
     def sniff(self, head: bytes, path: PurePath) -> int:
-        if path.suffix.lower() in self.extensions:
-            return 90
-        return 70 if b"<Ableton " in head[:512] else 0
+        return sniff.ableton(head, path)
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         root, problems, _ = _xml_document(self.format_id, data, ctx, allow_dtd=False)
@@ -209,9 +206,7 @@ class H2pLoader(Loader):
     validates = False
 
     def sniff(self, head: bytes, path: PurePath) -> int:
-        if path.suffix.lower() == ".h2p":
-            return 90
-        return 70 if head.startswith(b"/*@Meta") or head.startswith(b"#AM=") else 0
+        return sniff.h2p(head, path)
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         text = data.rstrip(b"\0").decode("utf-8", "replace")  # u-he pads the file with NULs

@@ -18,12 +18,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from presetctl.engine.formats import sniff
 from presetctl.engine.formats.base import Document, DocumentFacts, LoadContext, Loader
 from presetctl.engine.model import Location, Violation
 
-SOX = 0xF0  # start of exclusive
-EOX = 0xF7  # end of exclusive
-YAMAHA = 0x43
+SOX, EOX, YAMAHA = sniff.SOX, sniff.EOX, sniff.YAMAHA  # start and end of exclusive, Yamaha's id
 MAX_MESSAGES = 10_000  # real files hold a few hundred at most; F0 F0 F0 ... must not build millions
 
 # Manufacturer ids seen in synth sysex files (single-byte ids; 00 starts a three-byte id).
@@ -255,10 +254,7 @@ class SysexLoader(Loader):
     validates = False
 
     def sniff(self, head: bytes, path: PurePath) -> int:
-        # Below the DX7 loader (90+) for DX7 data; .syx files of anything else land here.
-        if path.suffix.lower() == ".syx":
-            return 45
-        return 30 if head.startswith(bytes([SOX, YAMAHA])) and EOX in head else 0
+        return sniff.sysex(head, path)
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         parts = split(data, wrapper=macbinary(data))

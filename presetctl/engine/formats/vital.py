@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from presetctl.engine import archive
+from presetctl.engine.formats import sniff
 from presetctl.engine.formats.base import (
     COMPACT_JSON_FACTS,
     JSON_FACTS,
@@ -39,7 +40,7 @@ from presetctl.engine.formats.base import (
     LoadContext,
     Loader,
 )
-from presetctl.engine.formats.jsonutil import BOM, parse_json
+from presetctl.engine.formats.jsonutil import parse_json
 from presetctl.engine.model import AssetRef, Effect, Location, Modulation, OutOfRange, Parameter, Preset, Violation
 from presetctl.engine.pointer import escape as escape_pointer_token
 
@@ -133,7 +134,6 @@ _EFFECTS = ("chorus", "compressor", "delay", "distortion", "eq", "filter_fx", "f
 _BLOB_KINDS = {"samples": "sample", "samples_stereo": "sample", "wave_data": "wavetable", "audio_file": "wavetable"}
 _CONTAINERS = frozenset({dict, list, str})
 _MIN_BLOB_CHARS = 256  # shorter strings are names, not embedded data
-_PRESET_KEYS = (b'"preset_style"', b'"macro1"', b'"preset_name"')
 
 
 def _num(value: Any) -> float | None:
@@ -247,22 +247,13 @@ def build_preset(raw: Mapping[str, Any], stem: str, blobs: tuple[Blob, ...], ind
     )
 
 
-def _json_head(head: bytes) -> bytes:
-    return head[3:].lstrip() if head.startswith(BOM) else head.lstrip()
-
-
 class VitalLoader(Loader):
     format_id = "vital"
     extensions = (".vital",)
     description = "Vital preset (JSON)"
 
     def sniff(self, head: bytes, path: PurePath) -> int:
-        body = _json_head(head)
-        if path.suffix.lower() == ".vital":
-            return 90 if not body.startswith(b"PK") else 40  # a zip named .vital is a bank
-        if body.startswith(b"{") and b'"settings"' in head and any(k in head for k in _PRESET_KEYS):
-            return 60  # Vital JSON under another name (wins over the .json catch-all)
-        return 0
+        return sniff.vital(head, path)
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         parsed = parse_json(data)
@@ -325,10 +316,7 @@ class VitalBankLoader(Loader):
     description = "Vital bank (zip of presets, wavetables, LFOs and samples)"
 
     def sniff(self, head: bytes, path: PurePath) -> int:
-        suffix = path.suffix.lower()
-        if head.startswith(b"PK") and suffix in (".vitalbank", ".vital"):
-            return 95
-        return 80 if suffix == ".vitalbank" else 0
+        return sniff.vital_bank(head, path)
 
     def load(self, data: bytes, ctx: LoadContext) -> Document:
         problems: list[Violation] = []

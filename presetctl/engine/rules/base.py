@@ -9,7 +9,7 @@ that can appear in a report is documented, selectable and has an overridable sev
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING
@@ -18,7 +18,7 @@ from presetctl.engine.formats.base import Document
 from presetctl.engine.model import PresetSummary, SecuritySeverity, Severity, Violation
 
 if TYPE_CHECKING:
-    from presetctl.engine.fix.model import Fixer
+    from presetctl.engine.fix.edits import Fixer
     from presetctl.engine.options import Options
 
 
@@ -86,7 +86,7 @@ class RuleContext:
 
     path: PurePath  # as reported
     options: Options
-    enabled: frozenset[str] = frozenset()
+    enabled: Container[str] = frozenset()  # asked with ``in``: a code's family is imported to answer
     memo: dict[str, object] = field(default_factory=dict)
 
 
@@ -116,6 +116,8 @@ class Fix:
 
 @dataclass(frozen=True)
 class Rule:
+    """One registered code: its documentation, severity, selection and, when the engine does not emit it, its check."""
+
     code: str
     name: str  # kebab-case, describes the problem (ruff style)
     level: Level

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from presetctl.engine.fix.model import FixAction, FixContext, Splice
+from presetctl.engine.fix.edits import FixAction, FixContext, Splice
 from presetctl.engine.fix.toolkit import each, target
 from presetctl.engine.fix.writers import dx7_sysex
 from presetctl.engine.formats import dx7_syx, sysex

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from presetctl.engine.fix import fields
-from presetctl.engine.fix.model import FixAction, FixContext, Splice
+from presetctl.engine.fix.edits import FixAction, FixContext, Splice
 from presetctl.engine.fix.toolkit import target
 from presetctl.engine.fix.writers import json_text
 from presetctl.engine.formats.base import Document

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from presetctl.engine.fix import fields
-from presetctl.engine.fix.model import FixAction, FixContext
+from presetctl.engine.fix.edits import FixAction, FixContext
 from presetctl.engine.fix.toolkit import each, target
 from presetctl.engine.formats import helm
 from presetctl.engine.formats.base import Document

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 
 from presetctl.engine import taxonomy
 from presetctl.engine.fix import fields
-from presetctl.engine.fix.model import FixAction, FixContext, Fixer
+from presetctl.engine.fix.edits import FixAction, FixContext, Fixer
 from presetctl.engine.fix.toolkit import each, field_fix, preset_at, target
 from presetctl.engine.fix.writers import json_text
 from presetctl.engine.formats.base import Document

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 
 from presetctl.engine.fix import names
-from presetctl.engine.fix.model import FixAction, FixContext
+from presetctl.engine.fix.edits import FixAction, FixContext
 from presetctl.engine.fix.toolkit import each, field_fix, preset_at, target
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Severity, Violation

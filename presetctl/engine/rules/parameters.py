@@ -9,7 +9,7 @@ from operator import ge, is_not, le
 from typing import Any
 
 from presetctl.engine.fix import fields
-from presetctl.engine.fix.model import FixAction, FixContext
+from presetctl.engine.fix.edits import FixAction, FixContext
 from presetctl.engine.fix.toolkit import clamp, each, number, target
 from presetctl.engine.fix.writers import json_text
 from presetctl.engine.formats.base import Document

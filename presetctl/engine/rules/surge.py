@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from xml.etree.ElementTree import Element
 
 from presetctl.engine import taxonomy
-from presetctl.engine.fix.model import FixAction, FixContext, Splice
+from presetctl.engine.fix.edits import FixAction, FixContext, Splice
 from presetctl.engine.fix.toolkit import target
 from presetctl.engine.fix.writers import fxp as fxp_writer
 from presetctl.engine.formats import surge_names, surge_xml

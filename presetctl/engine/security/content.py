@@ -11,17 +11,16 @@ rule drains it first, so a file that could not be fully scanned is never reporte
 from __future__ import annotations
 
 import re
+import sys
 import time
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Any
-from xml.etree.ElementTree import Element
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from presetctl.engine.archive import list_zip
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import NOWHERE, Location, Preset, Violation
 from presetctl.engine.options import Limits
@@ -29,6 +28,9 @@ from presetctl.engine.pointer import Link, from_link
 from presetctl.engine.rules.base import RuleContext
 from presetctl.engine.security.unpack import Decoded, Unpacker, text_of
 from presetctl.engine.speedups import compiled
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 LIMIT_CODE = "X071"
 MAX_NODES = 2_000_000  # JSON values or XML elements walked per file
@@ -301,7 +303,7 @@ class Scan:
         raw = doc.raw
         if isinstance(raw, (dict, list)):
             yield from self._walk_json(raw)
-        elif isinstance(raw, Element):
+        elif is_xml_element(raw):
             yield from self._walk_xml(raw)
         else:
             for preset in doc.presets:
@@ -313,6 +315,8 @@ class Scan:
         for loc, value in doc.facts.texts:
             yield Text(loc, value, "path" if is_path_field(loc.pointer.rsplit("/", 1)[-1]) else "value")
         if doc.data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+            from presetctl.engine.archive import list_zip  # a zip's only (see unpack.py)
+
             listing, zf = list_zip(doc.data, self.limits.max_entries)
             if zf is not None:
                 zf.close()
@@ -400,6 +404,13 @@ class Scan:
                 stack.append((child, f"{path}/{child.tag if isinstance(child.tag, str) else '#node'}"))
                 if child.tail and not child.tail.isspace():
                     yield Text(Location(pointer=path), child.tail, "value")
+
+
+def is_xml_element(raw: object) -> bool:
+    """An XML loader's root element. Only the XML loaders import the XML library, so a run that met
+    no XML file has no element to find, and does not import the library here (start-up)."""
+    etree = sys.modules.get("xml.etree.ElementTree")
+    return etree is not None and isinstance(raw, etree.Element)
 
 
 def _tag(elem: Element) -> str:

@@ -18,8 +18,8 @@ from dataclasses import replace
 
 from presetctl.engine.errors import UsageError
 from presetctl.engine.options import Options
+from presetctl.engine.rules import registry
 from presetctl.engine.rules.base import Level
-from presetctl.engine.rules.registry import RULES
 from presetctl.engine.security.ratings import scan_rating
 
 LEVELS = frozenset({Level.SECURITY.value, Level.FILE.value, Level.PARSE.value, Level.FORMAT.value})
@@ -27,7 +27,7 @@ LEVELS = frozenset({Level.SECURITY.value, Level.FILE.value, Level.PARSE.value, L
 
 def scan_codes() -> tuple[str, ...]:
     """Every code ``scan-security`` can report, sorted."""
-    return tuple(sorted(r.code for r in RULES if scan_rating(r) is not None))
+    return tuple(sorted(r.code for r in registry.all_rules() if scan_rating(r) is not None))
 
 
 def _matches(code: str, selectors: tuple[str, ...]) -> bool:

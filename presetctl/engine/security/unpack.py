@@ -17,13 +17,17 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from presetctl.engine.archive import ZipEntry, inflate, list_zip, read_zip_member
 from presetctl.engine.formats.base import Blob
 from presetctl.engine.model import NOWHERE, Location
 from presetctl.engine.options import Limits
 from presetctl.safe_text import visible
+
+# The archive readers are imported when a file holds gzip or zip data (engine/archive.py): the scan of
+# every other file (most) does not load them (start-up, tests/test_startup.py).
+if TYPE_CHECKING:
+    from presetctl.engine.archive import ZipEntry
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _PRINTABLE = bytes(range(32, 127)) + b"\t\n\r"
@@ -181,6 +185,8 @@ class Unpacker:
     def _gzip(self, location: Location, data: bytes, depth: int) -> None:
         room = min(self.limits.max_entry_size, self._room())
         declared = int.from_bytes(data[-4:], "little") if len(data) >= 18 else 0
+        from presetctl.engine.archive import inflate
+
         result = inflate(data, max(room, 0), self.limits.max_ratio)
         self.total += len(result.data)
         problem = "" if result.complete or result.problem in ("limit", "ratio") else result.problem
@@ -191,6 +197,8 @@ class Unpacker:
         self._push(location, "gzip", result.data, depth + 1, result.complete)
 
     def _zip(self, location: Location, data: bytes, depth: int) -> None:
+        from presetctl.engine.archive import list_zip, read_zip_member
+
         listing, zf = list_zip(data, self.limits.max_entries)
         if zf is None:
             why = "entries" if "over the limit" in listing.problem else listing.problem

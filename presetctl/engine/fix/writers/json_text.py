@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from presetctl.engine.fix.model import Splice
+from presetctl.engine.fix.edits import Splice
 from presetctl.engine.pointer import split as split_pointer
 from presetctl.engine.textpos import STRING, TOKEN, locate_pointer, skip_value, skip_ws
 

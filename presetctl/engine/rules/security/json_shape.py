@@ -11,16 +11,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
-from xml.etree.ElementTree import Element
+from typing import TYPE_CHECKING, Any
 
 from presetctl.engine.formats.base import Document
 from presetctl.engine.model import Location, Violation
 from presetctl.engine.pointer import Link, from_link
 from presetctl.engine.rules.base import RuleContext, RuleDoc
 from presetctl.engine.rules.security.base import HIGH, MEDIUM, security_rule
-from presetctl.engine.security.content import MAX_NODES, Scan
+from presetctl.engine.security.content import MAX_NODES, Scan, is_xml_element
 from presetctl.engine.speedups import compiled
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 FLOAT32_MAX = 3.4028234663852886e38  # synths keep parameters in 32-bit floats
 EXACT_INT = 2**53  # larger integers are not exact in a double
@@ -100,6 +102,8 @@ def quick_depth_python(data: bytes, limit: int) -> int | None:
 
 @dataclass
 class _Shape:
+    """The deepest nesting of a document and its numbers out of bounds, measured once for the rules."""
+
     deepest: int = 0
     where: str = ""
     numbers: list[Violation] = field(default_factory=list)
@@ -113,7 +117,7 @@ def _shape(doc: Document, scan: Scan) -> _Shape:
         return cached
     shape = _Shape()
     scan.memo["json_shape"] = shape
-    if isinstance(doc.raw, Element):
+    if is_xml_element(doc.raw):
         shape.deepest, shape.where = _xml_depth(doc.raw, scan)
         return shape
     if not isinstance(doc.raw, (dict, list)):
@@ -177,8 +181,8 @@ def check_nesting(doc: Document, ctx: RuleContext, scan: Scan) -> Iterator[Viola
     shape = _shape(doc, scan)
     limit = scan.limits.max_nesting
     if shape.deepest > limit:
-        kind = "XML nested" if isinstance(doc.raw, Element) else "JSON nested"
-        unit = "elements" if isinstance(doc.raw, Element) else "levels"
+        kind = "XML nested" if is_xml_element(doc.raw) else "JSON nested"
+        unit = "elements" if is_xml_element(doc.raw) else "levels"
         yield Violation(f"{kind} {shape.deepest} {unit} deep, over limits.max-nesting ({limit})",
                         Location(pointer=shape.where[:200]))
 

@@ -15,13 +15,16 @@ import base64
 import binascii
 import re
 from collections.abc import Iterator
-from xml.etree.ElementTree import Element
+from typing import TYPE_CHECKING
 
 from presetctl.engine.formats.base import Document, Script
 from presetctl.engine.model import Location, Severity, Violation
 from presetctl.engine.rules.base import RuleContext, RuleDoc
 from presetctl.engine.rules.security.base import CRITICAL, security_rule
-from presetctl.engine.security.content import Scan
+from presetctl.engine.security.content import Scan, is_xml_element
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 _BYTECODE = (b"\x1bLua", b"\x1bLJ")
 _FORMULA_ATTRS = ("formula", "wavetable_formula")
@@ -59,7 +62,7 @@ def scripts_of(doc: Document) -> list[Script]:
     scripts = doc.facts.scripts
     if scripts is not None:
         return [s for s in scripts if isinstance(s, Script)]
-    return list(_xml_scripts(doc.raw)) if isinstance(doc.raw, Element) else []
+    return list(_xml_scripts(doc.raw)) if is_xml_element(doc.raw) else []
 
 
 def _xml_scripts(root: Element) -> Iterator[Script]:
