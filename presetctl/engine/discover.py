@@ -226,7 +226,7 @@ def discover_in_order(paths: Sequence[str], options: Options, cwd: str | None = 
     found = Discovered()
     seen: set[str] | None = set() if len(paths) > 1 else None  # one root never finds a path twice
     last: str | None = None
-    namers: dict[int, int] = {}
+    namers: dict[_Namer, int] = {}  # each root's index in ``found`` (the key keeps the namer alive)
     try:
         for item, namer in _found(paths, options, cwd, in_order=True):
             key = item.path if isinstance(item, Candidate) else item.display
@@ -237,9 +237,9 @@ def discover_in_order(paths: Sequence[str], options: Options, cwd: str | None = 
             if last is not None and not last < item.display:
                 raise _OutOfOrder
             last = item.display
-            at = namers.get(id(namer))
+            at = namers.get(namer)
             if at is None:
-                at = namers[id(namer)] = found.add_namer(namer)
+                at = namers[namer] = found.add_namer(namer)
             found.add(item, at)
     except _OutOfOrder:
         cands, skipped = discover(paths, options, cwd)
@@ -315,7 +315,8 @@ def _open_folder(folder: str, visited: set[tuple[int, int]], namer: _Namer,
     except OSError as exc:
         v = Violation(f"folder cannot be read: {exc.strerror}", code="F007")
         return Skipped(namer.shown(folder), v, rel=namer.rel(folder))
-    return [os.path.join(folder, key[:-1] if key.endswith("/") else key) for key in keys]
+    head = folder if folder.endswith(os.sep) else folder + os.sep  # os.path.join, as DirEntry.path is made
+    return [head + (key[:-1] if key.endswith("/") else key) for key in keys]
 
 
 def _by_name(entry: os.DirEntry[str]) -> str:
@@ -404,22 +405,56 @@ _FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodee
 _SIZE = struct.Struct("<Q")  # the first field of a stamp
 
 
+@dataclass(frozen=True, slots=True)
+class _Naming:
+    """How one root's candidates are named from their path below the folder holding the root
+    (``below``): path ``stem + below``, display ``shown + below[shown_cut:]``, rel ``rel +
+    below[rel_cut:]``. Found from a root's first candidate, and held for each one after it."""
+
+    stem: str
+    shown: str
+    shown_cut: int
+    rel: str
+    rel_cut: int
+
+    @classmethod
+    def of(cls, stem: str, cand: Candidate) -> _Naming | None:
+        below = cand.path[len(stem):]
+        cuts = [0, *(k + 1 for k, ch in enumerate(below) if ch == "/")]
+        shown_cut = next((c for c in cuts if cand.display.endswith(below[c:])), None)
+        rel_cut = next((c for c in cuts if cand.rel.endswith(below[c:])), None)
+        if not cand.path.startswith(stem) or shown_cut is None or rel_cut is None:
+            return None
+        return cls(stem, cand.display[:len(cand.display) - len(below) + shown_cut], shown_cut,
+                   cand.rel[:len(cand.rel) - len(below) + rel_cut], rel_cut)
+
+    def names(self, cand: Candidate) -> str | None:
+        """``below`` of ``cand`` when this naming gives back its path, display and rel, else None."""
+        if not cand.path.startswith(self.stem):
+            return None
+        below = cand.path[len(self.stem):]
+        if cand.display != self.shown + below[self.shown_cut:] or cand.rel != self.rel + below[self.rel_cut:]:
+            return None
+        return below
+
+
 class Discovered(Sequence[Candidate | Skipped]):
     """Discovery's entries in report order, column-wise (see :func:`discover_in_order`).
 
-    A candidate is its path below its root (file-system bytes in one buffer), its stamp (40 bytes
-    in another) and the index of the namer of its root: about 80 bytes a file. Its ``display`` and
-    ``rel`` are named again when it is read (the namer is a pure function of the path), so reading
-    entry ``i`` builds a Candidate equal to the one the walk made (tests/test_discover_order.py).
-    Skipped entries, and candidates whose stamp does not fit 64 bits, are kept whole (they are few).
+    A candidate is its path below the folder holding its root (file-system bytes in one buffer),
+    its stamp (40 bytes in another) and the index of its root's naming: about 100 bytes a file.
+    Its ``display`` and ``rel`` are the root's prefixes plus that path (``_Naming``), held equal to
+    what the walk named when each entry is added, so reading entry ``i`` builds a Candidate equal
+    to the one the walk made (tests/test_discover_order.py). Skipped entries, candidates whose stamp
+    does not fit 64 bits or whose names do not follow their root's are kept whole (they are few).
     """
 
-    __slots__ = ("_namers", "_prefixes", "_root", "_paths", "_ends", "_stamps", "_whole", "_skipped")
+    __slots__ = ("_stems", "_namings", "_root", "_paths", "_ends", "_stamps", "_whole", "_skipped")
 
     def __init__(self) -> None:
-        self._namers: list[_Namer] = []
-        self._prefixes: list[str] = []  # what every path each namer names starts with (not stored)
-        self._root = array("i")  # the namer of each entry (-1: kept whole)
+        self._stems: list[str] = []  # each root's: the folder holding it (a root named as a file starts with it too)
+        self._namings: list[_Naming | None] = []  # each root's, from its first candidate
+        self._root = array("i")  # the naming of each entry (-1: kept whole)
         self._paths = bytearray()
         self._ends = array("Q")  # where each entry's path ends in ``_paths``
         self._stamps = bytearray()  # 40 bytes an entry (zeros for one kept whole)
@@ -427,17 +462,16 @@ class Discovered(Sequence[Candidate | Skipped]):
         self._skipped = 0
 
     def add_namer(self, namer: _Namer) -> int:
-        self._namers.append(namer)
-        # The folder holding the root: a file named as a root starts with it too, not only those below.
-        self._prefixes.append((_prefix(os.path.dirname(namer.root)) or "") if os.sep == "/" else "")
-        return len(self._namers) - 1
+        self._stems.append((_prefix(os.path.dirname(namer.root)) or "") if os.sep == "/" else "")
+        self._namings.append(None)
+        return len(self._namings) - 1
 
     def add(self, item: Candidate | Skipped, namer: int) -> None:
-        """Append ``item``, named by the namer at index ``namer`` (-1: keep the object itself)."""
+        """Append ``item``, named by the root at index ``namer`` (-1: keep the object itself)."""
         i = len(self._ends)
-        prefix = self._prefixes[namer] if namer >= 0 else ""
-        if isinstance(item, Candidate) and item.stamp is not None and namer >= 0 and item.path.startswith(prefix):
-            self._paths += os.fsencode(item.path[len(prefix):])
+        below = self._below(item, namer) if namer >= 0 and isinstance(item, Candidate) else None
+        if below is not None and isinstance(item, Candidate) and item.stamp is not None:
+            self._paths += os.fsencode(below)
             self._stamps += item.stamp
             self._root.append(namer)
         else:
@@ -446,6 +480,12 @@ class Discovered(Sequence[Candidate | Skipped]):
             self._root.append(-1)
             self._skipped += isinstance(item, Skipped)
         self._ends.append(len(self._paths))
+
+    def _below(self, cand: Candidate, namer: int) -> str | None:
+        naming = self._namings[namer]
+        if naming is None:
+            naming = self._namings[namer] = _Naming.of(self._stems[namer], cand)
+        return naming.names(cand) if naming is not None else None
 
     def candidates(self) -> int:
         """How many entries are candidates (files to read)."""
@@ -459,15 +499,15 @@ class Discovered(Sequence[Candidate | Skipped]):
         return not isinstance(self._whole.get(i), Skipped)
 
     def _at(self, i: int) -> Candidate | Skipped:
-        namer = self._root[i]
-        if namer < 0:
+        at = self._root[i]
+        if at < 0:
             return self._whole[i]
         below = self._paths[self._ends[i - 1] if i else 0 : self._ends[i]].decode(_FS_ENCODING, _FS_ERRORS)
-        full = self._prefixes[namer] + below
-        named = self._namers[namer]
-        shown, rel = named.shown(full), named.rel(full)
+        naming = self._namings[at]
+        assert naming is not None
+        shown, rel = naming.shown + below[naming.shown_cut:], naming.rel + below[naming.rel_cut:]
         stamp = bytes(self._stamps[i * _STAMP.size : (i + 1) * _STAMP.size])
-        return Candidate(full, shown, _SIZE.unpack_from(stamp)[0], shown if rel == shown else rel, stamp)
+        return Candidate(naming.stem + below, shown, _SIZE.unpack_from(stamp)[0], shown if rel == shown else rel, stamp)
 
     def __len__(self) -> int:
         return len(self._ends)

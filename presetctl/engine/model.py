@@ -380,11 +380,12 @@ class Coded(Sequence[T]):
         self._codes = array("H")
 
     def append(self, value: T) -> None:
-        code = self._index.get(value)
-        if code is None:
-            code = self._index[value] = len(self._values)
+        try:
+            self._codes.append(self._index[value])
+        except KeyError:
+            self._index[value] = len(self._values)
             self._values.append(value)
-        self._codes.append(code)
+            self._codes.append(self._index[value])
 
     def __len__(self) -> int:
         return len(self._codes)

@@ -301,9 +301,9 @@ def _known(checks: CheckCache | None, found: Discovered, items: Rows) -> list[Fi
     if checks is None:
         return None
     cands = [i for i in items if isinstance(i, Candidate)]
-    found_ = iter(checks.lookup(cands))
+    outcomes = iter(checks.lookup(cands))
     del cands
-    return [next(found_) if found.is_candidate(items.index_of(i)) else None for i in range(len(items))]
+    return [next(outcomes) if found.is_candidate(items.index_of(i)) else None for i in range(len(items))]
 
 
 def _flatten(chunks: Iterator[tuple[Sequence[Item], list[Checked]]]) -> Iterator[Checked]:
