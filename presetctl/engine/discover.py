@@ -12,10 +12,12 @@ import errno
 import os
 import stat
 import struct
-from collections.abc import Iterator, Sequence
+import sys
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.errors import UsageError
@@ -210,13 +212,61 @@ def _classify(full: str, st: os.stat_result, root: str, namer: _Namer, limit: in
 
 
 def discover(paths: Sequence[str], options: Options, cwd: str | None = None) -> tuple[list[Candidate], list[Skipped]]:
-    """Expand ``paths`` into candidates and skipped entries, both in a stable sorted order."""
-    cwd = cwd or os.getcwd()
-    matcher = _Matcher(options)
-    limit = options.limits.max_file_size
+    """Expand ``paths`` into candidates and skipped entries, both in a stable sorted order (each
+    folder's files by name, then its subfolders)."""
     candidates: list[Candidate] = []
     skipped: list[Skipped] = []
     seen: set[str] = set()
+    for item, _namer in _found(paths, options, cwd or os.getcwd(), in_order=False):
+        _keep(item, seen, candidates, skipped)
+    return candidates, skipped
+
+
+def discover_in_order(paths: Sequence[str], options: Options, cwd: str | None = None) -> Discovered:
+    """What :func:`discover` finds, in report order: ``sorted([*candidates, *skipped], key=display)``.
+
+    Held column-wise (:class:`Discovered`, about 100 bytes a file instead of 450 for a Candidate):
+    on 100,000 files the objects were half of a run's peak memory, alive before the first check.
+    The walk goes in that order itself (a folder's entries by name, a subfolder at the place of its
+    name plus ``/``, where its paths sort), so nothing is sorted; where it cannot (a folder that
+    cannot be read sorts by its own name, roots out of order, a folder reached twice) the order is
+    found out of step and the run falls back to sorting what :func:`discover` returns."""
+    cwd = cwd or os.getcwd()
+    found = Discovered()
+    seen: set[str] | None = set() if len(paths) > 1 else None  # one root never finds a path twice
+    last: str | None = None
+    namers: dict[_Namer, int] = {}  # each root's index in ``found`` (the key keeps the namer alive)
+    try:
+        for item, namer in _found(paths, options, cwd, in_order=True):
+            key = item.path if isinstance(item, Candidate) else item.display
+            if seen is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            if last is not None and not last < item.display:
+                raise _OutOfOrder
+            last = item.display
+            at = namers.get(namer)
+            if at is None:
+                at = namers[namer] = found.add_namer(namer)
+            found.add(item, at)
+    except _OutOfOrder:
+        cands, skipped = discover(paths, options, cwd)
+        found = Discovered()
+        every: list[Candidate | Skipped] = [*cands, *skipped]
+        for whole in sorted(every, key=lambda i: i.display):
+            found.add(whole, -1)
+    return found
+
+
+class _OutOfOrder(Exception):
+    """The in-order walk met an entry it cannot place: discovery sorts instead."""
+
+
+def _found(paths: Sequence[str], options: Options, cwd: str, in_order: bool) -> Iterator[tuple[Candidate | Skipped, _Namer]]:
+    """Every entry below ``paths`` with the namer that named it, roots in the order given."""
+    matcher = _Matcher(options)
+    limit = options.limits.max_file_size
     for raw in paths:
         full = os.path.abspath(os.path.join(cwd, raw))
         try:
@@ -228,18 +278,20 @@ def discover(paths: Sequence[str], options: Options, cwd: str | None = None) -> 
             # There but not readable (a permission): the same finding as inside a folder.
             namer = _Namer(raw, full, cwd)
             v = Violation(f"cannot stat: {exc.strerror}", code="F007")
-            _keep(Skipped(namer.shown(full), v, rel=namer.rel(full)), seen, candidates, skipped)
+            yield Skipped(namer.shown(full), v, rel=namer.rel(full)), namer
             continue
         if stat.S_ISDIR(st.st_mode) or (stat.S_ISLNK(st.st_mode) and os.path.isdir(full)):
             # A root the user names explicitly may itself be a link to a folder: that is the folder asked for.
             root = os.path.realpath(full) if stat.S_ISLNK(st.st_mode) else full
-            for item in _walk(root, matcher, limit, _Namer(raw, root, cwd)):
-                _keep(item, seen, candidates, skipped)
+            namer = _Namer(raw, root, cwd)
+            walk = _walk_in_order if in_order else _walk
+            for item in walk(root, matcher, limit, namer):
+                yield item, namer
             continue
-        single = _classify(full, st, os.path.dirname(full), _Namer(raw, full, cwd), limit)
+        namer = _Namer(raw, full, cwd)
+        single = _classify(full, st, os.path.dirname(full), namer, limit)
         if single is not None:
-            _keep(single, seen, candidates, skipped)
-    return candidates, skipped
+            yield single, namer
 
 
 def _keep(item: Candidate | Skipped, seen: set[str], candidates: list[Candidate], skipped: list[Skipped]) -> None:
@@ -253,45 +305,283 @@ def _keep(item: Candidate | Skipped, seen: set[str], candidates: list[Candidate]
         skipped.append(item)
 
 
+def _open_folder(folder: str, visited: set[tuple[int, int]], namer: _Namer,
+                 in_order: bool) -> list[os.DirEntry[str]] | list[str] | Skipped | None:
+    """``folder``'s entries sorted by name (``in_order``: its entries' paths, each folder at the place
+    of its name plus ``/``), a finding when it cannot be read, None when it was walked already (a
+    loop through a bind mount)."""
+    try:
+        st = os.lstat(folder)
+        ident = (st.st_dev, st.st_ino)
+        if ident in visited:
+            return None
+        visited.add(ident)
+        with os.scandir(folder) as it:
+            if not in_order:
+                return sorted(it, key=_by_name)
+            # Paths, not DirEntry objects (a third of the memory: a flat folder of 100,000 presets).
+            keys = sorted(_path_order(entry) for entry in it)
+    except OSError as exc:
+        v = Violation(f"folder cannot be read: {exc.strerror}", code="F007")
+        return Skipped(namer.shown(folder), v, rel=namer.rel(folder))
+    head = folder if folder.endswith(os.sep) else folder + os.sep  # os.path.join, as DirEntry.path is made
+    return [head + (key[:-1] if key.endswith("/") else key) for key in keys]
+
+
+def _by_name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
+def _path_order(entry: os.DirEntry[str]) -> str:
+    """Where ``entry``'s paths sort among its siblings': a folder's all start with its name and ``/``."""
+    try:
+        return entry.name + "/" if entry.is_dir(follow_symlinks=False) else entry.name
+    except OSError:
+        return entry.name
+
+
+def _entry(entry: os.DirEntry[str] | str, root: str, matcher: _Matcher, limit: int,
+           namer: _Namer) -> Candidate | Skipped | str | None:
+    """What one entry of a folder is: a candidate or finding, a folder to walk (its path), or nothing."""
+    path = entry if isinstance(entry, str) else entry.path
+    rel = namer.inside(path)
+    try:  # lstat either way (a DirEntry caches only the type)
+        est = os.lstat(path) if isinstance(entry, str) else entry.stat(follow_symlinks=False)
+    except OSError as exc:
+        return Skipped(namer.shown(path), Violation(f"cannot stat: {exc.strerror}", code="F007"),
+                       rel=namer.rel(path))
+    is_dir = stat.S_ISDIR(est.st_mode)
+    if matcher.excluded(rel, is_dir):
+        return None
+    if is_dir:
+        return path
+    if not matcher.included(rel):
+        return None
+    return _classify(path, est, root, namer, limit)
+
+
 def _walk(root: str, matcher: _Matcher, limit: int, namer: _Namer) -> Iterator[Candidate | Skipped]:
     """Iterative walk (deep trees cannot exhaust the stack); never descends through a link."""
     stack = [root]
     visited: set[tuple[int, int]] = set()
     while stack:
         folder = stack.pop()
-        try:
-            st = os.lstat(folder)
-            ident = (st.st_dev, st.st_ino)
-            if ident in visited:
-                continue
-            visited.add(ident)
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            v = Violation(f"folder cannot be read: {exc.strerror}", code="F007")
-            yield Skipped(namer.shown(folder), v, rel=namer.rel(folder))
+        entries = _open_folder(folder, visited, namer, in_order=False)
+        if entries is None:
+            continue
+        if isinstance(entries, Skipped):
+            yield entries
             continue
         subdirs: list[str] = []
         for entry in entries:
-            rel = namer.inside(entry.path)
-            try:
-                est = entry.stat(follow_symlinks=False)
-            except OSError as exc:
-                yield Skipped(namer.shown(entry.path), Violation(f"cannot stat: {exc.strerror}", code="F007"),
-                              rel=namer.rel(entry.path))
-                continue
-            is_dir = stat.S_ISDIR(est.st_mode)
-            if matcher.excluded(rel, is_dir):
-                continue
-            if is_dir:
-                subdirs.append(entry.path)
-                continue
-            if not matcher.included(rel):
-                continue
-            item = _classify(entry.path, est, root, namer, limit)
-            if item is not None:
+            item = _entry(entry, root, matcher, limit, namer)
+            if isinstance(item, str):
+                subdirs.append(item)
+            elif item is not None:
                 yield item
         stack.extend(reversed(subdirs))
+
+
+def _walk_in_order(root: str, matcher: _Matcher, limit: int, namer: _Namer) -> Iterator[Candidate | Skipped]:
+    """The walk of :func:`_walk` in the order of the paths: a subfolder is walked where it sorts."""
+    visited: set[tuple[int, int]] = set()
+    stack: list[Iterator[os.DirEntry[str] | str]] = []
+    folder: str | None = root
+    while True:
+        if folder is not None:
+            entries = _open_folder(folder, visited, namer, in_order=True)
+            if entries is None:
+                raise _OutOfOrder  # reached twice: which path is kept depends on the order of the walk
+            if isinstance(entries, Skipped):
+                yield entries
+            else:
+                stack.append(iter(entries))
+            folder = None
+        if not stack:
+            return
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        item = _entry(entry, root, matcher, limit, namer)
+        if isinstance(item, str):
+            folder = item
+        elif item is not None:
+            yield item
+
+
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+_SIZE = struct.Struct("<Q")  # the first field of a stamp
+
+
+@dataclass(frozen=True, slots=True)
+class _Naming:
+    """How one root's candidates are named from their path below the folder holding the root
+    (``below``): path ``stem + below``, display ``shown + below[shown_cut:]``, rel ``rel +
+    below[rel_cut:]``. Found from a root's first candidate, and held for each one after it."""
+
+    stem: str
+    shown: str
+    shown_cut: int
+    rel: str
+    rel_cut: int
+
+    @classmethod
+    def of(cls, stem: str, cand: Candidate) -> _Naming | None:
+        below = cand.path[len(stem):]
+        cuts = [0, *(k + 1 for k, ch in enumerate(below) if ch == "/")]
+        shown_cut = next((c for c in cuts if cand.display.endswith(below[c:])), None)
+        rel_cut = next((c for c in cuts if cand.rel.endswith(below[c:])), None)
+        if not cand.path.startswith(stem) or shown_cut is None or rel_cut is None:
+            return None
+        return cls(stem, cand.display[:len(cand.display) - len(below) + shown_cut], shown_cut,
+                   cand.rel[:len(cand.rel) - len(below) + rel_cut], rel_cut)
+
+    def names(self, cand: Candidate) -> str | None:
+        """``below`` of ``cand`` when this naming gives back its path, display and rel, else None."""
+        if not cand.path.startswith(self.stem):
+            return None
+        below = cand.path[len(self.stem):]
+        if cand.display != self.shown + below[self.shown_cut:] or cand.rel != self.rel + below[self.rel_cut:]:
+            return None
+        return below
+
+
+class Discovered(Sequence[Candidate | Skipped]):
+    """Discovery's entries in report order, column-wise (see :func:`discover_in_order`).
+
+    A candidate is its path below the folder holding its root (file-system bytes in one buffer),
+    its stamp (40 bytes in another) and the index of its root's naming: about 100 bytes a file.
+    Its ``display`` and ``rel`` are the root's prefixes plus that path (``_Naming``), held equal to
+    what the walk named when each entry is added, so reading entry ``i`` builds a Candidate equal
+    to the one the walk made (tests/test_discover_order.py). Skipped entries, candidates whose stamp
+    does not fit 64 bits or whose names do not follow their root's are kept whole (they are few).
+    """
+
+    __slots__ = ("_stems", "_namings", "_root", "_paths", "_ends", "_stamps", "_whole", "_skipped")
+
+    def __init__(self) -> None:
+        self._stems: list[str] = []  # each root's: the folder holding it (a root named as a file starts with it too)
+        self._namings: list[_Naming | None] = []  # each root's, from its first candidate
+        self._root = array("i")  # the naming of each entry (-1: kept whole)
+        self._paths = bytearray()
+        self._ends = array("Q")  # where each entry's path ends in ``_paths``
+        self._stamps = bytearray()  # 40 bytes an entry (zeros for one kept whole)
+        self._whole: dict[int, Candidate | Skipped] = {}
+        self._skipped = 0
+
+    def add_namer(self, namer: _Namer) -> int:
+        self._stems.append((_prefix(os.path.dirname(namer.root)) or "") if os.sep == "/" else "")
+        self._namings.append(None)
+        return len(self._namings) - 1
+
+    def add(self, item: Candidate | Skipped, namer: int) -> None:
+        """Append ``item``, named by the root at index ``namer`` (-1: keep the object itself)."""
+        i = len(self._ends)
+        below = self._below(item, namer) if namer >= 0 and isinstance(item, Candidate) else None
+        if below is not None and isinstance(item, Candidate) and item.stamp is not None:
+            self._paths += os.fsencode(below)
+            self._stamps += item.stamp
+            self._root.append(namer)
+        else:
+            self._whole[i] = item
+            self._stamps += bytes(_STAMP.size)
+            self._root.append(-1)
+            self._skipped += isinstance(item, Skipped)
+        self._ends.append(len(self._paths))
+
+    def _below(self, cand: Candidate, namer: int) -> str | None:
+        naming = self._namings[namer]
+        if naming is None:
+            naming = self._namings[namer] = _Naming.of(self._stems[namer], cand)
+        return naming.names(cand) if naming is not None else None
+
+    def candidates(self) -> int:
+        """How many entries are candidates (files to read)."""
+        return len(self._ends) - self._skipped
+
+    def whole_candidates(self) -> int:
+        """Candidates kept as objects (a stamp out of range, or entries sorted after the walk)."""
+        return sum(1 for item in self._whole.values() if isinstance(item, Candidate))
+
+    def is_candidate(self, i: int) -> bool:
+        return not isinstance(self._whole.get(i), Skipped)
+
+    def _at(self, i: int) -> Candidate | Skipped:
+        at = self._root[i]
+        if at < 0:
+            return self._whole[i]
+        below = self._paths[self._ends[i - 1] if i else 0 : self._ends[i]].decode(_FS_ENCODING, _FS_ERRORS)
+        naming = self._namings[at]
+        assert naming is not None
+        shown, rel = naming.shown + below[naming.shown_cut:], naming.rel + below[naming.rel_cut:]
+        stamp = bytes(self._stamps[i * _STAMP.size : (i + 1) * _STAMP.size])
+        return Candidate(naming.stem + below, shown, _SIZE.unpack_from(stamp)[0], shown if rel == shown else rel, stamp)
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate | Skipped: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Rows: ...
+
+    def __getitem__(self, index: int | slice) -> Candidate | Skipped | Rows:
+        if isinstance(index, slice):
+            return Rows(self, range(len(self))[index])
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("entry index out of range")
+        return self._at(index)
+
+    def __iter__(self) -> Iterator[Candidate | Skipped]:
+        return (self._at(i) for i in range(len(self)))
+
+    def rows(self, indices: Iterable[int] | None = None) -> Rows:
+        """A view of the entries at ``indices`` (all by default), read as they are asked for."""
+        return Rows(self, range(len(self)) if indices is None else array("I", indices))
+
+
+class Rows(Sequence[Candidate | Skipped]):
+    """Some entries of a :class:`Discovered`, built when read: what the worker pool's chunks hold.
+    Sent to a worker process, it travels as the list of its entries (not the whole table)."""
+
+    __slots__ = ("_table", "_indices")
+
+    def __init__(self, table: Discovered, indices: range | array[int]) -> None:
+        self._table = table
+        self._indices = indices
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate | Skipped: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Rows: ...
+
+    def __getitem__(self, index: int | slice) -> Candidate | Skipped | Rows:
+        if isinstance(index, slice):
+            return Rows(self._table, self._indices[index])
+        return self._table[self._indices[index]]
+
+    def __iter__(self) -> Iterator[Candidate | Skipped]:
+        table = self._table
+        return (table._at(i) for i in self._indices)  # the view's own table
+
+    def index_of(self, at: int) -> int:
+        """The table's index of this view's entry ``at``."""
+        return self._indices[at]
+
+    def candidates(self) -> int:
+        table = self._table
+        return sum(1 for i in self._indices if table.is_candidate(i))
+
+    def __reduce__(self) -> tuple[type[list[Candidate | Skipped]], tuple[list[Candidate | Skipped]]]:
+        return list, (list(self),)
 
 
 def read_bounded(path: str, limit: int) -> bytes:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from presetctl.engine.baseline import Baseline
 from presetctl.engine.cache import CheckCache, OutcomeStore
-from presetctl.engine.discover import Candidate, Skipped, discover
+from presetctl.engine.discover import Candidate, Discovered, Rows, Skipped, discover_in_order
 from presetctl.engine.error_codes import ErrorCode
 from presetctl.engine.events import FileChecked, IncidentMet, PackChecked, RunFinished, RunStarted, Sink, no_sink
 from presetctl.engine.incidents import Incident, Outcome
@@ -84,7 +84,7 @@ def junk_findings(paths: Sequence[str], rules: RuleSet) -> list[Finding]:
     return list(resolve(rules, junk[0], [junk[1]])) if junk is not None else []
 
 
-def pack_summaries(files: Sequence[FileOutcome]) -> list[PresetSummary]:
+def pack_summaries(files: Sequence[FileOutcome]) -> Sequence[PresetSummary]:
     """What the pack rules read, in file order: every preset's summary; a file checked without
     them (the run's pack rules read only paths, see ``Rule.paths_only``) stands in once with its path."""
     if isinstance(files, FileTable):
@@ -146,16 +146,10 @@ def _run(paths: Sequence[str], options: Options, command: str, sink: Sink, basel
     rules = RuleSet(options)
     if metrics is not None:
         rules.clock = RuleClock()
-    cands, skipped = discover(paths, options, cwd)
-    if options.shard is not None:  # only this shard's files (engine/shard.py)
-        cands = [c for c in cands if in_shard(c.display, paths, options.shard)]
-        skipped = [s for s in skipped if in_shard(s.display, paths, options.shard)]
-    items: list[Item] = sorted([*cands, *skipped], key=lambda i: i.display)
-    del cands, skipped  # ``items`` holds them (and lets them go one by one, below)
+    found = discover_in_order(paths, options, cwd)  # in report order, column-wise (about 100 bytes a file)
     checks = CheckCache(cache, options, command) if cache is not None else None
-    known = _known(checks, items)
-    todo = [item for item, outcome in zip(items, known, strict=True) if outcome is None]
-    jobs = worker_count(options, sum(1 for i in todo if isinstance(i, Candidate)))
+    items, known, todo = _select(found, paths, options, checks)
+    jobs = worker_count(options, todo.candidates())
     t1 = time.perf_counter()
     sink(RunStarted(command, tuple(paths), started, len(items), jobs))
     keep = baseline.keeper(cwd) if baseline is not None else None
@@ -170,24 +164,26 @@ def _run(paths: Sequence[str], options: Options, command: str, sink: Sink, basel
                                   outcome=Outcome.RECOVERED if retrying else Outcome.FAILED, at=time.time())))
 
     checker = _Checker(rules, digest=checks is not None)
+    # The pool's chunks are views of ``found`` (``Rows``): each entry is built as it is sent to a
+    # worker (or checked here) and let go with its chunk; the entries are never all alive at once.
     fresh = _flatten(map_chunks(todo, jobs, lambda: checker, (), _check_chunk, on_lost=lambda item: _lost(rules, item),
                                 setup=worker_setup, on_death=died))
     total = len(items)
     del todo
-    # Each entry is let go once its outcome is in: with the pool's chunks (workers.map_chunks) also let
-    # go, the candidates of 100,000 files are not all alive at the end, next to the outcomes.
-    held: list[Item | None] = items  # type: ignore[assignment]  # None once taken
-    for i in range(total):
-        item, cached = held[i], known[i]
-        held[i] = known[i] = None
-        assert item is not None
+    for i in range(total):  # no entry is built here: an outcome carries its path
+        cached = known[i] if known is not None else None
+        if known is not None:
+            known[i] = None
         outcome, times = (cached, None) if cached is not None else next(fresh)
-        if cached is None and checks is not None and isinstance(item, Candidate):
+        if cached is None and checks is not None and found.is_candidate(at := items.index_of(i)):
+            item = found[at]
+            assert isinstance(item, Candidate)
             checks.keep(item, outcome)
-        outcome = tally.add(outcome, times, item.display, checked=cached is None)
+        outcome = tally.add(outcome, times, checked=cached is None)
         sink(FileChecked(outcome, len(tally.outcomes), total))
     for _left in fresh:  # pragma: no cover - every result was taken; this lets the pool stop its workers gracefully
         raise RuntimeError("the worker pool returned more outcomes than files")
+    del found, items, known  # the pack rules below read the outcomes' paths, not discovery's
     if checks is not None:
         checks.flush()
     t2 = time.perf_counter()
@@ -235,12 +231,11 @@ class _Tally:
         self.suppressed += len(findings) - len(out)
         return out
 
-    def add(self, outcome: FileOutcome, times: RuleTimes | None, shown: str = "", checked: bool = True) -> FileOutcome:
-        """``shown``: the path as discovery named the file; kept instead of the worker's equal copy.
-        ``checked``: False for an outcome from the cache, which no process of this run spent time on."""
+    def add(self, outcome: FileOutcome, times: RuleTimes | None, checked: bool = True) -> FileOutcome:
+        """``checked``: False for an outcome from the cache, which no process of this run spent time on."""
         if outcome.findings and self.keep is not None:
             outcome = _with_findings(outcome, tuple(self.kept(list(outcome.findings))))
-        self.outcomes.append(outcome, shown)
+        self.outcomes.append(outcome)
         self.findings.extend(outcome.findings)
         if self.metrics is not None:
             if times is not None:
@@ -289,14 +284,27 @@ def _with_findings(outcome: FileOutcome, findings: tuple[Finding, ...]) -> FileO
     return replace(outcome, findings=findings)
 
 
-def _known(checks: CheckCache | None, items: Sequence[Item]) -> list[FileOutcome | None]:
+def _select(found: Discovered, paths: Sequence[str], options: Options,
+            checks: CheckCache | None) -> tuple[Rows, list[FileOutcome | None] | None, Rows]:
+    """The entries of this run (its shard's), their outcomes from the cache, and those left to check."""
+    items = found.rows()
+    if options.shard is not None:  # only this shard's files (engine/shard.py)
+        shard = options.shard
+        items = found.rows(i for i, item in enumerate(found) if in_shard(item.display, paths, shard))
+    known = _known(checks, found, items)
+    todo = items if known is None else found.rows(items.index_of(i) for i, o in enumerate(known) if o is None)
+    return items, known, todo
+
+
+def _known(checks: CheckCache | None, found: Discovered, items: Rows) -> list[FileOutcome | None] | None:
     """Each item's outcome from the cache, None where it must be checked (always for skipped entries:
-    what discovery found about them costs nothing to report again)."""
+    what discovery found about them costs nothing to report again); None without a cache."""
     if checks is None:
-        return [None] * len(items)
+        return None
     cands = [i for i in items if isinstance(i, Candidate)]
-    found = iter(checks.lookup(cands))
-    return [next(found) if isinstance(i, Candidate) else None for i in items]
+    outcomes = iter(checks.lookup(cands))
+    del cands
+    return [next(outcomes) if found.is_candidate(items.index_of(i)) else None for i in range(len(items))]
 
 
 def _flatten(chunks: Iterator[tuple[Sequence[Item], list[Checked]]]) -> Iterator[Checked]:
