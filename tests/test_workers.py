@@ -35,6 +35,9 @@ def test_chunks_start_small_and_cover_everything_once() -> None:
     assert [len(p) for p in parts[:4]] == [4, 8, 16, 32]
     assert [i for p in parts for i in p] == list(range(10_000))
     assert max(len(p) for p in parts) == 256
+    sizes = [len(p) for p in parts]
+    assert max(sizes[-8:]) <= 4  # the end comes in small chunks: no worker idles while one finishes a big one
+    assert all(b <= a for a, b in zip(sizes[sizes.index(256):], sizes[sizes.index(256) + 1:], strict=False))
 
 
 def _die_on_13(state: int, items: Sequence[int]) -> list[int]:

@@ -63,13 +63,16 @@ def worker_count(options: Options, items: int) -> int:
 
 
 def chunks(items: Sequence[T], jobs: int) -> list[Sequence[T]]:
-    """Chunks that start small (first output at once) and grow to a size that keeps every
-    worker busy to the end (several chunks per worker) without starving progress."""
+    """Chunks that start small (first output at once), grow to a size that keeps every worker
+    busy (several chunks per worker) without starving progress, and shrink again towards the end,
+    so that no worker is left with a large last chunk while the others idle."""
     target = max(1, min(MAX_CHUNK, len(items) // (jobs * 8) or 1))
     out: list[Sequence[T]] = []
     size = min(FIRST_CHUNK, target)
     at = 0
     while at < len(items):
+        # never more than a quarter of what is left per worker (and never under the first size)
+        size = min(size, max(FIRST_CHUNK, (len(items) - at) // (jobs * 4)))
         out.append(items[at : at + size])
         at += size
         size = min(target, size * 2)
