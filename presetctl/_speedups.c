@@ -125,7 +125,7 @@ static PyObject *json_depth(PyObject *self, PyObject *args) {
 /* ---- parameter lists ------------------------------------------------------------------------ */
 
 /* Interned key strings, made once when the module is imported and never changed after. */
-static PyObject *KEY_NAME, *KEY_VALUE, *KEY_TYPE, *KEY_MIN, *KEY_MAX;
+static PyObject *KEY_NAME, *KEY_VALUE, *KEY_TYPE, *KEY_MIN, *KEY_MAX, *KEY_DEFAULT;
 
 /* The kinds of ``_FINE_TYPES`` in presetctl/engine/rules/parameters.py: the exact value types a
  * declared type accepts. 0 float, 1 int, 2 bool, 3 enum, 4 none (no type declared). */
@@ -258,10 +258,91 @@ error:
     return result;
 }
 
+/* A bound as ``_num`` in presetctl_json.py has it: a float for an int or a float (not a bool), else None. */
+static PyObject *as_number(PyObject *v) {
+    if (v != NULL && !PyBool_Check(v) && (PyLong_Check(v) || PyFloat_Check(v))) {
+        return PyNumber_Float(v);
+    }
+    Py_RETURN_NONE;
+}
+
+/* Append ``item`` (a new reference, or NULL for an error) to ``list``. */
+static int append_new(PyObject *list, PyObject *item) {
+    if (item == NULL) {
+        return -1;
+    }
+    int rc = PyList_Append(list, item);
+    Py_DECREF(item);
+    return rc;
+}
+
+/* param_columns(params: list) -> tuple[tuple, tuple, tuple, tuple, tuple] | None
+ * ``_columns`` of presetctl/engine/formats/presetctl_json.py: names, values, minimums, maximums
+ * and defaults of the dict items, in order. None when an item is a dict subclass (whose ``get``
+ * may differ): the Python loop decides then. */
+static PyObject *param_columns(PyObject *self, PyObject *params) {
+    if (!PyList_Check(params)) {
+        PyErr_SetString(PyExc_TypeError, "param_columns expects a list");
+        return NULL;
+    }
+    PyObject *cols[5] = {PyList_New(0), PyList_New(0), PyList_New(0), PyList_New(0), PyList_New(0)};
+    PyObject *result = NULL;
+    for (int c = 0; c < 5; c++) {
+        if (cols[c] == NULL) {
+            goto done;
+        }
+    }
+    Py_ssize_t n = PyList_GET_SIZE(params);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *p = PyList_GET_ITEM(params, i);
+        if (!PyDict_Check(p)) {
+            continue;
+        }
+        if (!PyDict_CheckExact(p)) {
+            result = Py_None;
+            Py_INCREF(result);
+            goto done;
+        }
+        PyObject *name = PyDict_GetItemWithError(p, KEY_NAME);
+        if (name == NULL && PyErr_Occurred()) goto done;
+        PyObject *value = PyDict_GetItemWithError(p, KEY_VALUE);
+        if (value == NULL && PyErr_Occurred()) goto done;
+        PyObject *low = PyDict_GetItemWithError(p, KEY_MIN);
+        if (low == NULL && PyErr_Occurred()) goto done;
+        PyObject *high = PyDict_GetItemWithError(p, KEY_MAX);
+        if (high == NULL && PyErr_Occurred()) goto done;
+        PyObject *deflt = PyDict_GetItemWithError(p, KEY_DEFAULT);
+        if (deflt == NULL && PyErr_Occurred()) goto done;
+        PyObject *shown = name != NULL ? PyObject_Str(name) : PyUnicode_FromFormat("#%zd", i);
+        if (append_new(cols[0], shown) < 0) goto done;
+        int scalar = value != NULL && (PyLong_Check(value) || PyFloat_Check(value) || PyUnicode_Check(value));
+        if (PyList_Append(cols[1], scalar ? value : Py_None) < 0) goto done;
+        if (append_new(cols[2], as_number(low)) < 0) goto done;
+        if (append_new(cols[3], as_number(high)) < 0) goto done;
+        if (PyList_Append(cols[4], deflt != NULL ? deflt : Py_None) < 0) goto done;
+    }
+    result = PyTuple_New(5);
+    if (result == NULL) goto done;
+    for (int c = 0; c < 5; c++) {
+        PyObject *t = PyList_AsTuple(cols[c]);
+        if (t == NULL) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyTuple_SET_ITEM(result, c, t);
+    }
+done:
+    for (int c = 0; c < 5; c++) {
+        Py_XDECREF(cols[c]);
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"dull_text", dull_text, METH_O, "Every string in the JSON text is a short ASCII identifier."},
     {"json_depth", json_depth, METH_VARARGS, "Nesting depth of plain JSON text, or None."},
     {"plainly_fine", plainly_fine, METH_O, "No parameter of the list can fail the type and range checks."},
+    {"param_columns", param_columns, METH_O, "A presetctl parameter list column-wise (stats)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -276,7 +357,8 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     KEY_TYPE = PyUnicode_InternFromString("type");
     KEY_MIN = PyUnicode_InternFromString("min");
     KEY_MAX = PyUnicode_InternFromString("max");
-    if (!KEY_NAME || !KEY_VALUE || !KEY_TYPE || !KEY_MIN || !KEY_MAX) {
+    KEY_DEFAULT = PyUnicode_InternFromString("default");
+    if (!KEY_NAME || !KEY_VALUE || !KEY_TYPE || !KEY_MIN || !KEY_MAX || !KEY_DEFAULT) {
         return NULL;
     }
     return PyModule_Create(&module);

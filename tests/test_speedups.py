@@ -150,6 +150,43 @@ def test_plainly_fine_cases(compiled: Compiled) -> None:
         compiled.plainly_fine(("not", "a", "list"))  # type: ignore[arg-type]
 
 
+# --- param_columns: a parameter list column-wise, for stats --------------------------------------------
+
+class _OddDict(dict):  # type: ignore[type-arg]
+    def get(self, key: Any, default: Any = None) -> Any:
+        return "odd"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.one_of(param_dicts, odd_dicts, st.integers(), st.just([]), st.just("x"),
+                          st.dictionaries(st.sampled_from(["name", "default"]), st.one_of(tricky, st.none(), odd_values),
+                                          max_size=2)), max_size=8))
+def test_param_columns_are_the_python_columns(compiled: Compiled, params: list[Any]) -> None:
+    from presetctl.engine.formats import presetctl_json
+    from presetctl.engine.model import ParameterColumns
+
+    columns = compiled.param_columns(params)
+    assert columns is not None
+    assert repr(ParameterColumns(*columns)) == repr(presetctl_json._columns_python(params))
+
+
+def test_param_columns_cases(compiled: Compiled) -> None:
+    from presetctl.engine.formats import presetctl_json
+
+    params: list[Any] = [{"name": "a", "value": 1, "min": 0, "max": 2, "default": 1}, 5, {"value": "saw"},
+                         {"name": 3, "value": [1], "min": True, "max": 2.5}, {"name": None, "value": False}]
+    assert compiled.param_columns(params) == (("a", "#2", "3", "None"), (1, "saw", None, False),
+                                             (0.0, None, None, None), (2.0, None, 2.5, None), (1, None, None, None))
+    assert presetctl_json._columns(params) == presetctl_json._columns_python(params)
+    odd = [{"name": "a"}, _OddDict(name="b")]
+    assert compiled.param_columns(odd) is None  # a dict subclass: the Python loop decides
+    assert presetctl_json._columns(odd) == presetctl_json._columns_python(odd)
+    with pytest.raises(OverflowError):
+        compiled.param_columns([{"min": 10**400}])  # as float(10**400) in Python
+    with pytest.raises(OverflowError):
+        presetctl_json._columns_python([{"min": 10**400}])
+
+
 # --- the whole path: the same report with and without the compiled passes ----------------------------
 
 @pytest.mark.corpus
@@ -199,3 +236,23 @@ def test_the_walk_skips_small_dull_blocks_and_serializes_no_byte_twice(compiled:
     texts = [(t.location.pointer, t.text) for t in scan._walk_json(raw)]
     assert texts == [("/metadata/" + "/".join(f"k{i}" for i in reversed(range(40))) + "/name", "Deep Pad")]
     assert sorted(serialized) == sorted([len(orjson.dumps(raw["audio"])), len(orjson.dumps(raw["metadata"]))])
+
+
+@pytest.mark.corpus
+def test_stats_are_the_same_with_the_python_passes(compiled: Compiled, tmp_path: Path) -> None:
+    """On the corpus and on a generated pack of presetctl presets (whose parameter lists the compiled
+    ``param_columns`` reads, with enum values and bounds among them)."""
+    from test_fast_path import generate
+
+    generated = tmp_path / "pack"
+    generate.write_pack(generated, 46, 60, seed=11)
+    for target in (require_corpus(), generated):
+        outputs = []
+        for pure in ("1", "0"):
+            env = {**os.environ, "PRESETCTL_PURE_PYTHON": pure, "PRESETCTL_STATE_DIR": str(tmp_path / f"state{pure}")}
+            out = subprocess.run([sys.executable, "-m", "presetctl", "stats", str(target), "--json"],
+                                 env=env, capture_output=True, check=False)
+            assert out.returncode == 0, out.stderr
+            outputs.append(json.loads(out.stdout))
+        assert outputs[0] == outputs[1]
+        assert outputs[0]["sound"]["parameters"]  # the parameter section was compared, not two empty ones
