@@ -178,14 +178,15 @@ static PyObject *plainly_fine(PyObject *self, PyObject *params) {
         PyErr_SetString(PyExc_TypeError, "plainly_fine expects a list");
         return NULL;
     }
-    Py_ssize_t n = PyList_GET_SIZE(params);
     PyObject *names = PySet_New(NULL);
     if (names == NULL) {
         return NULL;
     }
     PyObject *result = NULL;
-    /* Pass 1, as Python's: every item a dict (dict.get on anything else is a TypeError), names unique. */
-    for (Py_ssize_t i = 0; i < n; i++) {
+    Py_ssize_t seen = 0;
+    /* Pass 1, as Python's: every item a dict (dict.get on anything else is a TypeError), names unique.
+     * Sizes are read at each step and objects held while hashing or comparing may run Python code. */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(params); i++) {
         PyObject *p = PyList_GET_ITEM(params, i);
         if (!PyDict_Check(p)) {
             Py_DECREF(names);
@@ -195,17 +196,22 @@ static PyObject *plainly_fine(PyObject *self, PyObject *params) {
         if (name == NULL && PyErr_Occurred()) {
             goto error;
         }
-        if (PySet_Add(names, name != NULL ? name : Py_None) < 0) {
+        name = name != NULL ? name : Py_None;
+        Py_INCREF(name);
+        int added = PySet_Add(names, name);
+        Py_DECREF(name);
+        if (added < 0) {
             goto error;
         }
+        seen++;
     }
-    if (PySet_GET_SIZE(names) != n) {
+    if (PySet_GET_SIZE(names) != seen) {
         Py_DECREF(names);
         Py_RETURN_FALSE;
     }
     Py_CLEAR(names);
     /* Pass 2: each value of a type its declared type accepts. */
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(params); i++) {
         PyObject *p = PyList_GET_ITEM(params, i);
         PyObject *value = PyDict_GetItemWithError(p, KEY_VALUE);
         if (value == NULL && PyErr_Occurred()) {
@@ -223,7 +229,7 @@ static PyObject *plainly_fine(PyObject *self, PyObject *params) {
     /* Pass 3: min <= value wherever a min is given, then value <= max wherever a max is given. */
     for (int b = 0; b < 2; b++) {
         PyObject *key = b == 0 ? KEY_MIN : KEY_MAX;
-        for (Py_ssize_t i = 0; i < n; i++) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(params); i++) { /* a comparison may change the list */
             PyObject *p = PyList_GET_ITEM(params, i);
             PyObject *bound = PyDict_GetItemWithError(p, key);
             if (bound == NULL) {
@@ -242,7 +248,12 @@ static PyObject *plainly_fine(PyObject *self, PyObject *params) {
                 }
                 value = Py_None;
             }
+            /* a comparison may run Python code: hold both while it does */
+            Py_INCREF(bound);
+            Py_INCREF(value);
             int ok = PyObject_RichCompareBool(bound, value, b == 0 ? Py_LE : Py_GE);
+            Py_DECREF(bound);
+            Py_DECREF(value);
             if (ok < 0) {
                 return false_on_type_error();
             }
@@ -292,8 +303,8 @@ static PyObject *param_columns(PyObject *self, PyObject *params) {
             goto done;
         }
     }
-    Py_ssize_t n = PyList_GET_SIZE(params);
-    for (Py_ssize_t i = 0; i < n; i++) {
+    /* the list's size is read at each step: str() of a name may run code that changes it */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(params); i++) {
         PyObject *p = PyList_GET_ITEM(params, i);
         if (!PyDict_Check(p)) {
             continue;
@@ -303,23 +314,29 @@ static PyObject *param_columns(PyObject *self, PyObject *params) {
             Py_INCREF(result);
             goto done;
         }
+        /* Each member is fetched right before its use: str() and float() may run Python code. */
+        Py_INCREF(p);
+        int failed = 1;
         PyObject *name = PyDict_GetItemWithError(p, KEY_NAME);
-        if (name == NULL && PyErr_Occurred()) goto done;
+        if (name == NULL && PyErr_Occurred()) goto item_done;
+        if (append_new(cols[0], name != NULL ? PyObject_Str(name) : PyUnicode_FromFormat("#%zd", i)) < 0) goto item_done;
         PyObject *value = PyDict_GetItemWithError(p, KEY_VALUE);
-        if (value == NULL && PyErr_Occurred()) goto done;
-        PyObject *low = PyDict_GetItemWithError(p, KEY_MIN);
-        if (low == NULL && PyErr_Occurred()) goto done;
-        PyObject *high = PyDict_GetItemWithError(p, KEY_MAX);
-        if (high == NULL && PyErr_Occurred()) goto done;
-        PyObject *deflt = PyDict_GetItemWithError(p, KEY_DEFAULT);
-        if (deflt == NULL && PyErr_Occurred()) goto done;
-        PyObject *shown = name != NULL ? PyObject_Str(name) : PyUnicode_FromFormat("#%zd", i);
-        if (append_new(cols[0], shown) < 0) goto done;
+        if (value == NULL && PyErr_Occurred()) goto item_done;
         int scalar = value != NULL && (PyLong_Check(value) || PyFloat_Check(value) || PyUnicode_Check(value));
-        if (PyList_Append(cols[1], scalar ? value : Py_None) < 0) goto done;
-        if (append_new(cols[2], as_number(low)) < 0) goto done;
-        if (append_new(cols[3], as_number(high)) < 0) goto done;
-        if (PyList_Append(cols[4], deflt != NULL ? deflt : Py_None) < 0) goto done;
+        if (PyList_Append(cols[1], scalar ? value : Py_None) < 0) goto item_done;
+        PyObject *low = PyDict_GetItemWithError(p, KEY_MIN);
+        if (low == NULL && PyErr_Occurred()) goto item_done;
+        if (append_new(cols[2], as_number(low)) < 0) goto item_done;
+        PyObject *high = PyDict_GetItemWithError(p, KEY_MAX);
+        if (high == NULL && PyErr_Occurred()) goto item_done;
+        if (append_new(cols[3], as_number(high)) < 0) goto item_done;
+        PyObject *deflt = PyDict_GetItemWithError(p, KEY_DEFAULT);
+        if (deflt == NULL && PyErr_Occurred()) goto item_done;
+        if (PyList_Append(cols[4], deflt != NULL ? deflt : Py_None) < 0) goto item_done;
+        failed = 0;
+    item_done:
+        Py_DECREF(p);
+        if (failed) goto done;
     }
     result = PyTuple_New(5);
     if (result == NULL) goto done;
